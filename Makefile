@@ -1,0 +1,49 @@
+# Storefront front door. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# The test suite always runs on PostgreSQL; DATABASE_URL overrides the local default.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/storefront)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format install install-test
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: Storefront needs Python 3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install Storefront
+
+install-test: $(VENV)/.installed-test
+
+run: install ## Install, migrate, load the demo catalog and serve on 127.0.0.1:$PORT (8000)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo_catalog
+	$(PY) manage.py ensure_staff_user
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: install-test ## Install and run the whole test suite on PostgreSQL
+	@DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m storefront.core.dbcheck || exit 1
+	DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-test ## ruff check, ruff format --check, and no missing migrations
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install-test ## Fix what ruff can fix
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,24 @@
+"""Fixtures shared by the whole suite."""
+
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+VENDOR_FILE = Path(__file__).parent / ".test-db-vendor"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _record_database_vendor(django_db_setup, django_db_blocker):
+    """Write which database the suite ran on; .ci/run fails unless it says postgresql."""
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT 1")
+        version = cursor.fetchone()[0]
+    VENDOR_FILE.write_text(f"{connection.vendor}\n{version}\n")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()

@@ -1,0 +1,139 @@
+"""Customers (users who log in with their email) and their addresses."""
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_countries.fields import CountryField
+
+from storefront.core.models import TimeStampedModel
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9][0-9 ().-]{4,30}$",
+    "Enter a phone number: digits, spaces, dashes or dots, optionally starting with +.",
+)
+
+
+class UserManager(BaseUserManager["User"]):
+    """Create users by email; emails are stored lower-cased, so lookups are case-insensitive."""
+
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        return (email or "").strip().lower()
+
+    def get_by_natural_key(self, email: str) -> "User":
+        return self.get(email=self.normalize_email(email))
+
+    def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra_fields) -> "User":
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        if not extra_fields["is_staff"] or not extra_fields["is_superuser"]:
+            raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A customer or a staff member. The email is the login: unique, case-insensitive."""
+
+    class Membership(models.TextChoices):
+        BRONZE = "bronze", "Bronze"
+        SILVER = "silver", "Silver"
+        GOLD = "gold", "Gold"
+
+    email = models.EmailField("email address", unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    phone_number = models.CharField(max_length=32, blank=True, validators=[phone_validator])
+    birth_date = models.DateField(null=True, blank=True)
+    membership = models.CharField(
+        max_length=10, choices=Membership.choices, default=Membership.BRONZE
+    )
+    is_staff = models.BooleanField(
+        default=False, help_text="Designates whether the user can log into the admin."
+    )
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    EMAIL_FIELD = "email"
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = UserManager.normalize_email(self.email)
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = UserManager.normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+
+class Address(TimeStampedModel):
+    """A postal address of a customer; at most one default for shipping and one for billing."""
+
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    full_name = models.CharField(max_length=255, blank=True)
+    street = models.CharField(max_length=255)
+    city = models.CharField(max_length=128)
+    postal_code = models.CharField(max_length=20)
+    # ISO 3166-1 alpha-2 code, validated against django-countries' list.
+    country = CountryField()
+    phone = models.CharField(max_length=32, blank=True, validators=[phone_validator])
+    is_default_shipping = models.BooleanField(default=False)
+    is_default_billing = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_default_shipping=True),
+                name="accounts_address_one_default_shipping",
+            ),
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_default_billing=True),
+                name="accounts_address_one_default_billing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.street}, {self.postal_code} {self.city}, {self.country}"
+
+    def as_text(self) -> str:
+        """The address as the multi-line text printed on a parcel."""
+        lines = [self.full_name, self.street, f"{self.postal_code} {self.city}", self.country.name]
+        return "\n".join(line for line in lines if line)

@@ -1,0 +1,131 @@
+"""The catalog: a category tree, collections, tags, products, their variants (SKUs) and images.
+
+Prices are Decimal amounts in the store currency (settings.STORE_CURRENCY, ISO 4217).
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from treebeard.mp_tree import MP_Node
+
+from storefront.catalog.querysets import ProductQuerySet
+from storefront.core.models import TimeStampedModel
+
+
+class Category(MP_Node):
+    """A node of the category tree, any depth (materialized path, django-treebeard).
+
+    Deleting a category that still holds products is refused (products PROTECT it).
+    """
+
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+
+    node_order_by = ["name"]
+
+    class Meta:
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Collection(models.Model):
+    """A merchandised set of products, e.g. "Summer Picks"."""
+
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Tag(models.Model):
+    """A free label on products, e.g. a brand or material."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(TimeStampedModel):
+    """A sellable item shown to customers; what is bought is one of its variants."""
+
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, unique=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    collections = models.ManyToManyField(Collection, blank=True, related_name="products")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="products")
+    is_published = models.BooleanField(default=True, db_index=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductVariant(TimeStampedModel):
+    """A stock-keeping unit: one buyable form of a product, e.g. size M.
+
+    `price` is in the store currency; `stock_quantity` counts units on hand and can never be
+    negative (database CHECK), so a conditional decrement is the only way to sell.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=255, blank=True)
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    stock_quantity = models.PositiveIntegerField(default=0)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["price", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stock_quantity__gte=0),
+                name="catalog_variant_stock_quantity_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="catalog_variant_price_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} - {self.name}" if self.name else self.sku
+
+    @property
+    def currency(self) -> str:
+        return settings.STORE_CURRENCY
+
+
+class ProductImage(models.Model):
+    """A picture of a product; shown in `sort_order`, then upload order."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(upload_to="products/")
+    alt = models.CharField(max_length=255, blank=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return self.alt or self.image.name

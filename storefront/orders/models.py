@@ -1,0 +1,114 @@
+"""Orders: what a customer bought, at which price, and how the order moved since.
+
+Order items are snapshots (names, SKU, unit price at the time of sale), so later catalog
+changes never alter a placed order. Amounts are Decimal in `currency` (ISO 4217).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from storefront.core.models import TimeStampedModel
+
+
+class Order(TimeStampedModel):
+    """A placed order. Orders are financial records: a customer with orders cannot be deleted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class PaymentStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        REFUNDED = "refunded", "Refunded"
+
+    number = models.CharField(max_length=32, unique=True)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    payment_status = models.CharField(
+        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True
+    )
+    shipping_address = models.TextField()
+    billing_address = models.TextField()
+    phone_number = models.CharField(max_length=32)
+    additional_phone = models.CharField(max_length=32, blank=True)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    # Client-chosen key that makes a retried checkout return the first order (Idempotency-Key
+    # header); `request_fingerprint` is a hash of the request body it was first used with.
+    # NULL, not "", for "no key": the unique constraint must ignore orders placed without one.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    placed_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="orders_order_unique_idempotency_key",
+            ),
+            models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_total_gte_0"),
+        ]
+        indexes = [models.Index(fields=["customer", "-placed_at"], name="orders_customer_placed")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderItem(models.Model):
+    """One line of an order: a snapshot of the variant as sold, `quantity` units at `unit_price`."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        "catalog.Product", on_delete=models.SET_NULL, null=True, related_name="order_items"
+    )
+    variant = models.ForeignKey(
+        "catalog.ProductVariant", on_delete=models.SET_NULL, null=True, related_name="order_items"
+    )
+    product_name = models.CharField(max_length=255)
+    variant_name = models.CharField(max_length=255, blank=True)
+    sku = models.CharField("SKU", max_length=64)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="orders_item_quantity_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class OrderEvent(models.Model):
+    """A status change of an order: who moved it, when, from which status to which, and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"

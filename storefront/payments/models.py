@@ -1,0 +1,41 @@
+"""Payments: one per order. No card data is ever stored, only the provider's reference."""
+
+from django.db import models
+
+from storefront.core.models import TimeStampedModel
+
+
+class Payment(TimeStampedModel):
+    """The payment of one order: `amount` in `currency` (ISO 4217), via `method`."""
+
+    class Method(models.TextChoices):
+        CASH_ON_DELIVERY = "cash_on_delivery", "Cash on delivery"
+        CARD = "card", "Card"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        REFUNDED = "refunded", "Refunded"
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="payment")
+    method = models.CharField(
+        max_length=32, choices=Method.choices, default=Method.CASH_ON_DELIVERY
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="payments_amount_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} {self.amount} {self.currency} ({self.status})"
