@@ -24,8 +24,8 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, parent=None, **kwargs):
         if parent is not None:
-            return parent.add_child(**kwargs)
-        return model_class.add_root(**kwargs)
+            return model_class.objects.add_child(parent, kwargs)
+        return model_class.objects.add_root(kwargs)
 
 
 class CollectionFactory(factory.django.DjangoModelFactory):
