@@ -19,6 +19,16 @@ def _record_database_vendor(django_db_setup, django_db_blocker):
     VENDOR_FILE.write_text(f"{connection.vendor}\n{version}\n")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
