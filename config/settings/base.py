@@ -149,7 +149,8 @@ PRODUCT_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        # knox, hardened: an undecodable token answers 401, not 500.
+        "storefront.accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

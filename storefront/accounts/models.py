@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -91,13 +91,30 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs) -> None:
         self.email = UserManager.normalize_email(self.email)
-        super().save(*args, **kwargs)
+        if not self._state.adding:
+            super().save(*args, **kwargs)
+            return
+        # Every customer has exactly one cart, created with them whatever creates the user
+        # (API, admin, createsuperuser, factories): both rows or neither. Imported here, not at
+        # the top, because the carts app depends on this model.
+        from storefront.carts.models import Cart
+
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            Cart.objects.using(using).get_or_create(customer=self)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
     def get_short_name(self) -> str:
         return self.first_name
+
+
+class AddressQuerySet(models.QuerySet["Address"]):
+    def for_customer(self, customer: "User") -> "AddressQuerySet":
+        """The addresses of one customer, oldest first."""
+        return self.filter(customer=customer)
 
 
 class Address(TimeStampedModel):
@@ -113,6 +130,8 @@ class Address(TimeStampedModel):
     phone = models.CharField(max_length=32, blank=True, validators=[phone_validator])
     is_default_shipping = models.BooleanField(default=False)
     is_default_billing = models.BooleanField(default=False)
+
+    objects = AddressQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -1,1 +1,15 @@
-urlpatterns: list = []
+"""Accounts routes, included under /api/ by config/urls.py."""
+
+from django.urls import path
+
+from storefront.accounts.api import views
+
+urlpatterns = [
+    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("me/addresses/", views.AddressListView.as_view(), name="address-list"),
+    path("me/addresses/<int:pk>/", views.AddressDetailView.as_view(), name="address-detail"),
+]

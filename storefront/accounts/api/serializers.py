@@ -1,0 +1,135 @@
+"""Input and output shapes of the accounts endpoints."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django_countries import countries
+from rest_framework import serializers
+
+from storefront.accounts.models import Address, User, UserManager
+from storefront.accounts.services import EMAIL_TAKEN_MESSAGE
+
+# Bounds the work of hashing a submitted password (Django capped passwords at 4096 bytes
+# for the same reason in its 2013 security release, CVE-2013-1443).
+PASSWORD_MAX_LENGTH = 4096
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    """The signed-in user's profile.
+
+    Customers may change first_name, last_name, phone_number and birth_date; id, email (the
+    login), membership and date_joined are read-only and ignored if sent, like any field
+    not listed here (is_staff, password...).
+    """
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone_number",
+            "birth_date",
+            "membership",
+            "date_joined",
+        ]
+        read_only_fields = ["id", "email", "membership", "date_joined"]
+
+    def validate_birth_date(self, value):
+        if value is not None and value > timezone.localdate():
+            raise serializers.ValidationError("A birth date cannot be in the future.")
+        return value
+
+
+class RegistrationSerializer(serializers.Serializer):
+    """A new customer: email (unique, case-insensitively), password, optional names."""
+
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+    )
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+
+    def validate_email(self, value: str) -> str:
+        email = UserManager.normalize_email(value)
+        if User.objects.filter(email=email).exists():
+            raise serializers.ValidationError(EMAIL_TAKEN_MESSAGE, code="unique")
+        return email
+
+    def validate_password(self, value: str) -> str:
+        # A field validator, not validate(), so a weak password is reported together with
+        # the other fields' errors. The similarity check compares it with the submitted
+        # email and names.
+        data = self.initial_data
+        candidate = User(
+            **{
+                name: data[name]
+                for name in ("email", "first_name", "last_name")
+                if isinstance(data.get(name), str)
+            }
+        )
+        try:
+            validate_password(value, user=candidate)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value
+
+
+class LoginSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        trim_whitespace=False, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"}
+    )
+
+
+class TokenSerializer(serializers.Serializer):
+    """A new API token: send it as `Authorization: Token <token>` until `expiry`."""
+
+    token = serializers.CharField()
+    expiry = serializers.DateTimeField()
+
+
+class CountryCodeField(serializers.ChoiceField):
+    """An ISO 3166-1 alpha-2 country code such as "FR" (lower case accepted, stored upper).
+
+    Stricter than django-countries' own serializer field, which would also accept names
+    and alpha-3 or numeric codes.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=[(code, name) for code, name in countries], **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().upper()
+        return super().to_internal_value(data)
+
+
+class AddressSerializer(serializers.ModelSerializer):
+    """A postal address of the signed-in customer.
+
+    Setting is_default_shipping or is_default_billing to true takes the flag away from the
+    customer's previous default of that kind.
+    """
+
+    country = CountryCodeField()
+
+    class Meta:
+        model = Address
+        fields = [
+            "id",
+            "full_name",
+            "street",
+            "city",
+            "postal_code",
+            "country",
+            "phone",
+            "is_default_shipping",
+            "is_default_billing",
+        ]
+        read_only_fields = ["id"]

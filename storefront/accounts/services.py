@@ -1,0 +1,168 @@
+"""Account workflows: registration, token log-in/log-out, profile and address changes."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from knox.models import AuthToken
+from knox.settings import knox_settings
+
+from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
+from storefront.accounts.models import Address, User, UserManager
+
+# What a customer may change about themselves; email (the login), membership and the
+# permission flags are managed by staff.
+PROFILE_FIELDS = frozenset({"first_name", "last_name", "phone_number", "birth_date"})
+ADDRESS_FIELDS = frozenset(
+    {
+        "full_name",
+        "street",
+        "city",
+        "postal_code",
+        "country",
+        "phone",
+        "is_default_shipping",
+        "is_default_billing",
+    }
+)
+DEFAULT_FLAGS = ("is_default_shipping", "is_default_billing")
+EMAIL_TAKEN_MESSAGE = "A user with this email already exists."
+
+
+def register_customer(
+    *, email: str, password: str, first_name: str = "", last_name: str = ""
+) -> User:
+    """Create a customer account: not staff, bronze membership, password stored hashed.
+
+    `email` is stored lower-cased. The caller validates the password (Django's
+    AUTH_PASSWORD_VALIDATORS). Raises django.core.exceptions.ValidationError on `email`
+    (code "unique") if the email is already registered, in any letter case, including when
+    a concurrent registration wins the race for it.
+    """
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                email=email, password=password, first_name=first_name, last_name=last_name
+            )
+    except IntegrityError:
+        if not User.objects.filter(email=UserManager.normalize_email(email)).exists():
+            raise
+        raise ValidationError(
+            {"email": ValidationError(EMAIL_TAKEN_MESSAGE, code="unique")}
+        ) from None
+
+
+def log_in(*, request: HttpRequest, email: str, password: str) -> tuple[AuthToken, str]:
+    """Check the credentials and issue a knox token: (token row, raw token).
+
+    The raw token is returned once and only its SHA-512 digest is stored; the token expires
+    after REST_KNOX["TOKEN_TTL"]. `request` must be Django's HttpRequest (not DRF's
+    wrapper): django-axes counts failures per email and flags a lockout on the request it
+    is given (`request.axes_locked_out`), and its middleware reads that flag there.
+
+    Raises LoginLockedOut (429) once AXES_FAILURE_LIMIT failures for this email have been
+    counted, whatever the password; InvalidCredentials (400) for a wrong email or password
+    or an inactive account.
+    """
+    # Not atomic on purpose: the failure django-axes records must survive the error raised
+    # below, or the lockout would never trigger.
+    user = authenticate(request=request, username=email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        raise LoginLockedOut()
+    if user is None:
+        raise InvalidCredentials()
+    instance, token = AuthToken.objects.create(user, knox_settings.TOKEN_TTL)
+    # As Django's login() does: updates last_login and lets django-axes reset the failures.
+    user_logged_in.send(sender=type(user), request=request, user=user)
+    return instance, token
+
+
+def log_out(*, request: HttpRequest, token: AuthToken) -> None:
+    """Revoke one token (the one the request was made with); it answers 401 afterwards."""
+    user = token.user
+    token.delete()
+    user_logged_out.send(sender=type(user), request=request, user=user)
+
+
+def log_out_everywhere(*, request: HttpRequest, user: User) -> int:
+    """Revoke every token of the user; returns how many were revoked."""
+    count, _ = user.auth_token_set.all().delete()
+    user_logged_out.send(sender=type(user), request=request, user=user)
+    return count
+
+
+def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
+    """Apply already-validated changes to PROFILE_FIELDS and save only those columns.
+
+    Raises ValueError for any other field: a programming error, not user input.
+    """
+    _reject_unknown_fields(changes, PROFILE_FIELDS)
+    for name, value in changes.items():
+        setattr(user, name, value)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user
+
+
+@transaction.atomic
+def create_address(*, customer: User, data: Mapping[str, Any]) -> Address:
+    """Add an already-validated address (ADDRESS_FIELDS) to the customer's book.
+
+    If it is marked default for shipping and/or billing, the previous default of that kind
+    stops being one, in the same transaction.
+    """
+    _reject_unknown_fields(data, ADDRESS_FIELDS)
+    _lock_address_book(customer.pk)
+    address = Address(customer=customer, **data)
+    _release_defaults_taken_by(address)
+    address.save()
+    return address
+
+
+@transaction.atomic
+def update_address(*, address: Address, changes: Mapping[str, Any]) -> Address:
+    """Apply already-validated changes (ADDRESS_FIELDS) to an address; defaults as above."""
+    _reject_unknown_fields(changes, ADDRESS_FIELDS)
+    _lock_address_book(address.customer_id)
+    for name, value in changes.items():
+        setattr(address, name, value)
+    _release_defaults_taken_by(address)
+    address.save()
+    return address
+
+
+def delete_address(*, address: Address) -> None:
+    """Delete an address. Orders keep their own copy of addresses, so nothing else changes."""
+    address.delete()
+
+
+def _reject_unknown_fields(changes: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"Not writable here: {', '.join(sorted(unknown))}.")
+
+
+def _lock_address_book(customer_id: int) -> None:
+    # Serialises default changes of one customer: without it, two requests making two
+    # different addresses the default would both pass the "unset the old one" step and one
+    # would hit the partial unique constraint. NO KEY UPDATE does not block inserts of rows
+    # that merely reference the user (carts, orders).
+    list(
+        User.objects.select_for_update(no_key=True)
+        .filter(pk=customer_id)
+        .values_list("pk", flat=True)
+    )
+
+
+def _release_defaults_taken_by(address: Address) -> None:
+    others = Address.objects.filter(customer_id=address.customer_id)
+    if address.pk is not None:
+        others = others.exclude(pk=address.pk)
+    for flag in DEFAULT_FLAGS:
+        if getattr(address, flag):
+            others.filter(**{flag: True}).update(**{flag: False, "updated_at": timezone.now()})
