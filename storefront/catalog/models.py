@@ -75,6 +75,12 @@ class Product(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The product list: published products, newest first, read in index order.
+            models.Index(
+                fields=["is_published", "-created_at", "-id"], name="catalog_product_pub_new"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -98,6 +104,17 @@ class ProductVariant(TimeStampedModel):
 
     class Meta:
         ordering = ["price", "id"]
+        indexes = [
+            # A product's lowest price (list price, price filters and ordering) is one
+            # index probe.
+            models.Index(fields=["product", "price"], name="catalog_variant_product_price"),
+            # The `in_stock` filter: does the product have a variant with stock?
+            models.Index(
+                fields=["product"],
+                condition=models.Q(stock_quantity__gt=0),
+                name="catalog_variant_in_stock",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stock_quantity__gte=0),

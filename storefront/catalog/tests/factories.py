@@ -78,3 +78,13 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     image = factory.django.ImageField(filename="photo.png", format="PNG", width=8, height=8)
     alt = "A photo"
+
+
+class StockedProductFactory(ProductFactory):
+    """A published product with one variant in stock (19.99 in the store currency, 10 units)."""
+
+    class Meta:
+        model = Product
+        skip_postgeneration_save = True
+
+    variant = factory.RelatedFactory(VariantFactory, factory_related_name="product")

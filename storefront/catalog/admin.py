@@ -1,0 +1,89 @@
+"""Catalog admin for staff: the category tree, products with variants and images, collections,
+tags, and a variant list whose prices and stock quantities are edited in place."""
+
+from django.contrib import admin
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
+
+from storefront.catalog.models import (
+    Category,
+    Collection,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Tag,
+)
+
+
+@admin.register(Category)
+class CategoryAdmin(TreeAdmin):
+    """The tree, shown and reordered as a tree (drag and drop, or the position fields)."""
+
+    form = movenodeform_factory(Category)
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class ProductVariantInline(admin.TabularInline):
+    model = ProductVariant
+    fields = ["sku", "name", "price", "stock_quantity", "attributes"]
+    extra = 0
+    # Every product needs a variant to be bought; validate_min refuses deleting the last one.
+    min_num = 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("validate_min", True)
+        return super().get_formset(request, obj, **kwargs)
+
+
+class ProductImageInline(admin.TabularInline):
+    model = ProductImage
+    fields = ["image", "alt", "sort_order"]
+    extra = 0
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "lowest_price", "is_published", "created_at"]
+    list_filter = ["is_published", "category", "collections", "tags"]
+    list_select_related = ["category"]
+    search_fields = ["name", "slug", "description", "variants__sku"]
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ["collections", "tags"]
+    autocomplete_fields = ["category"]
+    date_hierarchy = "created_at"
+    inlines = [ProductVariantInline, ProductImageInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_price()
+
+    @admin.display(description="Price", ordering="price")
+    def lowest_price(self, product: Product):
+        """The lowest variant price, in the store currency."""
+        return product.price
+
+
+@admin.register(ProductVariant)
+class ProductVariantAdmin(admin.ModelAdmin):
+    list_display = ["sku", "product", "name", "price", "stock_quantity"]
+    list_editable = ["price", "stock_quantity"]
+    list_filter = ["product__category"]
+    list_select_related = ["product"]
+    search_fields = ["sku", "name", "product__name"]
+    autocomplete_fields = ["product"]
+    ordering = ["product__name", "price", "id"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ("name",)}

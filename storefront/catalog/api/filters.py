@@ -1,0 +1,154 @@
+"""Query parameters of the product list (django-filter). A bad value answers 400, never 500."""
+
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import slug_re
+from django.db.models import F
+from django_filters.fields import ModelChoiceField
+
+from storefront.catalog.models import Category, Collection, Product, Tag
+from storefront.catalog.querysets import ProductQuerySet
+
+
+class SlugChoiceField(ModelChoiceField):
+    """A model chosen by slug; a value that cannot be a slug is refused before any query.
+
+    (A NUL byte, for one, would make PostgreSQL raise instead of finding nothing.)
+    """
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str) or not slug_re.match(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class SlugChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = SlugChoiceField
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (also `1`/`0`, any case); anything else is an error, not "no filter"."""
+
+    TRUE = frozenset({"true", "1"})
+    FALSE = frozenset({"false", "0"})
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError("Enter true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class ProductOrderingFilter(django_filters.OrderingFilter):
+    """`ordering=price|-price|name|-name|created|-created`, comma-separated for several.
+
+    Products without a price (no variant) sort last either way; ties go newest first.
+    """
+
+    def filter(self, qs: ProductQuerySet, value):
+        if not value:
+            return qs
+        ordering = []
+        for param in value:
+            descending = param.startswith("-")
+            field = self.param_map[param.removeprefix("-")]
+            if field == "price":
+                qs = qs.with_price()
+            expression = F(field)
+            ordering.append(
+                expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
+            )
+        return qs.order_by(*ordering, "-id")
+
+
+class ProductFilter(django_filters.FilterSet):
+    """Filters of GET /api/products/; prices are in the store currency (settings.STORE_CURRENCY)."""
+
+    category = SlugChoiceFilter(
+        field_name="category",
+        to_field_name="slug",
+        queryset=Category.objects.all(),
+        method="filter_category",
+        help_text="Category slug: products in this category or any of its descendants.",
+        error_messages={"invalid_choice": "No category has this slug."},
+    )
+    collection = SlugChoiceFilter(
+        field_name="collections",
+        to_field_name="slug",
+        queryset=Collection.objects.all(),
+        method="filter_collection",
+        help_text="Collection slug: products in this collection.",
+        error_messages={"invalid_choice": "No collection has this slug."},
+    )
+    tag = SlugChoiceFilter(
+        field_name="tags",
+        to_field_name="slug",
+        queryset=Tag.objects.all(),
+        method="filter_tag",
+        help_text="Tag slug: products with this tag.",
+        error_messages={"invalid_choice": "No tag has this slug."},
+    )
+    min_price = django_filters.NumberFilter(
+        method="filter_min_price",
+        help_text="Products whose lowest variant price is at least this (store currency).",
+    )
+    max_price = django_filters.NumberFilter(
+        method="filter_max_price",
+        help_text="Products whose lowest variant price is at most this (store currency).",
+    )
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock",
+        help_text="true: products with a variant in stock; false: products with none.",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search",
+        max_length=200,
+        help_text=(
+            "Words to find in the name or description. On PostgreSQL: full-text search with "
+            'web search syntax (`"a phrase"`, `-word`, `or`), best matches first unless '
+            "`ordering` is given."
+        ),
+    )
+    # Last: an explicit ordering replaces the relevance order `search` sets.
+    ordering = ProductOrderingFilter(
+        fields=(("price", "price"), ("name", "name"), ("created_at", "created")),
+        help_text="Sort by price, name or created (prefix - for descending); default newest first.",
+    )
+
+    class Meta:
+        model = Product
+        fields: list[str] = []
+
+    def filter_category(self, queryset: ProductQuerySet, name, category: Category):
+        return queryset.in_category(category)
+
+    def filter_collection(self, queryset: ProductQuerySet, name, collection: Collection):
+        return queryset.filter(collections=collection)
+
+    def filter_tag(self, queryset: ProductQuerySet, name, tag: Tag):
+        return queryset.filter(tags=tag)
+
+    def filter_min_price(self, queryset: ProductQuerySet, name, value: Decimal):
+        return queryset.with_price().filter(price__gte=value)
+
+    def filter_max_price(self, queryset: ProductQuerySet, name, value: Decimal):
+        return queryset.with_price().filter(price__lte=value)
+
+    def filter_in_stock(self, queryset: ProductQuerySet, name, value: bool):
+        return queryset.in_stock() if value else queryset.out_of_stock()
+
+    def filter_search(self, queryset: ProductQuerySet, name, value: str):
+        return queryset.search(value.strip()) if value.strip() else queryset

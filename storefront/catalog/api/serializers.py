@@ -1,0 +1,305 @@
+"""JSON shapes of the catalog API. Prices: decimal strings in the store currency."""
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from storefront.catalog.models import (
+    Category,
+    Collection,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Tag,
+)
+
+# PostgreSQL `integer`, the column type of stock quantities and sort orders.
+MAX_INT = 2**31 - 1
+MAX_ATTRIBUTES = 50
+PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
+DATETIME_FIELD = serializers.DateTimeField()
+
+
+# --- Read ----------------------------------------------------------------------------------
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name"]
+
+
+class CollectionRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Collection
+        fields = ["id", "slug", "name"]
+
+
+class TagSerializer(serializers.ModelSerializer):
+    """A tag: {id, slug, name}; the slug is unique."""
+
+    class Meta:
+        model = Tag
+        fields = ["id", "slug", "name"]
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    """A product image: `url` is absolute."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "alt"]
+
+    def get_url(self, image: ProductImage) -> str:
+        url = image.image.url
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class UploadedImageSerializer(ImageSerializer):
+    class Meta(ImageSerializer.Meta):
+        fields = ["id", "url", "alt", "sort_order"]
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    """A variant (SKU): `price` in the store currency, `stock_quantity` in units on hand."""
+
+    class Meta:
+        model = ProductVariant
+        fields = ["id", "sku", "name", "price", "stock_quantity", "attributes"]
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """A product as shown in the list and detail.
+
+    `price` is the lowest variant price (decimal string, null without variants) in
+    `currency` (ISO 4217, settings.STORE_CURRENCY); `in_stock` says whether any variant has
+    stock. Both are computed from the prefetched variants (selectors.product_list), so they
+    cost no query.
+    """
+
+    category = CategoryRefSerializer(read_only=True)
+    collections = CollectionRefSerializer(many=True, read_only=True)
+    tags = TagSerializer(many=True, read_only=True)
+    images = ImageSerializer(many=True, read_only=True)
+    price = serializers.SerializerMethodField()
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.SerializerMethodField()
+    variants = VariantSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "category",
+            "collections",
+            "tags",
+            "images",
+            "price",
+            "currency",
+            "in_stock",
+            "is_published",
+            "variants",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
+    def get_price(self, product: Product) -> str | None:
+        prices = [variant.price for variant in product.variants.all()]
+        return PRICE_FIELD.to_representation(min(prices)) if prices else None
+
+    def get_currency(self, product: Product) -> str:
+        return settings.STORE_CURRENCY
+
+    def get_in_stock(self, product: Product) -> bool:
+        return any(variant.stock_quantity > 0 for variant in product.variants.all())
+
+    def to_representation(self, product: Product) -> dict[str, Any]:
+        # Built by hand: a list page holds up to 100 products of ~15 nested objects each, and
+        # DRF's per-field machinery costs several times what the dicts do. The declared
+        # fields above still define the shape (and the OpenAPI schema);
+        # test_serializers.py checks that this output equals theirs.
+        request = self.context.get("request")
+        category = product.category
+        variants = list(product.variants.all())
+        return {
+            "id": product.pk,
+            "slug": product.slug,
+            "name": product.name,
+            "description": product.description,
+            "category": {"id": category.pk, "slug": category.slug, "name": category.name},
+            "collections": [
+                {"id": c.pk, "slug": c.slug, "name": c.name} for c in product.collections.all()
+            ],
+            "tags": [{"id": t.pk, "slug": t.slug, "name": t.name} for t in product.tags.all()],
+            "images": [
+                {
+                    "id": image.pk,
+                    "url": (
+                        request.build_absolute_uri(image.image.url) if request else image.image.url
+                    ),
+                    "alt": image.alt,
+                }
+                for image in product.images.all()
+            ],
+            "price": (
+                PRICE_FIELD.to_representation(min(v.price for v in variants)) if variants else None
+            ),
+            "currency": settings.STORE_CURRENCY,
+            "in_stock": any(v.stock_quantity > 0 for v in variants),
+            "is_published": product.is_published,
+            "variants": [
+                {
+                    "id": v.pk,
+                    "sku": v.sku,
+                    "name": v.name,
+                    "price": PRICE_FIELD.to_representation(v.price),
+                    "stock_quantity": v.stock_quantity,
+                    "attributes": v.attributes,
+                }
+                for v in variants
+            ],
+            "created_at": DATETIME_FIELD.to_representation(product.created_at),
+            "updated_at": DATETIME_FIELD.to_representation(product.updated_at),
+        }
+
+
+class CategoryTreeSerializer(serializers.ModelSerializer):
+    """A category with its `parent` id (null for a root) and nested `children`, sorted by name.
+
+    Reads the `tree_parent_id` and `tree_children` that selectors.category_tree() attaches.
+    """
+
+    parent = serializers.IntegerField(source="tree_parent_id", read_only=True, allow_null=True)
+    # A method, not a nested serializer field: a field declaring its own serializer would be
+    # built again at every level by whatever walks the fields (OPTIONS metadata), forever.
+    children = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "description", "parent", "children"]
+
+    @extend_schema_field({"type": "array", "items": {"$ref": "#/components/schemas/CategoryTree"}})
+    def get_children(self, category: Category) -> list[dict[str, Any]]:
+        return CategoryTreeSerializer(category.tree_children, many=True, context=self.context).data
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    """A collection: {id, slug, name, description}; the slug is unique."""
+
+    class Meta:
+        model = Collection
+        fields = ["id", "slug", "name", "description"]
+
+
+# --- Write ---------------------------------------------------------------------------------
+
+
+class VariantWriteSerializer(serializers.Serializer):
+    """A variant as written. `id`: only on update, to change that variant instead of adding one.
+
+    SKU uniqueness needs the database and is checked by the service (services.py).
+    """
+
+    id = serializers.IntegerField(required=False, min_value=1)
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    stock_quantity = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
+    attributes = serializers.JSONField(required=False, default=dict)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH skips missing fields, so a new variant's required fields are checked here.
+        if "id" not in attrs:
+            missing = {f: ["This field is required."] for f in ("sku", "price") if f not in attrs}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return attrs
+
+    def validate_attributes(self, value: Any) -> dict[str, Any]:
+        """A flat JSON object, e.g. {"Size": "M", "Color": "Blue"}: values are strings,
+        numbers, booleans or null, or lists of those."""
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        if len(value) > MAX_ATTRIBUTES:
+            raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
+        for key, item in value.items():
+            items = item if isinstance(item, list) else [item]
+            for scalar in [key, *items]:
+                if not (scalar is None or isinstance(scalar, str | int | float | bool)):
+                    raise serializers.ValidationError(
+                        f"{key}: values must be strings, numbers, booleans or null."
+                    )
+                # PostgreSQL jsonb cannot store NUL characters.
+                if isinstance(scalar, str) and "\x00" in scalar:
+                    raise serializers.ValidationError("Null characters are not allowed.")
+        return value
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    """A product as staff write it: variants nested, category/collections/tags by id.
+
+    On update, `variants` (when sent) replaces the product's variants: see
+    services.update_product.
+    """
+
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all())
+    collections = serializers.PrimaryKeyRelatedField(
+        queryset=Collection.objects.all(), many=True, required=False
+    )
+    tags = serializers.PrimaryKeyRelatedField(queryset=Tag.objects.all(), many=True, required=False)
+    variants = VariantWriteSerializer(many=True, allow_empty=False)
+
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "slug",
+            "description",
+            "category",
+            "collections",
+            "tags",
+            "is_published",
+            "variants",
+        ]
+
+    def validate_variants(self, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        skus = Counter(v["sku"] for v in variants if "sku" in v)
+        repeated_skus = sorted(sku for sku, count in skus.items() if count > 1)
+        if repeated_skus:
+            raise serializers.ValidationError(f"SKU listed twice: {', '.join(repeated_skus)}.")
+        ids = [v["id"] for v in variants if "id" in v]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError("A variant id is listed twice.")
+        return variants
+
+
+class CategoryWriteSerializer(serializers.ModelSerializer):
+    """A category as staff write it. `parent`: id, or null for a root; omitted on update
+    leaves the category where it is."""
+
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "description", "parent"]
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    """multipart/form-data: `image` (the file), optional `alt` text and `sort_order`."""
+
+    image = serializers.FileField()
+    alt = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    sort_order = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)

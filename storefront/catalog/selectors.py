@@ -1,0 +1,94 @@
+"""Catalog reads the API depends on, each with every join and prefetch its serializer needs.
+
+Product list and detail cost a fixed number of queries whatever the page size: one for the
+products (with their category joined), one prefetch each for variants, images, collections
+and tags (plus the paginator's count for the list).
+"""
+
+from django.db.models import Prefetch
+
+from storefront.catalog.exceptions import CategoryNotFound, ProductNotFound
+from storefront.catalog.models import (
+    Category,
+    Collection,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Tag,
+)
+from storefront.catalog.querysets import ProductQuerySet
+
+
+def can_see_unpublished(user) -> bool:
+    """Whether `user` (possibly anonymous) sees unpublished products: active staff only."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def product_list(*, user) -> ProductQuerySet:
+    """Products `user` may see, newest first, ready for ProductSerializer.
+
+    Customers and anonymous visitors see published products; staff see all. Variants come
+    ordered by price (so the first is the cheapest), images by sort order.
+    """
+    products = Product.objects.all() if can_see_unpublished(user) else Product.objects.published()
+    return products.select_related("category").prefetch_related(
+        Prefetch("variants", queryset=ProductVariant.objects.order_by("price", "id")),
+        Prefetch("images", queryset=ProductImage.objects.order_by("sort_order", "id")),
+        Prefetch("collections", queryset=Collection.objects.order_by("name", "id")),
+        Prefetch("tags", queryset=Tag.objects.order_by("name", "id")),
+    )
+
+
+def product_detail(*, user, product_id: int) -> Product:
+    """The product `product_id` as `user` may see it; raise ProductNotFound otherwise.
+
+    An unpublished product is "not found" for customers, so its existence does not leak.
+    """
+    try:
+        return product_list(user=user).get(pk=product_id)
+    except Product.DoesNotExist:
+        raise ProductNotFound() from None
+
+
+def _link_tree(nodes: list[Category]) -> list[Category]:
+    """Attach `tree_children` (list) and `tree_parent_id` (int|None) to nodes sorted by path.
+
+    Returns the nodes whose parent is not among `nodes` (the roots of what was fetched).
+    """
+    by_path: dict[str, Category] = {}
+    tops: list[Category] = []
+    for node in nodes:
+        node.tree_children = []
+        parent = by_path.get(node.path[: -Category.steplen])
+        node.tree_parent_id = parent.pk if parent else None
+        (parent.tree_children if parent else tops).append(node)
+        by_path[node.path] = node
+    return tops
+
+
+def category_tree() -> list[Category]:
+    """The whole category tree in one query: the roots, each with nested `tree_children`.
+
+    Siblings are in tree order (by name: Category.node_order_by).
+    """
+    return _link_tree(list(Category.objects.order_by("path")))
+
+
+def category_subtree(*, category_id: int) -> Category:
+    """The category `category_id` with its descendants nested in `tree_children` and its
+    parent's id in `tree_parent_id`; raise CategoryNotFound if there is no such category."""
+    try:
+        category = Category.objects.get(pk=category_id)
+    except Category.DoesNotExist:
+        raise CategoryNotFound() from None
+    parent_path = category.path[: -Category.steplen]
+    nodes = list(Category.objects.filter(path__startswith=category.path).order_by("path"))
+    tops = _link_tree(nodes)
+    if len(tops) != 1:  # Deleted or moved between the two queries.
+        raise CategoryNotFound()
+    top = tops[0]
+    if parent_path:
+        top.tree_parent_id = (
+            Category.objects.filter(path=parent_path).values_list("pk", flat=True).first()
+        )
+    return top

@@ -1,0 +1,366 @@
+"""Catalog writes: products with their variants, the category tree, product images.
+
+Prices are Decimal amounts in the store currency (settings.STORE_CURRENCY); stock quantities
+are units on hand. Input shapes are validated by the API serializers; the rules here are the
+ones that need the database (SKUs unique across products, tree moves, image contents).
+Errors: django.core.exceptions.ValidationError keyed by field (HTTP 400), ProtectedError
+(HTTP 409), ProductImageNotFound (HTTP 404); see storefront/catalog/exceptions.py.
+"""
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from PIL import Image
+from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
+
+from storefront.catalog.exceptions import (
+    CategoryHasProducts,
+    CategoryNotFound,
+    ProductImageNotFound,
+    ProductNotFound,
+)
+from storefront.catalog.models import (
+    Category,
+    Collection,
+    Product,
+    ProductImage,
+    ProductVariant,
+    Tag,
+)
+
+
+class VariantData(TypedDict, total=False):
+    """One variant (SKU) as written: `id` only to update an existing variant of the product."""
+
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    stock_quantity: int
+    attributes: dict[str, Any]
+
+
+VARIANT_FIELDS = ("sku", "name", "price", "stock_quantity", "attributes")
+PRODUCT_FIELDS = ("name", "slug", "description", "category", "is_published")
+
+# Marks a keyword argument the caller did not pass (None is a meaningful value).
+UNCHANGED: Any = object()
+
+DUPLICATE_MESSAGE = (
+    "Another product already uses this slug or one of these SKUs (or the change clashes "
+    "with a concurrent one); nothing was saved."
+)
+
+
+@contextmanager
+def _atomic_reporting_duplicates() -> Iterator[None]:
+    """A transaction whose unique-constraint violations come out as a 400, not a 500.
+
+    The checks before writing catch the common cases with a precise message; this catches
+    what they cannot (two requests racing, SKUs swapped between variants of one product).
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        raise ValidationError(DUPLICATE_MESSAGE, code="unique") from exc
+
+
+def _check_skus_free(*, skus: Iterable[str], product: Product | None) -> None:
+    """Raise ValidationError(variants) if a SKU belongs to a variant of another product."""
+    taken = ProductVariant.objects.filter(sku__in=list(skus))
+    if product is not None:
+        taken = taken.exclude(product=product)
+    taken_skus = sorted(taken.values_list("sku", flat=True))
+    if taken_skus:
+        raise ValidationError(
+            {"variants": [f"SKU already used by another product: {', '.join(taken_skus)}."]},
+            code="unique",
+        )
+
+
+def create_product(
+    *,
+    name: str,
+    slug: str,
+    category: Category,
+    variants: Sequence[VariantData],
+    description: str = "",
+    collections: Iterable[Collection] = (),
+    tags: Iterable[Tag] = (),
+    is_published: bool = True,
+) -> Product:
+    """Create a product with its variants (at least one), collections and tags.
+
+    Raises ValidationError: no variant; a SKU used by another product; slug or SKU taken
+    meanwhile. Nothing is saved on error.
+    """
+    if not variants:
+        raise ValidationError({"variants": ["A product needs at least one variant."]})
+    _check_skus_free(skus=[v["sku"] for v in variants], product=None)
+    with _atomic_reporting_duplicates():
+        product = Product.objects.create(
+            name=name,
+            slug=slug,
+            category=category,
+            description=description,
+            is_published=is_published,
+        )
+        product.collections.set(collections)
+        product.tags.set(tags)
+        ProductVariant.objects.bulk_create(
+            ProductVariant(product=product, **{f: v[f] for f in VARIANT_FIELDS if f in v})
+            for v in variants
+        )
+    return product
+
+
+def update_product(
+    *,
+    product: Product,
+    changes: Mapping[str, Any],
+    collections: Iterable[Collection] | None = None,
+    tags: Iterable[Tag] | None = None,
+    variants: Sequence[VariantData] | None = None,
+) -> Product:
+    """Apply `changes` (any of name, slug, description, category, is_published) to `product`.
+
+    `collections` / `tags`, when given, replace the product's. `variants`, when given,
+    replaces its variants: an item with `id` updates that variant, an item without creates
+    one, and the variants not listed are deleted (cart items holding them go too; order
+    items keep their snapshot). Raises ValidationError: empty `variants`; an `id` that is not
+    a variant of this product; a SKU used by another product; slug or SKU taken meanwhile.
+    Nothing is saved on error.
+    """
+    if variants is not None:
+        if not variants:
+            raise ValidationError({"variants": ["A product needs at least one variant."]})
+        _check_skus_free(skus=[v["sku"] for v in variants if "sku" in v], product=product)
+    with _atomic_reporting_duplicates():
+        # Lock the product so two concurrent edits of its variants apply one after the other.
+        locked = Product.objects.select_for_update().filter(pk=product.pk).first()
+        if locked is None:  # Deleted meanwhile.
+            raise ProductNotFound()
+        for field in PRODUCT_FIELDS:
+            if field in changes:
+                setattr(locked, field, changes[field])
+        locked.save()
+        if collections is not None:
+            locked.collections.set(collections)
+        if tags is not None:
+            locked.tags.set(tags)
+        if variants is not None:
+            _replace_variants(product=locked, variants=variants)
+    return locked
+
+
+def _replace_variants(*, product: Product, variants: Sequence[VariantData]) -> None:
+    existing = {v.pk: v for v in ProductVariant.objects.filter(product=product)}
+    unknown = sorted({v["id"] for v in variants if "id" in v} - existing.keys())
+    if unknown:
+        ids = ", ".join(str(pk) for pk in unknown)
+        raise ValidationError({"variants": [f"Not a variant of this product: {ids}."]})
+    kept = {v["id"] for v in variants if "id" in v}
+    ProductVariant.objects.filter(product=product).exclude(pk__in=kept).delete()
+    for data in variants:
+        values = {f: data[f] for f in VARIANT_FIELDS if f in data}
+        if "id" in data:
+            variant = existing[data["id"]]
+            for field, value in values.items():
+                setattr(variant, field, value)
+            variant.save()
+        else:
+            ProductVariant.objects.create(product=product, **values)
+
+
+def delete_product(*, product: Product) -> None:
+    """Delete `product`, its variants and images (files removed once the deletion commits).
+
+    Order items keep their snapshot (their product and variant links become null).
+    """
+    files = [image.image.name for image in product.images.all()]
+    with transaction.atomic():
+        product.delete()
+        transaction.on_commit(lambda: _delete_files(files))
+
+
+def _delete_files(names: Iterable[str]) -> None:
+    storage = ProductImage._meta.get_field("image").storage
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+# --- Category tree -------------------------------------------------------------------------
+
+
+def create_category(
+    *, name: str, slug: str, description: str = "", parent: Category | None = None
+) -> Category:
+    """Add a category at its sorted place under `parent`, or as a root without one.
+
+    Raises ValidationError: slug taken meanwhile, or the tree is full at that level.
+    """
+    values = {"name": name, "slug": slug, "description": description}
+    try:
+        with transaction.atomic():
+            if parent is None:
+                return Category.objects.add_root(values)
+            return Category.objects.add_child(parent, values)
+    except IntegrityError as exc:
+        raise ValidationError({"slug": ["A category with this slug already exists."]}) from exc
+    except PathOverflow as exc:
+        raise ValidationError({"parent": [f"No room for another category here: {exc}"]}) from exc
+
+
+def update_category(
+    *, category: Category, changes: Mapping[str, Any], parent: Category | None = UNCHANGED
+) -> Category:
+    """Apply `changes` (any of name, slug, description) and, if `parent` is given, move the
+    category (with its subtree and products) under `parent`, or to the roots for None.
+
+    Renaming or moving keeps siblings sorted by name. Raises ValidationError: moving a
+    category under itself or one of its descendants; slug taken meanwhile.
+    """
+    fields = [f for f in ("name", "slug", "description") if f in changes]
+    try:
+        with transaction.atomic():
+            category = Category.objects.select_for_update().filter(pk=category.pk).first()
+            if category is None:  # Deleted meanwhile.
+                raise CategoryNotFound()
+            for field in fields:
+                setattr(category, field, changes[field])
+            if fields:
+                # Only these columns: the tree columns may have moved under this instance.
+                category.save(update_fields=fields)
+            if parent is not UNCHANGED or "name" in fields:
+                _place_category(category, parent)
+    except IntegrityError as exc:
+        raise ValidationError({"slug": ["A category with this slug already exists."]}) from exc
+    category.refresh_from_db()
+    return category
+
+
+def _place_category(category: Category, parent: Category | None) -> None:
+    """Move `category` to its sorted place under `parent` (UNCHANGED: its current parent)."""
+    if parent is UNCHANGED:
+        parent = Category.objects.get_parent(category)
+    if parent is not None:
+        parent.refresh_from_db()
+        if parent.pk == category.pk or parent.is_descendant_of(category):
+            raise ValidationError(
+                {"parent": ["A category cannot be moved under itself or its descendants."]}
+            )
+    try:
+        if parent is not None:
+            Category.objects.move(category, parent, "sorted-child")
+            return
+        other_root = Category.objects.get_root_nodes().exclude(pk=category.pk).first()
+        if other_root is not None:
+            Category.objects.move(category, other_root, "sorted-sibling")
+    except InvalidMoveToDescendant as exc:
+        raise ValidationError({"parent": [str(exc)]}) from exc
+    except PathOverflow as exc:
+        raise ValidationError({"parent": [f"No room for another category here: {exc}"]}) from exc
+
+
+def delete_category(*, category: Category) -> None:
+    """Delete `category` and its descendants.
+
+    Raises CategoryHasProducts (HTTP 409) if any of them still holds products, and nothing is
+    deleted. (The check counts rows instead of letting Django's deletion collector find them:
+    the collector loads every protected product into memory. Should a product arrive between
+    check and delete, the PROTECT foreign key still refuses, with ProtectedError, also 409, in
+    the one transaction treebeard deletes the subtree in.)
+    """
+    products = Product.objects.in_category(category).count()
+    if products:
+        raise CategoryHasProducts(
+            f"Cannot delete: {products} product(s) are still in this category or its "
+            "descendants. Move or delete them first.",
+            details={"related": ["products"], "products": products},
+        )
+    category.delete()
+
+
+# --- Product images ------------------------------------------------------------------------
+
+# File extension per Pillow format, for the stored file name.
+IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+
+
+def check_image_file(file: UploadedFile) -> str:
+    """Return the Pillow format of `file` if it is an allowed image; raise ValidationError.
+
+    Allowed: at most settings.PRODUCT_IMAGE_MAX_BYTES bytes, a file Pillow can open and
+    verify, in one of settings.PRODUCT_IMAGE_FORMATS. The file is rewound afterwards.
+    """
+    max_bytes = settings.PRODUCT_IMAGE_MAX_BYTES
+    if file.size is None or file.size > max_bytes:
+        raise ValidationError(
+            {"image": [f"The image is larger than the {max_bytes} bytes allowed."]},
+            code="file_too_large",
+        )
+    allowed = ", ".join(settings.PRODUCT_IMAGE_FORMATS)
+    try:
+        file.seek(0)
+        with Image.open(file) as image:
+            image_format = image.format
+            image.verify()
+    # Pillow raises many exception types on malformed input (OSError, SyntaxError,
+    # ValueError, struct.error, DecompressionBombError, ...): any of them means "not an image".
+    except Exception as exc:
+        raise ValidationError(
+            {"image": [f"The file is not a valid image (allowed formats: {allowed})."]},
+            code="invalid_image",
+        ) from exc
+    finally:
+        file.seek(0)
+    if image_format not in settings.PRODUCT_IMAGE_FORMATS:
+        raise ValidationError(
+            {"image": [f"Image format {image_format} is not allowed (allowed: {allowed})."]},
+            code="invalid_image_format",
+        )
+    return image_format
+
+
+def add_product_image(
+    *, product: Product, file: UploadedFile, alt: str = "", sort_order: int = 0
+) -> ProductImage:
+    """Store `file` as an image of `product`, shown in `sort_order` (ascending).
+
+    Raises ValidationError (field `image`) unless check_image_file accepts it; then nothing
+    is stored. The stored file gets a fresh name (products/<product id>-<random>.<ext>).
+    """
+    image_format = check_image_file(file)
+    extension = IMAGE_EXTENSIONS.get(image_format, image_format.lower())
+    image = ProductImage(product=product, alt=alt, sort_order=sort_order)
+    image.image.save(f"{product.pk}-{uuid.uuid4().hex}.{extension}", file, save=False)
+    try:
+        with transaction.atomic():
+            image.save()
+    except Exception:
+        _delete_files([image.image.name])
+        raise
+    return image
+
+
+def delete_product_image(*, product: Product, image_id: int) -> None:
+    """Delete image `image_id` of `product` (its file once the deletion commits).
+
+    Raises ProductImageNotFound if `product` has no such image.
+    """
+    with transaction.atomic():
+        image = ProductImage.objects.filter(product=product, pk=image_id).first()
+        if image is None:
+            raise ProductImageNotFound()
+        name = image.image.name
+        image.delete()
+        transaction.on_commit(lambda: _delete_files([name]))
