@@ -5,19 +5,28 @@ only when the cart is checked out into an order.
 """
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 
 from storefront.core.models import TimeStampedModel
 
+# Upper bound of one cart item's quantity (units); the database enforces it with a CHECK.
 MAX_CART_ITEM_QUANTITY = 1000
+
+
+class CartQuerySet(models.QuerySet["Cart"]):
+    def guests(self) -> "CartQuerySet":
+        """Guest carts: no customer, addressed by token."""
+        return self.filter(customer__isnull=True)
 
 
 class Cart(TimeStampedModel):
     """A customer's cart (`customer` set, exactly one each) or a guest cart (`customer` null).
 
-    Guests address their cart by `token`, a random UUID that only they know.
+    Guests address their cart by `token`, a random UUID that only they know. A customer's
+    cart is created with the customer (User.save) and deleted with them.
     """
 
     customer = models.OneToOneField(
@@ -29,8 +38,23 @@ class Cart(TimeStampedModel):
     )
     token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
+    objects = CartQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"Cart of {self.customer}" if self.customer_id else f"Guest cart {self.token}"
+
+    @property
+    def currency(self) -> str:
+        """ISO 4217 code of every amount in the cart: the store currency."""
+        return settings.STORE_CURRENCY
+
+    @property
+    def is_guest(self) -> bool:
+        return self.customer_id is None
+
+    def total(self) -> Decimal:
+        """Sum of the line totals at current prices (store currency); uses prefetched items."""
+        return sum((item.line_total for item in self.items.all()), Decimal("0.00"))
 
 
 class CartItem(TimeStampedModel):
@@ -54,3 +78,17 @@ class CartItem(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.variant_id}"
+
+    @property
+    def unit_price(self) -> Decimal:
+        """The variant's current price (store currency): carts never freeze prices."""
+        return self.variant.price
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.variant.price * self.quantity
+
+    @property
+    def is_available(self) -> bool:
+        """Whether the variant is on sale and its stock covers `quantity` right now."""
+        return self.variant.product.is_published and self.variant.stock_quantity >= self.quantity

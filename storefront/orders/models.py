@@ -4,6 +4,8 @@ Order items are snapshots (names, SKU, unit price at the time of sale), so later
 changes never alter a placed order. Amounts are Decimal in `currency` (ISO 4217).
 """
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -11,8 +13,22 @@ from django.utils import timezone
 from storefront.core.models import TimeStampedModel
 
 
+class OrderQuerySet(models.QuerySet["Order"]):
+    def for_customer(self, customer) -> "OrderQuerySet":
+        """The orders placed by one customer."""
+        return self.filter(customer=customer)
+
+    def visible_to(self, user) -> "OrderQuerySet":
+        """Every order for staff; a customer's own orders otherwise."""
+        return self.all() if user.is_staff else self.for_customer(user)
+
+
 class Order(TimeStampedModel):
-    """A placed order. Orders are financial records: a customer with orders cannot be deleted."""
+    """A placed order. Orders are financial records: a customer with orders cannot be deleted.
+
+    `status` moves only along TRANSITIONS (see orders.services.change_order_status);
+    `payment_status` mirrors the status of the order's Payment, for filtering.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -20,6 +36,15 @@ class Order(TimeStampedModel):
         SHIPPED = "shipped", "Shipped"
         DELIVERED = "delivered", "Delivered"
         CANCELLED = "cancelled", "Cancelled"
+
+    # The one table of allowed status changes: from -> the statuses it may move to.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING: frozenset({Status.PROCESSING, Status.CANCELLED}),
+        Status.PROCESSING: frozenset({Status.SHIPPED, Status.CANCELLED}),
+        Status.SHIPPED: frozenset({Status.DELIVERED}),
+        Status.DELIVERED: frozenset(),
+        Status.CANCELLED: frozenset(),
+    }
 
     class PaymentStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -50,6 +75,8 @@ class Order(TimeStampedModel):
     request_fingerprint = models.CharField(max_length=64, blank=True)
     placed_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = OrderQuerySet.as_manager()
+
     class Meta:
         ordering = ["-placed_at", "-id"]
         constraints = [
@@ -64,6 +91,14 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.number
+
+    def can_transition_to(self, status: str) -> bool:
+        """Whether TRANSITIONS allow moving from the current status to `status`."""
+        return status in self.TRANSITIONS.get(self.status, frozenset())
+
+    def can_cancel(self) -> bool:
+        """Whether the order may still be cancelled: pending or processing, not yet shipped."""
+        return self.can_transition_to(self.Status.CANCELLED)
 
 
 class OrderItem(models.Model):

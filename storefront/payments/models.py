@@ -1,12 +1,19 @@
 """Payments: one per order. No card data is ever stored, only the provider's reference."""
 
+from typing import ClassVar
+
 from django.db import models
 
 from storefront.core.models import TimeStampedModel
 
 
 class Payment(TimeStampedModel):
-    """The payment of one order: `amount` in `currency` (ISO 4217), via `method`."""
+    """The payment of one order: `amount` in `currency` (ISO 4217), via `method`.
+
+    Status moves pending -> completed | failed, failed -> completed | failed (a declined card
+    may be retried), completed -> refunded. Card payments hold only provider references;
+    card numbers never reach Storefront (clients send a provider token).
+    """
 
     class Method(models.TextChoices):
         CASH_ON_DELIVERY = "cash_on_delivery", "Cash on delivery"
@@ -18,6 +25,14 @@ class Payment(TimeStampedModel):
         FAILED = "failed", "Failed"
         REFUNDED = "refunded", "Refunded"
 
+    # The one table of allowed status changes: from -> the statuses it may move to.
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.PENDING: frozenset({Status.COMPLETED, Status.FAILED}),
+        Status.FAILED: frozenset({Status.COMPLETED, Status.FAILED}),
+        Status.COMPLETED: frozenset({Status.REFUNDED}),
+        Status.REFUNDED: frozenset(),
+    }
+
     order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="payment")
     method = models.CharField(
         max_length=32, choices=Method.choices, default=Method.CASH_ON_DELIVERY
@@ -27,7 +42,17 @@ class Payment(TimeStampedModel):
     )
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3)
-    provider_reference = models.CharField(max_length=255, blank=True)
+    provider_reference = models.CharField(
+        max_length=255, blank=True, help_text="The provider's id of the last charge attempt."
+    )
+    failure_code = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Why the last charge attempt failed, e.g. card_declined.",
+    )
+    refund_reference = models.CharField(
+        max_length=255, blank=True, help_text="The provider's id of the refund."
+    )
     completed_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
 

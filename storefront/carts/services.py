@@ -1,0 +1,188 @@
+"""Cart workflows: create carts, add, change and remove items, merge a guest cart on login.
+
+Quantities are units of one variant, 1 to MAX_CART_ITEM_QUANTITY per cart item. Concurrent
+requests on the same cart never lose an update: quantities change with conditional UPDATEs
+on `F("quantity")`, and a new item is inserted in a savepoint so that a concurrent insert of
+the same variant (the (cart, variant) unique constraint) falls back to the UPDATE.
+"""
+
+import uuid
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from storefront.accounts.models import User
+from storefront.carts.exceptions import (
+    CartItemNotFound,
+    CartNotFound,
+    InvalidQuantity,
+    QuantityLimitExceeded,
+    VariantUnavailable,
+)
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
+from storefront.catalog.models import ProductVariant
+
+
+def get_or_create_customer_cart(*, customer: User) -> Cart:
+    """Return the customer's cart (one query); create it if missing.
+
+    User.save() creates the cart with the customer, and a migration gave one to every
+    customer created before that; the fallback covers users inserted behind the ORM's back.
+    """
+    cart, _ = Cart.objects.get_or_create(customer=customer)
+    return cart
+
+
+def create_guest_cart() -> Cart:
+    """Create an empty guest cart; the caller hands its `token` (UUID) to the visitor."""
+    return Cart.objects.create()
+
+
+def get_guest_cart(*, token: uuid.UUID) -> Cart:
+    """Return the guest cart with this token; raise CartNotFound (404) for any other token."""
+    try:
+        return Cart.objects.guests().get(token=token)
+    except Cart.DoesNotExist:
+        raise CartNotFound() from None
+
+
+@transaction.atomic
+def add_to_cart(*, cart: Cart, variant: ProductVariant, quantity: int = 1) -> CartItem:
+    """Put `quantity` units of `variant` in the cart, adding to the item if it is there already.
+
+    `variant` must come with its product loaded (select_related) so publication is checked
+    without a query. Raises VariantUnavailable (400) for an unpublished product,
+    QuantityLimitExceeded (400) when the item would exceed MAX_CART_ITEM_QUANTITY units,
+    InvalidQuantity (400) for a quantity outside 1..MAX_CART_ITEM_QUANTITY.
+    Nothing changes when an error is raised.
+    """
+    _require_purchasable(variant)
+    _require_quantity(quantity)
+    if _increase_quantity(cart=cart, variant_id=variant.pk, quantity=quantity):
+        return CartItem.objects.get(cart=cart, variant=variant)
+    try:
+        with transaction.atomic():  # A savepoint: a lost race must not break the transaction.
+            return CartItem.objects.create(cart=cart, variant=variant, quantity=quantity)
+    except IntegrityError:
+        # The item exists: a concurrent request has just created it, or it is at the limit.
+        if _increase_quantity(cart=cart, variant_id=variant.pk, quantity=quantity):
+            return CartItem.objects.get(cart=cart, variant=variant)
+        in_cart = _quantity_in_cart(cart=cart, variant_id=variant.pk)
+        if in_cart is None:  # The insert failed for another reason (e.g. cart deleted).
+            raise
+        raise _limit_exceeded(variant_id=variant.pk, in_cart=in_cart) from None
+
+
+def update_cart_item(*, cart: Cart, item_id: int, quantity: int) -> None:
+    """Set the quantity (units) of one item of this cart.
+
+    Raises CartItemNotFound (404) if the item is not in this cart, InvalidQuantity (400) for
+    a quantity outside 1..MAX_CART_ITEM_QUANTITY.
+    """
+    _require_quantity(quantity)
+    updated = CartItem.objects.filter(pk=item_id, cart=cart).update(
+        quantity=quantity, updated_at=timezone.now()
+    )
+    if not updated:
+        raise CartItemNotFound()
+
+
+def remove_cart_item(*, cart: Cart, item_id: int) -> None:
+    """Delete one item of this cart; raise CartItemNotFound (404) if it is not in this cart."""
+    deleted, _ = CartItem.objects.filter(pk=item_id, cart=cart).delete()
+    if not deleted:
+        raise CartItemNotFound()
+
+
+@transaction.atomic
+def merge_carts(*, customer: User, guest_token: uuid.UUID) -> Cart:
+    """Move the items of the guest cart `guest_token` into the customer's cart; return it.
+
+    Quantities of the same variant add up, capped at MAX_CART_ITEM_QUANTITY; the guest cart
+    is then deleted. Raises CartNotFound (404) for an unknown token or a customer's cart's
+    token. The guest cart row is locked first, so two merges of one guest cart move its
+    items once (the second finds it gone). Costs two or three queries per guest item; guest
+    carts are small.
+    """
+    cart = get_or_create_customer_cart(customer=customer)
+    try:
+        guest_cart = Cart.objects.guests().select_for_update().get(token=guest_token)
+    except Cart.DoesNotExist:
+        raise CartNotFound() from None
+    now = timezone.now()
+    for variant_id, quantity in guest_cart.items.values_list("variant_id", "quantity"):
+        _merge_item(cart=cart, variant_id=variant_id, quantity=quantity, now=now)
+    guest_cart.delete()
+    return cart
+
+
+def delete_stale_guest_carts(*, updated_before: datetime) -> int:
+    """Delete guest carts (and their items) untouched since `updated_before`; return how many.
+
+    A guest cart's `updated_at` moves whenever one of its items changes.
+    """
+    stale = (
+        Cart.objects.guests()
+        .filter(updated_at__lt=updated_before)
+        .exclude(items__updated_at__gte=updated_before)
+    )
+    _, per_model = stale.delete()
+    return per_model.get(Cart._meta.label, 0)
+
+
+def _merge_item(*, cart: Cart, variant_id: int, quantity: int, now: datetime) -> None:
+    capped_sum = Least(F("quantity") + quantity, Value(MAX_CART_ITEM_QUANTITY))
+    existing = CartItem.objects.filter(cart=cart, variant_id=variant_id)
+    if existing.update(quantity=capped_sum, updated_at=now):
+        return
+    try:
+        with transaction.atomic():
+            CartItem.objects.create(
+                cart=cart, variant_id=variant_id, quantity=min(quantity, MAX_CART_ITEM_QUANTITY)
+            )
+    except IntegrityError:
+        # A concurrent add created the item in between; add to it instead.
+        if not existing.update(quantity=capped_sum, updated_at=now):
+            raise
+
+
+def _increase_quantity(*, cart: Cart, variant_id: int, quantity: int) -> bool:
+    """Add `quantity` to the existing item if the result stays within the limit."""
+    return bool(
+        CartItem.objects.filter(
+            cart=cart, variant_id=variant_id, quantity__lte=MAX_CART_ITEM_QUANTITY - quantity
+        ).update(quantity=F("quantity") + quantity, updated_at=timezone.now())
+    )
+
+
+def _quantity_in_cart(*, cart: Cart, variant_id: int) -> int | None:
+    return (
+        CartItem.objects.filter(cart=cart, variant_id=variant_id)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+
+
+def _limit_exceeded(*, variant_id: int, in_cart: int) -> QuantityLimitExceeded:
+    return QuantityLimitExceeded(
+        f"A cart item holds at most {MAX_CART_ITEM_QUANTITY} units; this one has {in_cart}.",
+        details={
+            "variant_id": variant_id,
+            "max_quantity": MAX_CART_ITEM_QUANTITY,
+            "in_cart": in_cart,
+        },
+    )
+
+
+def _require_purchasable(variant: ProductVariant) -> None:
+    if not variant.product.is_published:
+        raise VariantUnavailable()
+
+
+def _require_quantity(quantity: int) -> None:
+    is_int = isinstance(quantity, int) and not isinstance(quantity, bool)
+    if not is_int or not 1 <= quantity <= MAX_CART_ITEM_QUANTITY:
+        raise InvalidQuantity()

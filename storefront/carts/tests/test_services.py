@@ -1,0 +1,176 @@
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from storefront.accounts.tests.factories import UserFactory
+from storefront.carts import services
+from storefront.carts.exceptions import (
+    CartItemNotFound,
+    CartNotFound,
+    InvalidQuantity,
+    QuantityLimitExceeded,
+    VariantUnavailable,
+)
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
+from storefront.carts.tests.factories import CartItemFactory, GuestCartFactory
+from storefront.catalog.tests.factories import VariantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_add_to_cart_creates_an_item():
+    cart = GuestCartFactory()
+    variant = VariantFactory()
+    item = services.add_to_cart(cart=cart, variant=variant, quantity=3)
+    assert (item.cart, item.variant, item.quantity) == (cart, variant, 3)
+
+
+def test_adding_the_same_variant_again_adds_up_the_quantity():
+    cart = GuestCartFactory()
+    variant = VariantFactory()
+    services.add_to_cart(cart=cart, variant=variant, quantity=2)
+    item = services.add_to_cart(cart=cart, variant=variant, quantity=5)
+    assert item.quantity == 7
+    assert cart.items.count() == 1
+
+
+def test_adding_past_the_maximum_is_refused_and_changes_nothing():
+    item = CartItemFactory(quantity=MAX_CART_ITEM_QUANTITY - 1)
+    with pytest.raises(QuantityLimitExceeded) as raised:
+        services.add_to_cart(cart=item.cart, variant=item.variant, quantity=2)
+    assert raised.value.details["in_cart"] == MAX_CART_ITEM_QUANTITY - 1
+    item.refresh_from_db()
+    assert item.quantity == MAX_CART_ITEM_QUANTITY - 1
+
+
+def test_adding_up_to_exactly_the_maximum_is_allowed():
+    item = CartItemFactory(quantity=MAX_CART_ITEM_QUANTITY - 1)
+    updated = services.add_to_cart(cart=item.cart, variant=item.variant, quantity=1)
+    assert updated.quantity == MAX_CART_ITEM_QUANTITY
+
+
+def test_a_variant_of_an_unpublished_product_cannot_be_added():
+    variant = VariantFactory(product__is_published=False)
+    cart = GuestCartFactory()
+    with pytest.raises(VariantUnavailable):
+        services.add_to_cart(cart=cart, variant=variant)
+    assert not cart.items.exists()
+
+
+@pytest.mark.parametrize("quantity", [0, -1, MAX_CART_ITEM_QUANTITY + 1, True, 1.5, "2"])
+def test_add_to_cart_refuses_quantities_that_are_not_1_to_the_maximum(quantity):
+    cart = GuestCartFactory()
+    with pytest.raises(InvalidQuantity):
+        services.add_to_cart(cart=cart, variant=VariantFactory(), quantity=quantity)
+    assert not cart.items.exists()
+
+
+def test_update_cart_item_sets_the_quantity():
+    item = CartItemFactory(quantity=1)
+    services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=4)
+    item.refresh_from_db()
+    assert item.quantity == 4
+
+
+def test_update_cart_item_of_another_cart_is_not_found_and_changes_nothing():
+    item = CartItemFactory(quantity=1)
+    with pytest.raises(CartItemNotFound):
+        services.update_cart_item(cart=GuestCartFactory(), item_id=item.pk, quantity=4)
+    item.refresh_from_db()
+    assert item.quantity == 1
+
+
+def test_remove_cart_item_deletes_it():
+    item = CartItemFactory()
+    services.remove_cart_item(cart=item.cart, item_id=item.pk)
+    assert not CartItem.objects.filter(pk=item.pk).exists()
+
+
+def test_remove_cart_item_of_another_cart_is_not_found_and_keeps_it():
+    item = CartItemFactory()
+    with pytest.raises(CartItemNotFound):
+        services.remove_cart_item(cart=GuestCartFactory(), item_id=item.pk)
+    assert CartItem.objects.filter(pk=item.pk).exists()
+
+
+def test_get_guest_cart_does_not_open_a_customer_cart_by_its_token():
+    customer_cart = UserFactory().cart
+    with pytest.raises(CartNotFound):
+        services.get_guest_cart(token=customer_cart.token)
+
+
+def test_merge_moves_guest_items_and_adds_up_quantities():
+    customer = UserFactory()
+    shared, guest_only = VariantFactory(), VariantFactory()
+    CartItemFactory(cart=customer.cart, variant=shared, quantity=2)
+    guest_cart = GuestCartFactory()
+    CartItemFactory(cart=guest_cart, variant=shared, quantity=3)
+    CartItemFactory(cart=guest_cart, variant=guest_only, quantity=1)
+
+    services.merge_carts(customer=customer, guest_token=guest_cart.token)
+
+    quantities = dict(customer.cart.items.values_list("variant_id", "quantity"))
+    assert quantities == {shared.pk: 5, guest_only.pk: 1}
+
+
+def test_merge_caps_quantities_at_the_maximum():
+    customer = UserFactory()
+    variant = VariantFactory()
+    CartItemFactory(cart=customer.cart, variant=variant, quantity=MAX_CART_ITEM_QUANTITY - 1)
+    guest_cart = GuestCartFactory()
+    CartItemFactory(cart=guest_cart, variant=variant, quantity=5)
+
+    services.merge_carts(customer=customer, guest_token=guest_cart.token)
+
+    assert customer.cart.items.get().quantity == MAX_CART_ITEM_QUANTITY
+
+
+def test_merge_deletes_the_guest_cart():
+    guest_cart = CartItemFactory().cart
+    services.merge_carts(customer=UserFactory(), guest_token=guest_cart.token)
+    assert not Cart.objects.filter(pk=guest_cart.pk).exists()
+
+
+def test_merge_with_an_unknown_token_is_not_found():
+    with pytest.raises(CartNotFound):
+        services.merge_carts(customer=UserFactory(), guest_token=uuid.uuid4())
+
+
+def test_merge_refuses_another_customers_cart_token_and_leaves_it_alone():
+    other = CartItemFactory(cart=UserFactory().cart)
+    with pytest.raises(CartNotFound):
+        services.merge_carts(customer=UserFactory(), guest_token=other.cart.token)
+    assert CartItem.objects.filter(pk=other.pk).exists()
+
+
+def test_delete_stale_guest_carts_keeps_recent_and_customer_carts():
+    long_ago = timezone.now() - timedelta(days=40)
+    stale, recent = GuestCartFactory(), GuestCartFactory()
+    customer_cart = UserFactory().cart
+    Cart.objects.filter(pk__in=[stale.pk, customer_cart.pk]).update(updated_at=long_ago)
+
+    deleted = services.delete_stale_guest_carts(updated_before=timezone.now() - timedelta(days=30))
+
+    assert deleted == 1
+    assert set(Cart.objects.values_list("pk", flat=True)) >= {recent.pk, customer_cart.pk}
+    assert not Cart.objects.filter(pk=stale.pk).exists()
+
+
+def test_delete_stale_guest_carts_keeps_a_cart_whose_items_changed_recently():
+    cart = CartItemFactory().cart
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now() - timedelta(days=40))
+    services.delete_stale_guest_carts(updated_before=timezone.now() - timedelta(days=30))
+    assert Cart.objects.filter(pk=cart.pk).exists()
+
+
+def test_delete_stale_guest_carts_command_reports_what_it_deleted():
+    stale = GuestCartFactory()
+    Cart.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(days=9))
+    out = io.StringIO()
+    call_command("delete_stale_guest_carts", "--days", "7", stdout=out)
+    assert "Deleted 1 guest cart(s)" in out.getvalue()
+    assert not Cart.objects.filter(pk=stale.pk).exists()

@@ -1,0 +1,159 @@
+"""Orders in the admin. Status and payment changes go through orders.services, so the
+transition table, stock, refunds and events apply exactly as through the API."""
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from storefront.core.exceptions import DomainError
+from storefront.orders import services
+from storefront.orders.models import Order, OrderEvent, OrderItem
+from storefront.payments.models import Payment
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
+    fields = ["sku", "product_name", "variant_name", "unit_price", "quantity", "line_total"]
+    readonly_fields = fields
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = [
+        "method",
+        "status",
+        "amount",
+        "currency",
+        "provider_reference",
+        "failure_code",
+        "completed_at",
+        "refunded_at",
+    ]
+    readonly_fields = fields
+
+
+class OrderEventInline(ReadOnlyInline):
+    model = OrderEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+
+def run_per_order(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    orders: QuerySet[Order],
+    label: str,
+    workflow: Callable[[Order], object],
+) -> None:
+    """Apply a workflow to each selected order; report what was done and what was refused."""
+    done, refused = 0, []
+    for order in orders:
+        try:
+            workflow(order)
+        except DomainError as error:
+            refused.append(f"{order.number}: {error.message}")
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, f"{label}: {done} order(s).", messages.SUCCESS)
+    if refused:
+        modeladmin.message_user(request, f"Not changed: {'; '.join(refused)}", messages.WARNING)
+
+
+def status_action(status: Order.Status, description: str):
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]):
+        run_per_order(
+            modeladmin,
+            request,
+            queryset,
+            description,
+            lambda order: services.change_order_status(
+                order=order, status=status, actor=request.user, note="Changed in the admin."
+            ),
+        )
+
+    action.__name__ = f"mark_{status}"
+    return admin.action(description=description)(action)
+
+
+@admin.action(description="Record cash on delivery payment received")
+def complete_cash_payment(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Order]
+) -> None:
+    run_per_order(
+        modeladmin,
+        request,
+        queryset,
+        "Cash payment recorded",
+        lambda order: services.complete_cash_on_delivery_payment(order=order, actor=request.user),
+    )
+
+
+# Contact details staff may correct (e.g. a typo in the street); everything else is a record.
+EDITABLE_FIELDS = ["shipping_address", "billing_address", "phone_number", "additional_phone"]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "customer",
+        "status",
+        "payment_status",
+        "total",
+        "currency",
+        "placed_at",
+    ]
+    list_select_related = ["customer"]
+    list_filter = ["status", "payment_status", "placed_at"]
+    search_fields = ["number", "customer__email"]
+    date_hierarchy = "placed_at"
+    ordering = ["-placed_at", "-id"]
+    fields = [
+        "number",
+        "customer",
+        "status",
+        "payment_status",
+        "total",
+        "currency",
+        "placed_at",
+        *EDITABLE_FIELDS,
+        "idempotency_key",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [name for name in fields if name not in EDITABLE_FIELDS]
+    inlines = [OrderItemInline, PaymentInline, OrderEventInline]
+    actions = [
+        status_action(Order.Status.PROCESSING, "Mark as processing"),
+        status_action(Order.Status.SHIPPED, "Mark as shipped"),
+        status_action(Order.Status.DELIVERED, "Mark as delivered"),
+        status_action(Order.Status.CANCELLED, "Cancel (restock, refund)"),
+        complete_cash_payment,
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Orders are placed by checkout only.
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False  # Orders are financial records.
+
+    def save_model(self, request: HttpRequest, obj: Order, form, change: bool) -> None:
+        # Write only the edited contact fields: a full save would write back the status read
+        # when the form was opened and undo a status change made in the meantime.
+        changed = [name for name in form.changed_data if name in EDITABLE_FIELDS]
+        if changed:
+            obj.save(update_fields=[*changed, "updated_at"])

@@ -1,0 +1,222 @@
+"""Order representations and inputs. Amounts are decimal strings in `currency` (ISO 4217)."""
+
+import re
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from storefront.accounts.models import Address, phone_validator
+from storefront.orders.models import Order, OrderEvent, OrderItem
+from storefront.payments.models import Payment
+
+MAX_ADDRESS_LENGTH = 2000
+MAX_NOTE_LENGTH = 2000
+MAX_BIGINT = 2**63 - 1
+# 12 to 19 digits, optionally grouped: what a card number (PAN) looks like.
+CARD_NUMBER = re.compile(r"[0-9][0-9 -]{10,22}[0-9]")
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    """A line as sold: snapshots that later catalog changes never alter."""
+
+    class Meta:
+        model = OrderItem
+        fields = [
+            "id",
+            "product_id",
+            "variant_id",
+            "product_name",
+            "variant_name",
+            "sku",
+            "unit_price",
+            "quantity",
+            "line_total",
+        ]
+        read_only_fields = fields
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "method",
+            "status",
+            "amount",
+            "currency",
+            "provider_reference",
+            "failure_code",
+            "refund_reference",
+            "completed_at",
+            "refunded_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderEventSerializer(serializers.ModelSerializer):
+    actor_role = serializers.SerializerMethodField(
+        help_text='Who made the change: "customer", "staff" or "system".'
+    )
+    actor_email = serializers.SerializerMethodField(
+        help_text="The staff member's or customer's email; shown to staff only."
+    )
+
+    class Meta:
+        model = OrderEvent
+        fields = [
+            "id",
+            "from_status",
+            "to_status",
+            "note",
+            "actor_role",
+            "actor_email",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_actor_role(self, event: OrderEvent) -> str:
+        if event.actor_id is None:
+            return "system"
+        # event.order is the prefetching order (no query).
+        return "customer" if event.actor_id == event.order.customer_id else "staff"
+
+    def get_actor_email(self, event: OrderEvent) -> str | None:
+        request = self.context.get("request")
+        if event.actor is None or request is None or not request.user.is_staff:
+            return None
+        return event.actor.email
+
+
+class OrderCustomerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    customer = OrderCustomerSerializer()
+    items = OrderItemSerializer(many=True)
+    payment = PaymentSerializer(allow_null=True)
+    can_cancel = serializers.BooleanField(
+        help_text="Whether the order may still be cancelled (pending or processing)."
+    )
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "status",
+            "payment_status",
+            "customer",
+            "shipping_address",
+            "billing_address",
+            "phone_number",
+            "additional_phone",
+            "currency",
+            "total",
+            "placed_at",
+            "updated_at",
+            "can_cancel",
+            "items",
+            "payment",
+        ]
+        read_only_fields = fields
+
+
+class OrderDetailSerializer(OrderSerializer):
+    events = OrderEventSerializer(many=True)
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class AddressField(serializers.Field):
+    """An address as text, or the id (integer) of one of the customer's saved addresses."""
+
+    default_error_messages = {
+        "invalid": "Send the address as text, or the id of one of your addresses.",
+        "blank": "This field may not be blank.",
+        "max_length": f"Ensure this field has no more than {MAX_ADDRESS_LENGTH} characters.",
+    }
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if isinstance(data, int) and not isinstance(data, bool):
+            if not 1 <= data <= MAX_BIGINT:
+                self.fail("invalid")
+            return data
+        if not isinstance(data, str):
+            self.fail("invalid")
+        text = data.strip()
+        if not text:
+            self.fail("blank")
+        if len(text) > MAX_ADDRESS_LENGTH:
+            self.fail("max_length")
+        return text
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class PlaceOrderSerializer(serializers.Serializer):
+    """Checkout input; the customer (context["request"].user) owns any address id given."""
+
+    shipping_address = AddressField()
+    billing_address = AddressField()
+    phone_number = serializers.CharField(max_length=32, validators=[phone_validator])
+    additional_phone = serializers.CharField(
+        max_length=32, validators=[phone_validator], required=False, allow_blank=True, default=""
+    )
+    payment_method = serializers.ChoiceField(
+        choices=Payment.Method.choices, default=Payment.Method.CASH_ON_DELIVERY
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Replace address ids by the text of the customer's address; 400 for other ids."""
+        fields = ("shipping_address", "billing_address")
+        ids = {attrs[name] for name in fields if isinstance(attrs[name], int)}
+        if not ids:
+            return attrs
+        customer = self.context["request"].user
+        texts = {
+            address.pk: address.as_text()
+            for address in Address.objects.filter(customer=customer, pk__in=ids)
+        }
+        errors = {
+            name: ["No address of yours has this id."]
+            for name in fields
+            if isinstance(attrs[name], int) and attrs[name] not in texts
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {
+            **attrs,
+            **{name: texts[attrs[name]] for name in fields if isinstance(attrs[name], int)},
+        }
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=MAX_NOTE_LENGTH, required=False, allow_blank=True, default=""
+    )
+
+
+class ChangeOrderStatusSerializer(NoteSerializer):
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+
+
+class PayOrderSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=255, help_text='A payment provider token (sandbox: "tok_success").'
+    )
+
+    def validate_token(self, token: str) -> str:
+        # Card numbers must never reach the server, let alone be stored or logged.
+        if CARD_NUMBER.fullmatch(token):
+            raise serializers.ValidationError("Send a payment provider token, never a card number.")
+        return token

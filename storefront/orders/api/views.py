@@ -1,0 +1,183 @@
+"""Order endpoints: checkout, order history, cancellation, staff status changes, payment.
+
+Errors use the shape of docs/api.md; codes and examples in docs/checkout.md.
+"""
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from storefront.orders import selectors, services
+from storefront.orders.api.filters import OrderFilter
+from storefront.orders.api.serializers import (
+    ChangeOrderStatusSerializer,
+    NoteSerializer,
+    OrderDetailSerializer,
+    OrderSerializer,
+    PayOrderSerializer,
+    PlaceOrderSerializer,
+)
+from storefront.orders.models import Order
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+idempotency_key_parameter = OpenApiParameter(
+    IDEMPOTENCY_KEY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional, 1-255 printable ASCII characters, e.g. a UUID. Retrying with the same key "
+        "and body returns the first order (200, header Idempotent-Replayed: true); the same "
+        "key with another body is refused (422 idempotency_key_reused)."
+    ),
+)
+
+
+def _idempotency_key(request: Request) -> str | None:
+    raw = request.headers.get(IDEMPOTENCY_KEY_HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not (0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH and key.isascii() and key.isprintable()):
+        raise exceptions.ValidationError(
+            {IDEMPOTENCY_KEY_HEADER: ["Send 1 to 255 printable ASCII characters."]}
+        )
+    return key
+
+
+class OrderDetailMixin:
+    request: Request
+
+    def order_response(self, order_id: int, status_code: int = status.HTTP_200_OK, **kwargs):
+        order = selectors.order_detail(user=self.request.user, order_id=order_id)
+        data = OrderDetailSerializer(order, context={"request": self.request}).data
+        return Response(data, status=status_code, **kwargs)
+
+
+class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["placed_at", "total"]
+    ordering = ["-placed_at", "-id"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # Schema generation: no user.
+            return Order.objects.none()
+        return selectors.order_list(user=self.request.user)
+
+    def get(self, request: Request) -> Response:
+        """Orders with items and payment, newest first, paginated.
+
+        Customers see their own; staff see every order. Filters: ?status=, ?payment_status=,
+        ?placed_after=YYYY-MM-DD, ?placed_before=YYYY-MM-DD (days included),
+        ?customer_email=; ?ordering=placed_at|-placed_at|total|-total.
+        """
+        return self.list(request)
+
+    @extend_schema(
+        request=PlaceOrderSerializer,
+        parameters=[idempotency_key_parameter],
+        responses={201: OrderDetailSerializer, 200: OrderDetailSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        """Check out the customer's cart: 201 + the order (with items, payment and events).
+
+        Body: {shipping_address, billing_address (text, or an id of one of your addresses),
+        phone_number, additional_phone?, payment_method: "cash_on_delivery" (default) | "card"}.
+        400 empty_cart; 409 out_of_stock (details.lines: item_id, variant_id, sku, requested,
+        available); 422 idempotency_key_reused.
+        """
+        idempotency_key = _idempotency_key(request)
+        serializer = PlaceOrderSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        order, created = services.place_order(
+            customer=request.user, idempotency_key=idempotency_key, **serializer.validated_data
+        )
+        if created:
+            location = request.build_absolute_uri(
+                reverse("order-detail", kwargs={"order_id": order.pk})
+            )
+            return self.order_response(
+                order.pk, status.HTTP_201_CREATED, headers={"Location": location}
+            )
+        return self.order_response(order.pk, headers={"Idempotent-Replayed": "true"})
+
+
+class OrderDetailView(OrderDetailMixin, APIView):
+    @extend_schema(responses=OrderDetailSerializer)
+    def get(self, request: Request, order_id: int) -> Response:
+        """One order with items, payment and events; 404 for another customer's order."""
+        return self.order_response(order_id)
+
+
+class OrderCancelView(OrderDetailMixin, APIView):
+    @extend_schema(request=NoteSerializer, responses=OrderDetailSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        """Cancel a pending or processing order {note?}: stock comes back, a completed payment
+        is refunded. 200 + the order; 409 invalid_status_transition once shipped."""
+        serializer = NoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = selectors.get_order(user=request.user, order_id=order_id)
+        services.cancel_order(
+            order=order, actor=request.user, note=serializer.validated_data["note"]
+        )
+        return self.order_response(order_id)
+
+
+class OrderStatusView(OrderDetailMixin, APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=ChangeOrderStatusSerializer, responses=OrderDetailSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        """Staff: move the order to {status, note?} along the transition table.
+
+        200 + the order; 409 invalid_status_transition; 403 for customers.
+        """
+        serializer = ChangeOrderStatusSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = selectors.get_order(user=request.user, order_id=order_id)
+        services.change_order_status(
+            order=order,
+            status=serializer.validated_data["status"],
+            actor=request.user,
+            note=serializer.validated_data["note"],
+        )
+        return self.order_response(order_id)
+
+
+class OrderPayView(OrderDetailMixin, APIView):
+    @extend_schema(request=PayOrderSerializer, responses=OrderDetailSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        """Pay a card order with a provider {token} (sandbox: tok_success, tok_declined).
+
+        200 + the order (a completed payment is never charged twice); 402 payment_declined
+        (the payment is recorded as failed; retry with another token); 400
+        invalid_payment_token; 409 payment_not_allowed (cancelled or cash-on-delivery order).
+        """
+        serializer = PayOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = selectors.get_order(user=request.user, order_id=order_id)
+        services.pay_order(order=order, token=serializer.validated_data["token"])
+        return self.order_response(order_id)
+
+
+class OrderPaymentCompleteView(OrderDetailMixin, APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(request=None, responses=OrderDetailSerializer)
+    def post(self, request: Request, order_id: int) -> Response:
+        """Staff: record the cash of a cash-on-delivery order as received (idempotent).
+
+        200 + the order; 409 payment_not_allowed for card payments and cancelled orders.
+        """
+        order = selectors.get_order(user=request.user, order_id=order_id)
+        services.complete_cash_on_delivery_payment(order=order, actor=request.user)
+        return self.order_response(order_id)

@@ -1,0 +1,58 @@
+"""Order errors. Each maps to an HTTP status and a stable `code` (see docs/checkout.md)."""
+
+from storefront.core.exceptions import Conflict, DomainError, NotFound
+
+
+class OrderNotFound(NotFound):
+    """No such order, or another customer's order (HTTP 404)."""
+
+    default_message = "Order not found."
+
+
+class EmptyCart(DomainError):
+    """Checkout of a cart without items (HTTP 400)."""
+
+    code = "empty_cart"
+    default_message = "The cart is empty."
+
+
+class OutOfStock(Conflict):
+    """Some cart lines cannot be filled; nothing was changed (HTTP 409).
+
+    `details`: {"lines": [{"item_id", "variant_id", "sku", "requested", "available"}, ...]},
+    quantities in units; `available` is 0 for a product that is no longer published.
+    """
+
+    code = "out_of_stock"
+    default_message = "Some items are not available in the requested quantity."
+
+
+class OrderTooLarge(DomainError):
+    """The order total exceeds what an order can record (HTTP 400)."""
+
+    code = "order_too_large"
+    default_message = "The order total is too large; split it into several orders."
+
+
+class IdempotencyKeyReused(DomainError):
+    """The Idempotency-Key was already used with a different request (HTTP 422)."""
+
+    status_code = 422
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class InvalidStatusTransition(Conflict):
+    """The order cannot move from its current status to the requested one (HTTP 409).
+
+    `details`: {"from": current status, "to": requested status, "allowed": [statuses]}.
+    """
+
+    code = "invalid_status_transition"
+    default_message = "The order cannot move to this status."
+
+    def __init__(self, *, from_status: str, to_status: str, allowed: list[str]):
+        super().__init__(
+            f"An order cannot move from {from_status} to {to_status}.",
+            details={"from": from_status, "to": to_status, "allowed": allowed},
+        )

@@ -1,0 +1,395 @@
+"""Order workflows: checkout, status changes, cancellation, payment, customer anonymisation.
+
+These are the only places where the events of an order's life happen, so side effects
+(notifications, webhooks) hook in here, one call each:
+
+- place_order: an order is placed (stock sold, cart emptied, payment pending);
+- change_order_status: an order moves along Order.TRANSITIONS (cancelling delegates to
+  cancel_order);
+- cancel_order: an order is cancelled (stock back, completed payment refunded);
+- pay_order / complete_cash_on_delivery_payment: a payment completes (or a card is declined).
+
+Locking, to stay correct under concurrency without deadlocks: a checkout locks the cart row,
+then the cart items and their variants with one SELECT ... ORDER BY variant id FOR UPDATE;
+every workflow on an existing order locks the order row, then its payment row, then (to
+restock) the variants in id order. Locks are always taken in this order, so no two
+transactions wait on each other in a cycle.
+"""
+
+import hashlib
+import json
+import operator
+import secrets
+from decimal import Decimal
+from functools import reduce
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, PositiveIntegerField, Q, When
+from django.utils import timezone
+from knox.models import AuthToken
+
+from storefront.accounts.models import User
+from storefront.carts.models import Cart, CartItem
+from storefront.catalog.models import ProductVariant
+from storefront.orders.exceptions import (
+    EmptyCart,
+    IdempotencyKeyReused,
+    InvalidStatusTransition,
+    OrderTooLarge,
+    OutOfStock,
+)
+from storefront.orders.models import Order, OrderEvent, OrderItem
+from storefront.payments import services as payment_services
+from storefront.payments.exceptions import PaymentDeclined, PaymentNotAllowed
+from storefront.payments.models import Payment
+
+# Crockford's base32 alphabet: no I, L, O or U, so a number read aloud is not misheard.
+ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ORDER_NUMBER_ATTEMPTS = 3
+# Order.total is DECIMAL(14, 2).
+MAX_ORDER_TOTAL = Decimal("999999999999.99")
+REDACTED = "[removed]"
+
+
+def generate_order_number() -> str:
+    """A random, human-friendly order number such as "SF-7K3QD-M9XAB" (50 random bits)."""
+    chars = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(10))
+    return f"SF-{chars[:5]}-{chars[5:]}"
+
+
+@transaction.atomic
+def place_order(
+    *,
+    customer: User,
+    shipping_address: str,
+    billing_address: str,
+    phone_number: str,
+    additional_phone: str = "",
+    payment_method: str = Payment.Method.CASH_ON_DELIVERY,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Turn the customer's cart into an order; return (order, created).
+
+    In one transaction: sell the stock of every cart line, create the order with snapshots
+    of its lines (names, SKU, unit price, quantity, line total; amounts in the store
+    currency), record the "placed" event, create a pending payment of `payment_method`, and
+    empty the cart. The number of SQL statements does not depend on the number of lines.
+
+    `idempotency_key` (optional, per customer, never expires): if an order was already
+    placed with this key and the same inputs, it is returned with created=False and nothing
+    else happens; with different inputs IdempotencyKeyReused (422) is raised.
+
+    Raises EmptyCart (400), OutOfStock (409, with the short lines in `details`),
+    OrderTooLarge (400), IdempotencyKeyReused (422). Nothing changes when it raises.
+    """
+    fingerprint = _fingerprint(
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        phone_number=phone_number,
+        additional_phone=additional_phone,
+        payment_method=payment_method,
+    )
+    # Locking the cart serializes every checkout of this customer: a concurrent one waits
+    # here, then finds either the order placed under its idempotency key or an empty cart.
+    cart = Cart.objects.select_for_update().filter(customer=customer).first()
+    if idempotency_key is not None:
+        previous = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
+        if previous is not None:
+            if previous.request_fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            return previous, False
+    if cart is None:
+        raise EmptyCart()
+
+    # One query reads the lines and locks them and their variants, in variant id order:
+    # every checkout locks shared variants in the same order, so none can deadlock another.
+    lines = list(
+        CartItem.objects.filter(cart=cart)
+        .select_related("variant__product")
+        .select_for_update(of=("self", "variant"))
+        .order_by("variant_id")
+    )
+    if not lines:
+        raise EmptyCart()
+    short = [line for line in lines if not line.is_available]
+    if short:
+        raise OutOfStock(details={"lines": [_shortage(line) for line in short]})
+    total = sum((line.line_total for line in lines), Decimal("0.00"))
+    if total > MAX_ORDER_TOTAL:
+        raise OrderTooLarge()
+
+    _sell_stock(lines)
+    order = Order(
+        customer=customer,
+        shipping_address=shipping_address,
+        billing_address=billing_address,
+        phone_number=phone_number,
+        additional_phone=additional_phone,
+        currency=settings.STORE_CURRENCY,
+        total=total,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+    )
+    _insert_with_unique_number(order)
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                product=line.variant.product,
+                variant=line.variant,
+                product_name=line.variant.product.name,
+                variant_name=line.variant.name,
+                sku=line.variant.sku,
+                unit_price=line.variant.price,
+                quantity=line.quantity,
+                line_total=line.line_total,
+            )
+            for line in lines
+        ]
+    )
+    OrderEvent.objects.create(
+        order=order, actor=customer, from_status="", to_status=order.status, note="Order placed."
+    )
+    payment_services.create_payment(order=order, method=payment_method)
+    # Only the lines just sold: an item added while this checkout ran stays in the cart.
+    CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+    return order, True
+
+
+@transaction.atomic
+def change_order_status(*, order: Order, status: str, actor: User | None, note: str = "") -> Order:
+    """Move the order to `status` along Order.TRANSITIONS and record an OrderEvent.
+
+    `actor` is the user who asked (None for the system, e.g. after a payment). Moving to
+    cancelled is cancel_order (stock back, payment refunded). Raises InvalidStatusTransition
+    (409) if the table does not allow the move from the order's current status, including
+    when another request moved the order first. Returns the order with its new status.
+    """
+    if status == Order.Status.CANCELLED:
+        return cancel_order(order=order, actor=actor, note=note)
+    _transition(order=order, to_status=status, actor=actor, note=note)
+    return order
+
+
+@transaction.atomic
+def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
+    """Cancel a pending or processing order: its stock comes back, a completed payment is
+    refunded through its provider. Records an OrderEvent.
+
+    Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled.
+    """
+    order = _lock_order(order)
+    _transition(order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note)
+    payment = Payment.objects.select_for_update().filter(order=order).first()
+    if payment is not None and payment.status == Payment.Status.COMPLETED:
+        payment = payment_services.refund_payment(payment=payment)
+        order.payment_status = payment.status
+    _restock(order)
+    return order
+
+
+def pay_order(*, order: Order, token: str) -> Payment:
+    """Pay the order's card payment with a provider token (sandbox: "tok_success").
+
+    Idempotent: a completed payment is returned as is and never charged twice (the order and
+    payment rows are locked while charging). A completed payment moves a pending order to
+    processing (change_order_status). A declined card is recorded (payment status failed)
+    and then PaymentDeclined (402) is raised; the customer may retry with another token.
+    Raises PaymentNotAllowed (409) for a cancelled order or a cash-on-delivery order, and
+    InvalidPaymentToken (400) for a token the provider does not know.
+    """
+    with transaction.atomic():
+        order = _lock_order(order)
+        payment = Payment.objects.select_for_update().get(order=order)
+        if payment.status == Payment.Status.COMPLETED:
+            return payment
+        _require_payable(order=order, payment=payment, method=Payment.Method.CARD)
+        payment = payment_services.charge_payment(payment=payment, token=token)
+        if payment.status == Payment.Status.COMPLETED:
+            _advance_paid_order(order=order, actor=None, note="Card payment completed.")
+    # Outside the transaction, so that the failed attempt stays recorded.
+    if payment.status == Payment.Status.FAILED:
+        raise PaymentDeclined(
+            details={"payment_status": payment.status, "failure_code": payment.failure_code}
+        )
+    return payment
+
+
+@transaction.atomic
+def complete_cash_on_delivery_payment(*, order: Order, actor: User) -> Payment:
+    """Record, as staff `actor`, that the courier collected the cash for the order.
+
+    Idempotent: an already completed payment is returned as is. Moves a pending order to
+    processing (change_order_status). Raises PaymentNotAllowed (409) for a card payment or
+    a cancelled order.
+    """
+    order = _lock_order(order)
+    payment = Payment.objects.select_for_update().get(order=order)
+    if payment.status == Payment.Status.COMPLETED:
+        return payment
+    _require_payable(order=order, payment=payment, method=Payment.Method.CASH_ON_DELIVERY)
+    payment = payment_services.complete_payment(payment=payment, reference=f"cod_staff_{actor.pk}")
+    _advance_paid_order(order=order, actor=actor, note="Cash on delivery payment received.")
+    return payment
+
+
+@transaction.atomic
+def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
+    """Erase a customer's personal data and deactivate the account, keeping their orders.
+
+    Orders are financial records (a customer with orders cannot be deleted), so this is the
+    way to honour an erasure request: name, email (replaced by a placeholder), phone, birth
+    date, password, addresses, cart contents, API tokens and failed-login records go; the
+    account can no longer log in. Orders keep their amounts and lines. Their addresses and
+    phones are kept as part of the invoice record unless `scrub_orders` is true, which
+    replaces them with "[removed]" (use it once the accounting retention period is over).
+    Returns the anonymised user.
+    """
+    customer = User.objects.select_for_update().get(pk=customer.pk)
+    old_email = customer.email
+    customer.email = f"anonymised-{customer.pk}@anonymised.invalid"
+    customer.first_name = customer.last_name = customer.phone_number = ""
+    customer.birth_date = None
+    customer.is_active = customer.is_staff = customer.is_superuser = False
+    customer.set_unusable_password()
+    customer.save()
+    customer.addresses.all().delete()
+    CartItem.objects.filter(cart__customer=customer).delete()
+    AuthToken.objects.filter(user=customer).delete()
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username=old_email).delete()
+    if scrub_orders:
+        Order.objects.for_customer(customer).update(
+            shipping_address=REDACTED,
+            billing_address=REDACTED,
+            phone_number=REDACTED,
+            additional_phone="",
+            updated_at=timezone.now(),
+        )
+    return customer
+
+
+def _fingerprint(**inputs: str) -> str:
+    """SHA-256 of the checkout inputs: tells a retried request from a different one."""
+    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _shortage(line: CartItem) -> dict:
+    variant = line.variant
+    available = variant.stock_quantity if variant.product.is_published else 0
+    return {
+        "item_id": line.pk,
+        "variant_id": variant.pk,
+        "sku": variant.sku,
+        "requested": line.quantity,
+        "available": available,
+    }
+
+
+def _sell_stock(lines: list[CartItem]) -> None:
+    """Decrement the stock of every line with one conditional UPDATE.
+
+    The variants are locked already, so each condition holds; the row count check still
+    guards databases without row locks (SQLite, where select_for_update is a no-op).
+    """
+    enough_stock = reduce(
+        operator.or_,
+        (Q(pk=line.variant_id, stock_quantity__gte=line.quantity) for line in lines),
+    )
+    decremented = Case(
+        *(When(pk=line.variant_id, then=F("stock_quantity") - line.quantity) for line in lines),
+        default=F("stock_quantity"),
+        output_field=PositiveIntegerField(),
+    )
+    updated = ProductVariant.objects.filter(enough_stock).update(
+        stock_quantity=decremented, updated_at=timezone.now()
+    )
+    if updated != len(lines):
+        raise OutOfStock("Stock changed while the order was being placed; try again.")
+
+
+def _restock(order: Order) -> None:
+    """Put the units of the order's lines back in stock (lines whose variant still exists)."""
+    quantities: dict[int, int] = {}
+    for variant_id, quantity in order.items.filter(variant__isnull=False).values_list(
+        "variant_id", "quantity"
+    ):
+        quantities[variant_id] = quantities.get(variant_id, 0) + quantity
+    if not quantities:
+        return
+    # Lock in id order, like a checkout does, so a restock and a checkout cannot deadlock.
+    list(
+        ProductVariant.objects.select_for_update()
+        .filter(pk__in=quantities)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ProductVariant.objects.filter(pk__in=quantities).update(
+        stock_quantity=Case(
+            *(When(pk=pk, then=F("stock_quantity") + qty) for pk, qty in quantities.items()),
+            default=F("stock_quantity"),
+            output_field=PositiveIntegerField(),
+        ),
+        updated_at=timezone.now(),
+    )
+
+
+def _insert_with_unique_number(order: Order) -> None:
+    """Insert the order under a fresh random number, drawing again on the rare collision."""
+    for attempt in range(1, ORDER_NUMBER_ATTEMPTS + 1):
+        order.number = generate_order_number()
+        try:
+            with transaction.atomic():
+                order.save(force_insert=True)
+            return
+        except IntegrityError:
+            number_taken = Order.objects.filter(number=order.number).exists()
+            if attempt == ORDER_NUMBER_ATTEMPTS or not number_taken:
+                raise
+
+
+def _lock_order(order: Order) -> Order:
+    """Lock the order row for the rest of the transaction; return it freshly read."""
+    return Order.objects.select_for_update().get(pk=order.pk)
+
+
+def _transition(*, order: Order, to_status: str, actor: User | None, note: str) -> None:
+    """Move the order along Order.TRANSITIONS with a conditional update; record the event."""
+    from_status = order.status
+    if not order.can_transition_to(to_status):
+        raise _invalid_transition(from_status, to_status)
+    moved = Order.objects.filter(pk=order.pk, status=from_status).update(
+        status=to_status, updated_at=timezone.now()
+    )
+    if not moved:
+        # Another request moved the order first: judge the request against the new status.
+        current = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+        raise _invalid_transition(current, to_status)
+    OrderEvent.objects.create(
+        order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
+    )
+    order.status = to_status
+
+
+def _invalid_transition(from_status: str, to_status: str) -> InvalidStatusTransition:
+    allowed = sorted(Order.TRANSITIONS.get(from_status, frozenset()))
+    return InvalidStatusTransition(from_status=from_status, to_status=to_status, allowed=allowed)
+
+
+def _require_payable(*, order: Order, payment: Payment, method: str) -> None:
+    if order.status == Order.Status.CANCELLED:
+        raise PaymentNotAllowed("A cancelled order cannot be paid.")
+    if payment.method != method:
+        raise PaymentNotAllowed(
+            f"This order is paid by {payment.get_method_display().lower()}, not this way."
+        )
+
+
+def _advance_paid_order(*, order: Order, actor: User | None, note: str) -> None:
+    """A completed payment moves a pending order to processing; later statuses stay."""
+    order.payment_status = Order.PaymentStatus.COMPLETED
+    if order.status == Order.Status.PENDING:
+        change_order_status(order=order, status=Order.Status.PROCESSING, actor=actor, note=note)

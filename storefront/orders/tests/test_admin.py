@@ -1,0 +1,97 @@
+import pytest
+
+from storefront.accounts.tests.factories import StaffFactory
+from storefront.orders.models import Order
+from storefront.orders.tests.factories import OrderFactory, placed_order
+from storefront.payments.models import Payment
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/orders/order/"
+
+
+@pytest.fixture
+def staff_client(client):
+    staff = StaffFactory(is_superuser=True)
+    client.force_login(staff)
+    return client
+
+
+def run_action(client, action: str, orders: list[Order], url: str = CHANGELIST):
+    return client.post(
+        url,
+        {"action": action, "_selected_action": [order.pk for order in orders]},
+        follow=True,
+    )
+
+
+def test_changelist_searches_and_filters(staff_client):
+    order = OrderFactory()
+    response = staff_client.get(CHANGELIST, {"q": order.number, "status__exact": "pending"})
+    assert response.status_code == 200
+    assert order.number in response.content.decode()
+
+
+def test_change_page_shows_items_payment_and_events(staff_client):
+    order = placed_order()
+    response = staff_client.get(f"{CHANGELIST}{order.pk}/change/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert order.items.get().sku in page
+    assert "Order placed." in page
+    assert "Cash on delivery" in page
+
+
+def test_status_action_goes_through_the_transition_rules(staff_client):
+    movable = OrderFactory()
+    shipped = OrderFactory(status=Order.Status.SHIPPED)
+    response = run_action(staff_client, "mark_processing", [movable, shipped])
+    movable.refresh_from_db()
+    shipped.refresh_from_db()
+    assert (movable.status, shipped.status) == ("processing", "shipped")
+    assert movable.events.get().to_status == "processing"
+    messages = [str(m) for m in response.context["messages"]]
+    assert any(shipped.number in m for m in messages)
+
+
+def test_cancel_action_returns_the_stock(staff_client):
+    order = placed_order(quantity=2)
+    variant = order.items.get().variant
+    run_action(staff_client, "mark_cancelled", [order])
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 10
+
+
+def test_cash_payment_action_completes_the_payment(staff_client):
+    order = placed_order()
+    run_action(staff_client, "complete_cash_payment", [order])
+    assert Payment.objects.get(order=order).status == "completed"
+
+
+def test_payment_admin_action_records_cash(staff_client):
+    order = placed_order()
+    payment = Payment.objects.get(order=order)
+    staff_client.post(
+        "/admin/payments/payment/",
+        {"action": "complete_cash_payment", "_selected_action": [payment.pk]},
+    )
+    payment.refresh_from_db()
+    assert payment.status == "completed"
+
+
+def test_staff_can_correct_the_shipping_address(staff_client):
+    order = placed_order()
+    form = staff_client.get(f"{CHANGELIST}{order.pk}/change/").context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data["shipping_address"] = "2 Other St"
+    for prefix in ("items", "payment", "events"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    staff_client.post(f"{CHANGELIST}{order.pk}/change/", data)
+    order.refresh_from_db()
+    assert order.shipping_address == "2 Other St"
+
+
+def test_orders_cannot_be_added_or_deleted_in_the_admin(staff_client):
+    order = OrderFactory()
+    assert staff_client.get(f"{CHANGELIST}add/").status_code == 403
+    assert staff_client.get(f"{CHANGELIST}{order.pk}/delete/").status_code == 403

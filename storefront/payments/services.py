@@ -1,0 +1,91 @@
+"""Payment records: create, charge, complete and refund the payment of one order.
+
+Each function changes the Payment row with a conditional update along Payment.TRANSITIONS
+and mirrors the new status on Order.payment_status. They are building blocks of the order
+workflows in storefront.orders.services (pay_order, complete_cash_on_delivery_payment,
+cancel_order), which lock the order and payment rows first and own the transaction; call
+those, not these, from views and admin actions.
+"""
+
+from typing import Any
+
+from django.utils import timezone
+
+from storefront.orders.models import Order
+from storefront.payments.exceptions import PaymentNotAllowed
+from storefront.payments.models import Payment
+from storefront.payments.providers import get_provider
+
+
+def create_payment(*, order: Order, method: str) -> Payment:
+    """Create the pending payment of a new order: the order's total, in its currency."""
+    return Payment.objects.create(
+        order=order, method=method, amount=order.total, currency=order.currency
+    )
+
+
+def charge_payment(*, payment: Payment, token: str) -> Payment:
+    """Charge the payment with a provider token and record the outcome: completed or failed.
+
+    Raises InvalidPaymentToken (400) for a token the provider does not know and
+    PaymentNotAllowed (409) for a method that is not paid online; nothing changes then.
+    A declined charge is not an exception here: the payment comes back with status failed.
+    """
+    result = get_provider(payment.method).charge(
+        amount=payment.amount, currency=payment.currency, token=token, payment_id=payment.pk
+    )
+    if result.succeeded:
+        return _move(
+            payment,
+            Payment.Status.COMPLETED,
+            provider_reference=result.reference,
+            failure_code="",
+            completed_at=timezone.now(),
+        )
+    return _move(
+        payment,
+        Payment.Status.FAILED,
+        provider_reference=result.reference,
+        failure_code=result.failure_code or "declined",
+    )
+
+
+def complete_payment(*, payment: Payment, reference: str = "") -> Payment:
+    """Record a payment taken outside Storefront (cash on delivery) as completed."""
+    return _move(
+        payment,
+        Payment.Status.COMPLETED,
+        provider_reference=reference,
+        failure_code="",
+        completed_at=timezone.now(),
+    )
+
+
+def refund_payment(*, payment: Payment) -> Payment:
+    """Refund a completed payment in full through its provider; record it as refunded."""
+    if payment.status != Payment.Status.COMPLETED:
+        raise PaymentNotAllowed("Only a completed payment can be refunded.")
+    reference = get_provider(payment.method).refund(
+        amount=payment.amount,
+        currency=payment.currency,
+        charge_reference=payment.provider_reference,
+    )
+    return _move(
+        payment, Payment.Status.REFUNDED, refund_reference=reference, refunded_at=timezone.now()
+    )
+
+
+def _move(payment: Payment, status: str, **fields: Any) -> Payment:
+    """Move the payment to `status` if Payment.TRANSITIONS allow it and nobody moved it first."""
+    if status not in Payment.TRANSITIONS[payment.status]:
+        raise PaymentNotAllowed(f"A {payment.status} payment cannot become {status}.")
+    now = timezone.now()
+    updated = Payment.objects.filter(pk=payment.pk, status=payment.status).update(
+        status=status, updated_at=now, **fields
+    )
+    if not updated:
+        raise PaymentNotAllowed("The payment changed in the meantime; reload and try again.")
+    Order.objects.filter(pk=payment.order_id).update(payment_status=status, updated_at=now)
+    for name, value in {"status": status, "updated_at": now, **fields}.items():
+        setattr(payment, name, value)
+    return payment

@@ -1,0 +1,44 @@
+"""Run callables at the same moment in real threads, each on its own database connection."""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+
+TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+def run_concurrently(calls: list[Callable[[], Any]]) -> list[Outcome]:
+    """Start every call together (behind a barrier) in its own thread; return their outcomes.
+
+    Each thread closes its database connection at the end, so the test database can be
+    dropped afterwards. Use with @pytest.mark.django_db(transaction=True): the data the
+    threads read must be committed.
+    """
+    barrier = threading.Barrier(len(calls))
+    outcomes = [Outcome() for _ in calls]
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=TIMEOUT_SECONDS)
+            outcomes[index].value = call()
+        except BaseException as error:
+            outcomes[index].error = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT_SECONDS)
+    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
+    return outcomes
