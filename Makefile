@@ -9,6 +9,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/sto
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint format install install-test
+.PHONY: worker browser-deps
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,10 +33,22 @@ install-test: $(VENV)/.installed-test
 run: install ## Install, migrate, load the demo catalog and serve on 127.0.0.1:$PORT (8000)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_catalog
-	$(PY) manage.py ensure_staff_user
+	$(PY) manage.py ensure_staff_user --admin-url http://127.0.0.1:$(PORT)/admin/
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: install-test ## Install and run the whole test suite on PostgreSQL
+# Same settings and database as `make run` (which applies the migrations).
+worker: install ## Run the Celery worker and beat (emails, outbox drain, daily report); needs Redis
+	$(PY) -m celery -A config worker --beat --loglevel=INFO
+
+# The browser tests (tests/browser) drive Debian's Chromium with Playwright; never `playwright
+# install`, which downloads a browser build.
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
+
+test: install-test browser-deps ## Install and run the whole test suite on PostgreSQL
 	@DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m storefront.core.dbcheck || exit 1
 	DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS)
 

@@ -1,0 +1,5 @@
+# Load the Celery app with Django, so `@shared_task` binds to it and `transaction.on_commit`
+# publishes through its broker settings.
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -8,6 +8,11 @@ Environment variables (all optional here; production.py requires more):
 - STORE_CURRENCY: ISO 4217 code of every price in the store. Default: USD.
 - CORS_ALLOWED_ORIGINS: comma-separated origins allowed to call the API from a browser.
 - MEDIA_ROOT, STATIC_ROOT: where uploads and collected static files live.
+- CELERY_BROKER_URL: the Celery broker. Default: REDIS_URL.
+- DEFAULT_FROM_EMAIL: sender of every email. Default: shop@localhost.
+- STAFF_NOTIFICATION_EMAILS: comma-separated recipients of staff emails (low stock, daily
+  sales report). Default: every active staff user.
+- LOW_STOCK_THRESHOLD: a variant with fewer units than this is low on stock. Default: 5.
 """
 
 import os
@@ -15,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -63,6 +69,7 @@ INSTALLED_APPS = [
     "storefront.orders",
     "storefront.payments",
     "storefront.analytics",
+    "storefront.notifications",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +204,64 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Background work (Celery on Redis) and email -----------------------------------------
+# See docs/background.md. Emails are written to an outbox in the same transaction as the
+# order and published to Celery after commit; a periodic drain re-publishes what the broker
+# did not take, so a Redis outage delays an email but never loses or blocks an order.
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+# True runs tasks in-process at publish time (dev.py turns it on when Redis is unreachable).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# Publishing happens inside a web request: fail fast instead of retrying or waiting on a dead
+# broker (kombu's defaults retry forever on a half-open connection).
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_retries": 0,
+    "visibility_timeout": 60 * 60,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task is acknowledged after it ran, so a worker killed mid-task leaves it to be redelivered;
+# every task is idempotent, so a redelivery never repeats an effect.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
+)
+
+# Seconds between two drains of the outbox (messages the broker has not taken yet).
+NOTIFICATIONS_DRAIN_INTERVAL = float(os.environ.get("NOTIFICATIONS_DRAIN_INTERVAL", "60"))
+# A message published this many seconds ago and still unsent is published again.
+NOTIFICATIONS_REDISPATCH_AFTER = int(os.environ.get("NOTIFICATIONS_REDISPATCH_AFTER", "600"))
+# After this many delivery attempts a message is marked failed and left for staff to see.
+NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "20"))
+# Local hour (TIME_ZONE) at which yesterday's sales report is emailed to staff.
+DAILY_SALES_REPORT_HOUR = int(os.environ.get("DAILY_SALES_REPORT_HOUR", "6"))
+
+CELERY_BEAT_SCHEDULE = {
+    "drain-notification-outbox": {
+        "task": "storefront.notifications.tasks.drain_outbox",
+        "schedule": NOTIFICATIONS_DRAIN_INTERVAL,
+    },
+    "daily-sales-report": {
+        "task": "storefront.notifications.tasks.send_daily_sales_report",
+        "schedule": crontab(hour=DAILY_SALES_REPORT_HOUR, minute=0),
+    },
+}
+
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds before an SMTP call gives up (the task then retries with backoff).
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
+LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))
 
 LOGGING = {
     "version": 1,

@@ -1,8 +1,30 @@
 """Local development: `make run`. SQLite unless DATABASE_URL is set; emails to the console."""
 
+import socket
+from urllib.parse import urlsplit
+
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import CELERY_BROKER_URL, env_bool
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = ["*"]
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+
+def _broker_reachable(url: str) -> bool:
+    """Whether a TCP connection to the Redis broker at `url` opens within a quarter second."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("redis"):
+        return True
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 0.25):
+            return True
+    except OSError:
+        return False
+
+
+# `make run` works without Redis: tasks then run in-process when published, and their emails
+# print here. With Redis up, tasks go to the broker and `make worker` runs them.
+CELERY_TASK_ALWAYS_EAGER = env_bool(
+    "CELERY_TASK_ALWAYS_EAGER", not _broker_reachable(CELERY_BROKER_URL)
+)

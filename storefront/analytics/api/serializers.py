@@ -1,0 +1,110 @@
+"""Query parameters and response shapes of the analytics endpoints."""
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from rest_framework import serializers
+
+from storefront.analytics.selectors import INTERVALS, DateRange, default_date_range, period_starts
+
+# Dates outside these bounds cannot be real order dates, and would overflow datetime math.
+EARLIEST_DATE = dt.date(1970, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+DATE_BOUNDS = [MinValueValidator(EARLIEST_DATE), MaxValueValidator(LATEST_DATE)]
+# At most this many points in a time series (10 years by day).
+MAX_PERIODS = 3660
+
+
+class PeriodParamsSerializer(serializers.Serializer):
+    """`date_from`, `date_to`: ISO dates (YYYY-MM-DD) in the store's time zone, inclusive.
+
+    Default: the last 30 days, today included. `date_from` must not be after `date_to`.
+    """
+
+    date_from = serializers.DateField(required=False, validators=DATE_BOUNDS)
+    date_to = serializers.DateField(required=False, validators=DATE_BOUNDS)
+
+    def validate(self, attrs: dict) -> dict:
+        default = default_date_range()
+        date_to = attrs.get("date_to") or default.end
+        date_from = attrs.get("date_from") or date_to - (default.end - default.start)
+        if date_from > date_to:
+            raise serializers.ValidationError(
+                {"date_from": ["Must be on or before date_to."]}, code="invalid"
+            )
+        attrs["period"] = DateRange(max(date_from, EARLIEST_DATE), date_to)
+        return attrs
+
+
+class TopProductsParamsSerializer(PeriodParamsSerializer):
+    """The period, and `limit`: how many products per ranking, 1 to 100 (default 10)."""
+
+    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=100)
+
+
+class SalesParamsSerializer(PeriodParamsSerializer):
+    """The period, and `interval`: day, week (ISO, from Monday) or month (default day)."""
+
+    interval = serializers.ChoiceField(choices=INTERVALS, required=False, default="day")
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if len(period_starts(period=attrs["period"], interval=attrs["interval"])) > MAX_PERIODS:
+            raise serializers.ValidationError(
+                {"interval": [f"Too many periods: at most {MAX_PERIODS} per series."]},
+                code="invalid",
+            )
+        return attrs
+
+
+class PeriodSerializer(serializers.Serializer):
+    date_from = serializers.DateField(source="period.start")
+    date_to = serializers.DateField(source="period.end")
+    currency = serializers.SerializerMethodField()
+
+    def get_currency(self, obj) -> str:
+        return settings.STORE_CURRENCY
+
+
+class SummarySerializer(PeriodSerializer):
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    order_count = serializers.IntegerField()
+    average_order_value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    items_sold = serializers.IntegerField()
+
+
+class RankedProductSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class TopProductsSerializer(PeriodSerializer):
+    by_quantity = RankedProductSerializer(many=True)
+    by_revenue = RankedProductSerializer(many=True)
+
+
+class SalesPointSerializer(serializers.Serializer):
+    period_start = serializers.DateField()
+    orders = serializers.IntegerField()
+    items = serializers.IntegerField()
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class SalesSeriesSerializer(PeriodSerializer):
+    interval = serializers.CharField()
+    results = SalesPointSerializer(many=True)
+
+
+class CategoryRevenueSerializer(serializers.Serializer):
+    category_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    slug = serializers.CharField(allow_null=True)
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    quantity = serializers.IntegerField()
+
+
+class RevenueByCategorySerializer(PeriodSerializer):
+    results = CategoryRevenueSerializer(many=True)

@@ -1,0 +1,269 @@
+"""Sales reports: read-only aggregations computed by the database.
+
+Every function takes an inclusive range of calendar dates in the store's time zone
+(settings.TIME_ZONE): an order counts on the local date of its `placed_at`. Amounts are
+Decimal in settings.STORE_CURRENCY; quantities are units.
+
+What counts as a sale: an order that is neither cancelled nor refunded, in the store currency
+(amounts in different currencies are never added up). Each function runs a fixed number of
+queries, whatever the number of orders.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from django.conf import settings
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    DecimalField,
+    F,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Substr, Trunc
+from django.utils import timezone
+
+from storefront.catalog.models import Category, ProductVariant
+from storefront.orders.models import Order, OrderItem
+
+Interval = Literal["day", "week", "month"]
+INTERVALS: tuple[Interval, ...] = ("day", "week", "month")
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+_MONEY = DecimalField(max_digits=16, decimal_places=2)
+
+
+def cents(amount: Decimal | int | None) -> Decimal:
+    """`amount` with exactly two decimal places (SQLite drops trailing zeros from sums)."""
+    return Decimal(amount or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Calendar dates `start` to `end`, both included, in settings.TIME_ZONE."""
+
+    start: dt.date
+    end: dt.date
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """The aware datetimes [first instant of `start`, first instant after `end`)."""
+        tz = timezone.get_default_timezone()
+        first = dt.datetime.combine(self.start, dt.time.min, tzinfo=tz)
+        after = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        return first, after
+
+
+def default_date_range(*, days: int = 30) -> DateRange:
+    """The last `days` days, today (in settings.TIME_ZONE) included."""
+    today = timezone.localdate(timezone=timezone.get_default_timezone())
+    return DateRange(today - dt.timedelta(days=days - 1), today)
+
+
+def _sold(prefix: str = "") -> Q:
+    """The condition for an order (reached through `prefix`) to count as a sale."""
+    return (
+        Q(**{f"{prefix}currency": settings.STORE_CURRENCY})
+        & ~Q(**{f"{prefix}status": Order.Status.CANCELLED})
+        & ~Q(**{f"{prefix}payment_status": Order.PaymentStatus.REFUNDED})
+    )
+
+
+def sold_orders() -> QuerySet[Order]:
+    """Orders that count as sales: not cancelled, not refunded, in the store currency."""
+    return Order.objects.filter(_sold())
+
+
+def orders_in(period: DateRange) -> QuerySet[Order]:
+    """The sold orders placed within `period` (local dates, inclusive)."""
+    first, after = period.bounds()
+    return sold_orders().filter(placed_at__gte=first, placed_at__lt=after)
+
+
+def items_in(period: DateRange) -> QuerySet[OrderItem]:
+    """The order items of the sold orders placed within `period`."""
+    first, after = period.bounds()
+    return OrderItem.objects.filter(
+        _sold("order__"), order__placed_at__gte=first, order__placed_at__lt=after
+    )
+
+
+def sales_summary(*, period: DateRange) -> dict:
+    """Key figures of `period`, in two queries.
+
+    Returns {"currency": str, "revenue": Decimal, "order_count": int,
+    "average_order_value": Decimal (0.00 without orders, rounded half up to the cent),
+    "items_sold": int (units)}. Revenue is the sum of order totals.
+    """
+    totals = orders_in(period).aggregate(
+        revenue=Coalesce(Sum("total"), ZERO, output_field=_MONEY), order_count=Count("id")
+    )
+    units = items_in(period).aggregate(items_sold=Coalesce(Sum("quantity"), 0))
+    revenue, count = cents(totals["revenue"]), totals["order_count"]
+    average = (revenue / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else ZERO
+    return {
+        "currency": settings.STORE_CURRENCY,
+        "revenue": revenue,
+        "order_count": count,
+        "average_order_value": average,
+        "items_sold": units["items_sold"],
+    }
+
+
+def _products_ranked(period: DateRange, order_by: tuple[str, ...], limit: int) -> list[dict]:
+    # Items of a deleted product (product NULL) are grouped by the name they were sold under.
+    rows = (
+        items_in(period)
+        .values(
+            "product_id",
+            deleted_name=Case(
+                When(product__isnull=True, then=F("product_name")),
+                default=Value(""),
+                output_field=CharField(),
+            ),
+        )
+        .annotate(
+            name=Coalesce(Max("product__name"), Max("product_name")),
+            quantity=Sum("quantity"),
+            revenue=Sum("line_total"),
+        )
+        .values("product_id", "name", "quantity", "revenue")
+        .order_by(*order_by)[:limit]
+    )
+    return [{**row, "revenue": cents(row["revenue"])} for row in rows]
+
+
+def top_products(*, period: DateRange, limit: int = 10) -> dict:
+    """The `limit` best-selling products of `period`, in two queries.
+
+    Returns {"currency": str, "by_quantity": [...], "by_revenue": [...]}, each entry
+    {"product_id": int | None (None: deleted product), "name": str, "quantity": int (units),
+    "revenue": Decimal (sum of line totals)}; ties are broken by the other measure, then id.
+    """
+    return {
+        "currency": settings.STORE_CURRENCY,
+        "by_quantity": _products_ranked(period, ("-quantity", "-revenue", "product_id"), limit),
+        "by_revenue": _products_ranked(period, ("-revenue", "-quantity", "product_id"), limit),
+    }
+
+
+def period_starts(*, period: DateRange, interval: Interval) -> list[dt.date]:
+    """The first day of every `interval` that overlaps `period`, in order.
+
+    Weeks start on Monday (ISO 8601); the first period may start before `period.start`.
+    """
+    if interval == "day":
+        current = period.start
+    elif interval == "week":
+        current = period.start - dt.timedelta(days=period.start.weekday())
+    else:
+        current = period.start.replace(day=1)
+    starts = []
+    while current <= period.end:
+        starts.append(current)
+        if interval == "day":
+            current += dt.timedelta(days=1)
+        elif interval == "week":
+            current += dt.timedelta(days=7)
+        else:
+            current = (current.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return starts
+
+
+def sales_series(*, period: DateRange, interval: Interval) -> list[dict]:
+    """Sales of `period` per day, ISO week or month, in two queries.
+
+    Returns one entry per period, oldest first, empty periods included with zeros:
+    {"period_start": date, "orders": int, "items": int (units), "revenue": Decimal}.
+    A period that reaches outside `period` counts only the orders inside it.
+    """
+    tz = timezone.get_default_timezone()
+
+    def bucket(field: str) -> Trunc:
+        return Trunc(field, interval, output_field=DateField(), tzinfo=tz)
+
+    orders = (
+        orders_in(period)
+        .annotate(period_start=bucket("placed_at"))
+        .values("period_start")
+        .annotate(orders=Count("id"), revenue=Sum("total"))
+        .order_by()
+    )
+    units = (
+        items_in(period)
+        .annotate(period_start=bucket("order__placed_at"))
+        .values("period_start")
+        .annotate(items=Sum("quantity"))
+        .order_by()
+    )
+    by_start = {row["period_start"]: row for row in orders}
+    items_by_start = {row["period_start"]: row["items"] for row in units}
+    series = []
+    for start in period_starts(period=period, interval=interval):
+        row = by_start.get(start)
+        series.append(
+            {
+                "period_start": start,
+                "orders": row["orders"] if row else 0,
+                "items": items_by_start.get(start, 0),
+                "revenue": cents(row["revenue"]) if row else ZERO,
+            }
+        )
+    return series
+
+
+def revenue_by_category(*, period: DateRange) -> list[dict]:
+    """Revenue of `period` per top-level category, descendants rolled up, in two queries.
+
+    Returns entries {"category_id": int | None, "name": str | None, "slug": str | None,
+    "revenue": Decimal (sum of line totals), "quantity": int (units)}, highest revenue
+    first; the entry with None holds the items of deleted products. A category's root is the
+    first `Category.steplen` characters of its materialized path (django-treebeard).
+    """
+    totals = list(
+        items_in(period)
+        .annotate(root_path=Substr("product__category__path", 1, Category.steplen))
+        .values("root_path")
+        .annotate(revenue=Sum("line_total"), quantity=Sum("quantity"))
+        .order_by()
+    )
+    paths = [row["root_path"] for row in totals if row["root_path"] is not None]
+    roots = {root.path: root for root in Category.objects.filter(path__in=paths)}
+    rows = []
+    for row in totals:
+        root = roots.get(row["root_path"])
+        rows.append(
+            {
+                "category_id": root.pk if root else None,
+                "name": root.name if root else None,
+                "slug": root.slug if root else None,
+                "revenue": cents(row["revenue"]),
+                "quantity": row["quantity"],
+            }
+        )
+    # Highest revenue first; the deleted-products entry last among equals.
+    rows.sort(key=lambda row: (-row["revenue"], row["name"] is None, row["name"] or ""))
+    return rows
+
+
+def low_stock_variants(*, threshold: int | None = None, limit: int = 20) -> list[ProductVariant]:
+    """Variants with fewer than `threshold` units (default settings.LOW_STOCK_THRESHOLD).
+
+    Lowest stock first, at most `limit`, each with its product loaded; one query.
+    """
+    if threshold is None:
+        threshold = settings.LOW_STOCK_THRESHOLD
+    return list(
+        ProductVariant.objects.filter(stock_quantity__lt=threshold)
+        .select_related("product")
+        .order_by("stock_quantity", "sku")[:limit]
+    )

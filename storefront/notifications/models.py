@@ -1,0 +1,93 @@
+"""The notification outbox, and the low-stock state of variants.
+
+An `OutboxMessage` is written in the same database transaction as the change it reports
+(an order placed, shipped, refunded...), so the email exists if and only if the change does.
+It is published to Celery after commit and re-published by a periodic drain until a worker
+has sent it; its unique `key` names the email, so one email goes out per key, however often
+the message is delivered.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+from storefront.core.models import TimeStampedModel
+
+
+class OutboxMessage(TimeStampedModel):
+    """One email to send: `kind` says which, `payload` holds the ids it is about.
+
+    `key` is unique per (kind, object), e.g. "order_confirmation:order:42": writing the same
+    notification twice keeps one row, and the worker sends each row at most once.
+    """
+
+    class Kind(models.TextChoices):
+        ORDER_CONFIRMATION = "order_confirmation", "Order confirmation"
+        ORDER_STATUS = "order_status", "Order status change"
+        PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
+        LOW_STOCK = "low_stock", "Low-stock alert"
+        DAILY_SALES_REPORT = "daily_sales_report", "Daily sales report"
+        WELCOME = "welcome", "Welcome"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        # Nothing to send any more (e.g. the order was deleted); not an error.
+        SKIPPED = "skipped", "Skipped"
+        # Gave up after NOTIFICATIONS_MAX_ATTEMPTS attempts; `last_error` says why.
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=255, unique=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Last time the message was handed to the broker; NULL until the broker took it once.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The drain's scan: pending messages, oldest first.
+            models.Index(
+                fields=["dispatched_at"],
+                condition=models.Q(status="pending"),
+                name="notifications_outbox_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class LowStockAlert(models.Model):
+    """A variant's stock fell below settings.LOW_STOCK_THRESHOLD at `raised_at`.
+
+    At most one alert per variant is open (`resolved_at` NULL) at a time: a sale that keeps the
+    stock low raises no new alert; a restock to the threshold or above resolves it, so the next
+    fall alerts again. One alert, one email.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.ProductVariant", on_delete=models.CASCADE, related_name="low_stock_alerts"
+    )
+    stock_quantity = models.PositiveIntegerField()
+    threshold = models.PositiveIntegerField()
+    raised_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="notifications_one_open_low_stock_alert",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Variant {self.variant_id}: {self.stock_quantity} < {self.threshold}"

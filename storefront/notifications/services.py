@@ -1,0 +1,276 @@
+"""Notifications: write emails to the outbox inside the caller's transaction, send them later.
+
+The functions other apps call (`order_placed`, `order_status_changed`, `payment_refunded`,
+`stock_changed`, `customer_registered`) each write outbox rows in the caller's database
+transaction and schedule their publication to Celery with `transaction.on_commit`: if the
+transaction rolls back, nothing is sent; if the broker is down, the rows wait for the
+periodic drain (`drain_outbox`, run by Celery beat). None of them ever waits on the broker.
+
+A Celery worker runs `deliver_message` for each row: it sends the email once, records it, and
+ignores any later delivery of the same row (see docs/background.md).
+"""
+
+import datetime as dt
+import logging
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from storefront.catalog.models import ProductVariant
+from storefront.notifications import emails
+from storefront.notifications.models import LowStockAlert, OutboxMessage
+from storefront.orders.models import Order
+
+logger = logging.getLogger(__name__)
+
+Kind = OutboxMessage.Kind
+Status = OutboxMessage.Status
+
+# Status changes a customer hears about (Order.Status values); refunds are a payment status.
+CUSTOMER_STATUSES = frozenset(
+    {Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.CANCELLED}
+)
+REFUNDED = "refunded"
+
+
+# --- Called by other apps, inside their transaction ----------------------------------------
+
+
+def order_placed(*, order_id: int) -> None:
+    """Queue the order confirmation email to the customer of order `order_id`.
+
+    Call it in the transaction that creates the order. Calling it again for the same order
+    queues nothing more. One query; the email goes out after commit.
+    """
+    _enqueue([(Kind.ORDER_CONFIRMATION, f"order_confirmation:order:{order_id}", order_id)])
+
+
+def order_status_changed(*, order_id: int, from_status: str, to_status: str) -> None:
+    """Queue the email telling the customer that order `order_id` is now `to_status`.
+
+    Only shipped, delivered, cancelled (and "refunded", handled as `payment_refunded`) are
+    emailed; other statuses (pending, processing) queue nothing. One email per order and
+    status, however often this is called. Raises ValueError for an unknown status.
+    """
+    if to_status == REFUNDED:
+        payment_refunded(order_id=order_id)
+        return
+    if to_status not in Order.Status.values:
+        raise ValueError(f"Unknown order status {to_status!r}.")
+    if to_status not in CUSTOMER_STATUSES:
+        return
+    key = f"order_status:order:{order_id}:{to_status}"
+    payload = {"order_id": order_id, "from_status": from_status, "to_status": to_status}
+    _enqueue([(Kind.ORDER_STATUS, key, payload)])
+
+
+def payment_refunded(*, order_id: int) -> None:
+    """Queue the email telling the customer that the payment of order `order_id` was refunded.
+
+    One email per order, however often this is called.
+    """
+    _enqueue([(Kind.PAYMENT_REFUNDED, f"payment_refunded:order:{order_id}", order_id)])
+
+
+def customer_registered(*, user_id: int) -> None:
+    """Queue the welcome email to the new customer `user_id` (once per customer)."""
+    _enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
+
+
+def stock_changed(*, variant_ids: list[int]) -> None:
+    """Alert staff about variants whose stock is now below settings.LOW_STOCK_THRESHOLD.
+
+    Call it in the transaction that changed the stock (a sale, a cancellation, a restock),
+    after the change. A variant alerts once per crossing: the first call that finds it low
+    opens a `LowStockAlert` and queues one email; later calls while it stays low queue
+    nothing; a call that finds it back at or above the threshold resolves the alert, so the
+    next fall alerts again. Safe under concurrent checkouts (one open alert per variant is a
+    database constraint). Two to five queries, whatever the number of variants.
+    """
+    if not variant_ids:
+        return
+    threshold = settings.LOW_STOCK_THRESHOLD
+    stock = dict(
+        ProductVariant.objects.filter(pk__in=set(variant_ids)).values_list("pk", "stock_quantity")
+    )
+    low = {pk: quantity for pk, quantity in stock.items() if quantity < threshold}
+    restocked = [pk for pk in stock if pk not in low]
+    if restocked:
+        LowStockAlert.objects.filter(variant_id__in=restocked, resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
+    if not low:
+        return
+    LowStockAlert.objects.bulk_create(
+        [
+            LowStockAlert(variant_id=pk, stock_quantity=quantity, threshold=threshold)
+            for pk, quantity in low.items()
+        ],
+        ignore_conflicts=True,
+    )
+    # An alert already open keeps its key, so the conflict-free insert below skips it.
+    alert_ids = LowStockAlert.objects.filter(
+        variant_id__in=list(low), resolved_at__isnull=True
+    ).values_list("pk", flat=True)
+    _enqueue(
+        [
+            (Kind.LOW_STOCK, f"low_stock:alert:{alert_id}", {"alert_id": alert_id})
+            for alert_id in alert_ids
+        ]
+    )
+
+
+def enqueue_daily_sales_report(*, day: dt.date) -> None:
+    """Queue the sales report of `day` (a date in settings.TIME_ZONE) to staff, once per day."""
+    key = f"daily_sales_report:{day.isoformat()}"
+    _enqueue([(Kind.DAILY_SALES_REPORT, key, {"date": day.isoformat()})])
+
+
+def _enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
+    """Insert outbox rows (kind, key, payload or order id) and publish them after commit.
+
+    Rows whose key exists are left as they are (INSERT ... ON CONFLICT DO NOTHING). A row is
+    written as already dispatched, so the drain leaves it to the on-commit publish unless that
+    publish fails (which clears `dispatched_at`).
+    """
+    if not messages:
+        return
+    now = timezone.now()
+    rows = [
+        OutboxMessage(
+            kind=kind,
+            key=key,
+            payload=payload if isinstance(payload, dict) else {"order_id": payload},
+            dispatched_at=now,
+        )
+        for kind, key, payload in messages
+    ]
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    keys = [row.key for row in rows]
+    transaction.on_commit(partial(publish_keys, keys=keys), robust=True)
+
+
+# --- Publication: after commit, and by the periodic drain ----------------------------------
+
+
+def publish_keys(*, keys: list[str]) -> int:
+    """Publish the pending outbox messages with these keys; return how many the broker took."""
+    message_ids = list(
+        OutboxMessage.objects.filter(key__in=keys, status=Status.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    return publish_messages(message_ids=message_ids)
+
+
+def publish_messages(*, message_ids: list[int]) -> int:
+    """Hand each message to the broker once, without retrying; return how many it took.
+
+    A broker error (Redis down or unreachable: kombu's short timeouts apply, see
+    CELERY_BROKER_TRANSPORT_OPTIONS) stops the publication and clears `dispatched_at` of the
+    messages left, so the next drain publishes them. Never raises for a broker outage.
+    """
+    from storefront.notifications.tasks import send_message
+
+    published = 0
+    for position, message_id in enumerate(message_ids):
+        try:
+            send_message.apply_async(args=[message_id], retry=False)
+        except BrokerError as exc:
+            left = message_ids[position:]
+            OutboxMessage.objects.filter(pk__in=left, status=Status.PENDING).update(
+                dispatched_at=None
+            )
+            logger.warning(
+                "Broker unavailable (%s): %d outbox message(s) left for the drain.", exc, len(left)
+            )
+            break
+        published += 1
+    return published
+
+
+def drain_outbox(*, batch_size: int = 500) -> int:
+    """Publish pending messages the broker never took, or took long ago and never delivered.
+
+    Run periodically by Celery beat (settings.NOTIFICATIONS_DRAIN_INTERVAL seconds). A message
+    is due when it was never dispatched, or dispatched more than
+    settings.NOTIFICATIONS_REDISPATCH_AFTER seconds ago and still pending (a worker lost it);
+    one with settings.NOTIFICATIONS_MAX_ATTEMPTS failed attempts is marked failed instead.
+    Rows locked by a worker sending them are skipped. Returns how many were published.
+    """
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_AFTER)
+    with transaction.atomic():
+        due = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING)
+            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff))
+            .order_by("pk")
+            .values_list("pk", "attempts")[:batch_size]
+        )
+        limit = settings.NOTIFICATIONS_MAX_ATTEMPTS
+        exhausted = [pk for pk, attempts in due if attempts >= limit]
+        to_publish = [pk for pk, attempts in due if attempts < limit]
+        if exhausted:
+            OutboxMessage.objects.filter(pk__in=exhausted).update(status=Status.FAILED)
+            logger.error("Gave up on %d outbox message(s): %s", len(exhausted), exhausted)
+        OutboxMessage.objects.filter(pk__in=to_publish).update(dispatched_at=now)
+    return publish_messages(message_ids=to_publish)
+
+
+# --- Delivery: in the Celery worker ----------------------------------------------------------
+
+
+def deliver_message(*, message_id: int) -> str | None:
+    """Send the email of outbox message `message_id` unless it was sent already.
+
+    Idempotent: the row is locked while its email is sent and marked sent in the same
+    transaction, so a second delivery of the same message (a duplicate publish, a drain, a
+    worker retry) finds it sent, or locked by the worker sending it, and sends nothing.
+    Returns the message's new status, or None when there was nothing to do. Exceptions (SMTP
+    or database errors) propagate after the attempt is recorded, for the task to retry.
+
+    If the SMTP server accepted the email but the commit that records it fails, the email is
+    sent again on retry: delivery is at least once, never twice for a recorded message.
+    """
+    try:
+        with transaction.atomic():
+            message = (
+                OutboxMessage.objects.select_for_update(skip_locked=True)
+                .filter(pk=message_id, status=Status.PENDING)
+                .first()
+            )
+            if message is None:
+                return None
+            email = emails.build(message)
+            if email is None:
+                message.status = Status.SKIPPED
+            else:
+                email.send()
+                message.status = Status.SENT
+                message.sent_at = timezone.now()
+                message.recipients = list(email.to)
+                message.subject = email.subject[:255]
+            message.attempts = F("attempts") + 1
+            message.last_error = ""
+            message.save(
+                update_fields=[
+                    "status",
+                    "sent_at",
+                    "recipients",
+                    "subject",
+                    "attempts",
+                    "last_error",
+                    "updated_at",
+                ]
+            )
+            return message.status
+    except Exception as exc:
+        OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(
+            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
