@@ -25,6 +25,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-media-"))  # noqa: F405
+# Static files come from the app finders in tests; an existing (empty) root keeps whitenoise quiet.
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-static-"))  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

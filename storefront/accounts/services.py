@@ -14,6 +14,7 @@ from knox.settings import knox_settings
 
 from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
 from storefront.accounts.models import Address, User, UserManager
+from storefront.notifications import services as notifications
 
 # What a customer may change about themselves; email (the login), membership and the
 # permission flags are managed by staff.
@@ -46,9 +47,11 @@ def register_customer(
     """
     try:
         with transaction.atomic():
-            return User.objects.create_user(
+            user = User.objects.create_user(
                 email=email, password=password, first_name=first_name, last_name=last_name
             )
+            notifications.customer_registered(user_id=user.pk)
+            return user
     except IntegrityError:
         if not User.objects.filter(email=UserManager.normalize_email(email)).exists():
             raise

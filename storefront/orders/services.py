@@ -33,6 +33,7 @@ from knox.models import AuthToken
 from storefront.accounts.models import User
 from storefront.carts.models import Cart, CartItem
 from storefront.catalog.models import ProductVariant
+from storefront.notifications import services as notifications
 from storefront.orders.exceptions import (
     EmptyCart,
     IdempotencyKeyReused,
@@ -155,6 +156,8 @@ def place_order(
     payment_services.create_payment(order=order, method=payment_method)
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
     CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+    notifications.order_placed(order_id=order.pk)
+    notifications.stock_changed(variant_ids=[line.variant_id for line in lines])
     return order, True
 
 
@@ -186,7 +189,8 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
     if payment is not None and payment.status == Payment.Status.COMPLETED:
         payment = payment_services.refund_payment(payment=payment)
         order.payment_status = payment.status
-    _restock(order)
+        notifications.payment_refunded(order_id=order.pk)
+    notifications.stock_changed(variant_ids=_restock(order))
     return order
 
 
@@ -311,15 +315,18 @@ def _sell_stock(lines: list[CartItem]) -> None:
         raise OutOfStock("Stock changed while the order was being placed; try again.")
 
 
-def _restock(order: Order) -> None:
-    """Put the units of the order's lines back in stock (lines whose variant still exists)."""
+def _restock(order: Order) -> list[int]:
+    """Put the units of the order's lines back in stock (lines whose variant still exists).
+
+    Returns the ids of the variants restocked.
+    """
     quantities: dict[int, int] = {}
     for variant_id, quantity in order.items.filter(variant__isnull=False).values_list(
         "variant_id", "quantity"
     ):
         quantities[variant_id] = quantities.get(variant_id, 0) + quantity
     if not quantities:
-        return
+        return []
     # Lock in id order, like a checkout does, so a restock and a checkout cannot deadlock.
     list(
         ProductVariant.objects.select_for_update()
@@ -335,6 +342,7 @@ def _restock(order: Order) -> None:
         ),
         updated_at=timezone.now(),
     )
+    return list(quantities)
 
 
 def _insert_with_unique_number(order: Order) -> None:
@@ -370,6 +378,9 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
         raise _invalid_transition(current, to_status)
     OrderEvent.objects.create(
         order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
+    )
+    notifications.order_status_changed(
+        order_id=order.pk, from_status=from_status, to_status=to_status
     )
     order.status = to_status
 

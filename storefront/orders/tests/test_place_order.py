@@ -206,7 +206,21 @@ def test_place_order_costs_the_same_queries_for_1_or_20_lines(
 ):
     fill_cart(customer, *((VariantFactory(), 2) for _ in range(lines)))
     # savepoint, cart lock, idempotency lookup, lines + variant locks, stock update,
-    # order insert (in a savepoint: 3), items, event, payment, cart items delete, release.
-    with django_assert_num_queries(13):
+    # order insert (in a savepoint: 3), items, event, payment, cart items delete,
+    # confirmation email to the outbox, stock read + open low-stock alerts resolved, release.
+    with django_assert_num_queries(16):
         order, _ = place_order(customer=customer, idempotency_key="k", **CHECKOUT)
+    assert order.items.count() == lines
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_place_order_that_leaves_every_line_low_on_stock_costs_the_same_queries(
+    customer, lines, django_assert_num_queries, settings
+):
+    settings.LOW_STOCK_THRESHOLD = 5
+    fill_cart(customer, *((VariantFactory(stock_quantity=4), 2) for _ in range(lines)))
+    # As above but without an idempotency key (no lookup), and with the low-stock alerts
+    # inserted and read back and their emails queued in place of resolving alerts.
+    with django_assert_num_queries(17):
+        order, _ = place_order(customer=customer, **CHECKOUT)
     assert order.items.count() == lines

@@ -1,0 +1,126 @@
+"""Every event of an order's life, driven through the API, sends its email exactly once.
+
+Tasks run in-process here (test settings); storefront/notifications/tests run a real worker.
+`transaction=True` so the outbox is published on commit, as in production.
+"""
+
+import uuid
+
+import pytest
+from django.core import mail
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from storefront.accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory
+from storefront.catalog.tests.factories import VariantFactory
+from storefront.notifications.emails import HEADER
+from storefront.notifications.models import OutboxMessage
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("_low_stock_threshold"),
+]
+
+PASSWORD = "a-long-and-unusual-passphrase-42"
+CHECKOUT = {
+    "shipping_address": "1 Main St\n12345 Springfield",
+    "billing_address": "1 Main St\n12345 Springfield",
+    "phone_number": "+1 555 0100",
+    "payment_method": "card",
+}
+
+
+@pytest.fixture
+def _low_stock_threshold():
+    with override_settings(LOW_STOCK_THRESHOLD=5):
+        yield
+
+
+def logged_in(email: str, password: str) -> APIClient:
+    client = APIClient()
+    token = client.post("/api/auth/token/", {"email": email, "password": password}).json()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
+    return client
+
+
+def sent(kind_prefix: str) -> list[mail.EmailMessage]:
+    return [m for m in mail.outbox if m.extra_headers[HEADER].startswith(kind_prefix)]
+
+
+def test_each_event_of_an_order_emails_once():
+    StaffFactory(email="ops@example.com")
+    variant = VariantFactory(stock_quantity=6)
+    assert (
+        APIClient()
+        .post("/api/auth/register/", {"email": "ada@example.com", "password": PASSWORD})
+        .status_code
+        == 201
+    )
+    customer = logged_in("ada@example.com", PASSWORD)
+    staff = logged_in("ops@example.com", DEFAULT_PASSWORD)
+
+    customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 2})
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    order = customer.post("/api/orders/", CHECKOUT, headers=key).json()
+    assert customer.post("/api/orders/", CHECKOUT, headers=key).status_code == 200
+    customer.post(f"/api/orders/{order['id']}/pay/", {"token": "tok_success"})
+    for status in ("shipped", "delivered"):
+        moved = staff.post(f"/api/orders/{order['id']}/status/", {"status": status})
+        assert moved.status_code == 200, moved.content
+
+    assert [m.to for m in sent("welcome:")] == [["ada@example.com"]]
+    assert [m.to for m in sent("order_confirmation:")] == [["ada@example.com"]]
+    assert order["number"] in sent("order_confirmation:")[0].body
+    status_mails = sent("order_status:")
+    assert [m.extra_headers[HEADER].rsplit(":", 1)[1] for m in status_mails] == [
+        "shipped",
+        "delivered",
+    ]
+    assert all(m.to == ["ada@example.com"] for m in status_mails)
+    # 6 - 2 = 4 units left, below the threshold of 5: staff hear about it once.
+    low_stock = sent("low_stock:")
+    assert [m.to for m in low_stock] == [["ops@example.com"]]
+    assert variant.sku in low_stock[0].body
+    assert not OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).exists()
+
+
+def test_cancelling_a_paid_order_emails_cancellation_and_refund():
+    variant = VariantFactory(stock_quantity=50)
+    assert (
+        APIClient()
+        .post("/api/auth/register/", {"email": "bo@example.com", "password": PASSWORD})
+        .status_code
+        == 201
+    )
+    customer = logged_in("bo@example.com", PASSWORD)
+    customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 1})
+    order = customer.post("/api/orders/", CHECKOUT).json()
+    customer.post(f"/api/orders/{order['id']}/pay/", {"token": "tok_success"})
+    mail.outbox.clear()
+
+    cancelled = customer.post(f"/api/orders/{order['id']}/cancel/")
+
+    assert cancelled.status_code == 200, cancelled.content
+    assert sorted(m.extra_headers[HEADER] for m in mail.outbox) == [
+        f"order_status:order:{order['id']}:cancelled",
+        f"payment_refunded:order:{order['id']}",
+    ]
+
+
+def test_rejected_checkout_sends_nothing():
+    variant = VariantFactory(stock_quantity=1)
+    assert (
+        APIClient()
+        .post("/api/auth/register/", {"email": "cy@example.com", "password": PASSWORD})
+        .status_code
+        == 201
+    )
+    customer = logged_in("cy@example.com", PASSWORD)
+    customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 1})
+    variant.stock_quantity = 0
+    variant.save(update_fields=["stock_quantity"])
+    mail.outbox.clear()
+
+    assert customer.post("/api/orders/", CHECKOUT).status_code == 409
+    assert mail.outbox == []
+    assert not OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.WELCOME).exists()
