@@ -203,6 +203,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Order.PaymentStatus and Payment.Status are one choice set: one enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "storefront.orders.models.Order.Status",
+        "PaymentStatusEnum": "storefront.payments.models.Payment.Status",
+        "PaymentMethodEnum": "storefront.payments.models.Payment.Method",
+    },
 }
 
 # --- Background work (Celery on Redis) and email -----------------------------------------
