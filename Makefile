@@ -8,7 +8,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/storefront)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format install install-test
+.PHONY: help run test lint format install install-test bench
 .PHONY: worker browser-deps
 
 help: ## List the targets
@@ -60,3 +60,20 @@ lint: install-test ## ruff check, ruff format --check, and no missing migrations
 format: install-test ## Fix what ruff can fix
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Benchmarks: Storefront vs django-oscar (own virtualenv, from PyPI) vs the framework floors.
+# BENCH_PRODUCTS=100000 and other BENCH_* variables are read by bench/run.py.
+BENCH_OSCAR_VENV := bench/.venv-oscar
+
+$(BENCH_OSCAR_VENV)/.installed: bench/requirements-oscar.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: the benchmark needs Python 3.11" >&2; exit 1; }
+	test -x $(BENCH_OSCAR_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_OSCAR_VENV)
+	$(BENCH_OSCAR_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-oscar.txt
+	@touch $@
+
+bench: install $(BENCH_OSCAR_VENV)/.installed ## Load a catalog (BENCH_PRODUCTS=10000), load-test Storefront, Oscar, floors
+	@command -v wrk >/dev/null || { \
+	  echo "Installing wrk (Debian package)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+	  else sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; fi; }
+	$(PY) -m bench.run

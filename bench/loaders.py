@@ -1,0 +1,335 @@
+"""Load one generated catalog (bench.catalog) into each system's own tables with COPY.
+
+- Storefront: catalog_* tables (category tree, collections, tags, products, variants, images,
+  the two many-to-many tables). Schema from Storefront's migrations.
+- Oscar: catalogue_* / partner_* tables. Every product is an Oscar "parent" product whose
+  variants are "child" products with one stock record each (Oscar's own variant model); the
+  parent keeps the Storefront product id, child i of the catalog gets id N + variant id.
+  Oscar has no tags or collections: those are skipped. Schema from Oscar's migrations.
+- Floor: one flat table `floor_product`, created here, one row per product (lowest price,
+  in-stock flag and category name denormalized).
+
+Each loader empties the catalog tables first (TRUNCATE ... CASCADE: carts and orders of a
+previous run go too), streams products once, rebuilds indexes and constraints, resets id
+sequences and ANALYZEs. It records what it loaded in `zz_bench_meta`, so a later run with the
+same size and seed can skip loading.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from bench.catalog import Catalog, ProductRow, cents
+from bench.copyload import CopySinks, Progress, copy_rows, deferred_indexes, reset_sequences
+
+GENERATOR_VERSION = 2
+ORIGIN = "2024-01-01 00:00:00+00"
+
+Log = Callable[[str], None]
+
+
+def _ts(product: ProductRow) -> str:
+    return product.created_at.isoformat(sep=" ")
+
+
+def _check_columns(conn: psycopg.Connection, table: str, columns: list[str]) -> None:
+    """Fail clearly if the table gained a NOT NULL column without default that isn't loaded."""
+    rows = conn.execute(
+        """
+        SELECT column_name FROM information_schema.columns
+        WHERE table_name = %s AND is_nullable = 'NO' AND column_default IS NULL
+          AND is_identity = 'NO' AND is_generated = 'NEVER'
+        """,
+        [table],
+    ).fetchall()
+    missing = sorted({name for (name,) in rows} - set(columns) - {"id"})
+    if missing:
+        raise RuntimeError(
+            f"{table} has required columns the benchmark loader does not fill: {missing}. "
+            "Teach bench/loaders.py about them."
+        )
+
+
+def _ensure_meta(conn: psycopg.Connection) -> None:
+    conn.execute(
+        """
+        CREATE TABLE IF NOT EXISTS zz_bench_meta (
+            system text PRIMARY KEY, products integer NOT NULL, seed bigint NOT NULL,
+            generator integer NOT NULL, seconds double precision NOT NULL,
+            rows jsonb NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now())
+        """
+    )
+
+
+def loaded_catalog(dsn: str, system: str) -> dict | None:
+    """What `load(...)` last recorded for `system` in that database, or None."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        _ensure_meta(conn)
+        row = conn.execute(
+            "SELECT products, seed, generator, seconds, rows FROM zz_bench_meta WHERE system = %s",
+            [system],
+        ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(["products", "seed", "generator", "seconds", "rows"], row, strict=True))
+
+
+def _record(conn, system: str, catalog: Catalog, seconds: float, rows: dict) -> None:
+    _ensure_meta(conn)
+    conn.execute(
+        """
+        INSERT INTO zz_bench_meta (system, products, seed, generator, seconds, rows)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        ON CONFLICT (system) DO UPDATE SET products = EXCLUDED.products, seed = EXCLUDED.seed,
+            generator = EXCLUDED.generator, seconds = EXCLUDED.seconds, rows = EXCLUDED.rows,
+            loaded_at = now()
+        """,
+        [system, catalog.products, catalog.seed, GENERATOR_VERSION, seconds, json.dumps(rows)],
+    )
+
+
+def _stream(
+    dsn: str, catalog: Catalog, tables: dict[str, list[str]], emit, label: str
+) -> dict[str, int]:
+    progress = Progress(label, catalog.products)
+    with CopySinks(dsn, tables) as sinks:
+        for product in catalog.products_iter():
+            emit(sinks, product)
+            if product.id % 2000 == 0:
+                progress.update(product.id)
+        progress.update(catalog.products)
+    progress.finish()
+    return dict(sinks.rows)
+
+
+# --- Storefront ----------------------------------------------------------------------------
+
+STOREFRONT_TABLES = {
+    "catalog_product": [
+        "id", "created_at", "updated_at", "name", "slug", "description", "is_published",
+        "category_id",
+    ],
+    "catalog_productvariant": [
+        "id", "created_at", "updated_at", "sku", "name", "price", "stock_quantity", "attributes",
+        "product_id",
+    ],
+    "catalog_productimage": ["id", "image", "alt", "sort_order", "product_id"],
+    "catalog_product_tags": ["id", "product_id", "tag_id"],
+    "catalog_product_collections": ["id", "product_id", "collection_id"],
+}  # fmt: skip
+
+
+def load_storefront(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
+    """Load `catalog` into Storefront's catalog tables at `dsn`; return timings and row counts."""
+    started = time.monotonic()
+    small = ["catalog_category", "catalog_collection", "catalog_tag"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table, columns in STOREFRONT_TABLES.items():
+            _check_columns(conn, table, columns)
+        conn.execute(
+            "TRUNCATE " + ", ".join([*STOREFRONT_TABLES, *small]) + " RESTART IDENTITY CASCADE"
+        )
+        copy_rows(
+            conn,
+            "catalog_category",
+            ["id", "path", "depth", "numchild", "name", "slug", "description"],
+            (
+                (c.id, c.path, c.depth, c.numchild, c.name, c.slug, f"All {c.name.lower()}.")
+                for c in catalog.categories
+            ),
+        )
+        copy_rows(
+            conn,
+            "catalog_collection",
+            ["id", "name", "slug", "description"],
+            ((i, name, slug, "") for i, name, slug in catalog.collections),
+        )
+        copy_rows(conn, "catalog_tag", ["id", "name", "slug"], catalog.tags)
+        counters = {"tag": 0, "collection": 0}
+
+        def emit(sinks: CopySinks, p: ProductRow) -> None:
+            ts = _ts(p)
+            sinks.add(
+                "catalog_product",
+                (p.id, ts, ts, p.name, p.slug, p.description, p.is_published, p.category_id),
+            )
+            for v in p.variants:
+                attributes = f'{{"size": "{v.size}", "colour": "{v.colour}"}}'
+                sinks.add(
+                    "catalog_productvariant",
+                    (v.id, ts, ts, v.sku, v.name, cents(v.price_cents), v.stock, attributes, p.id),
+                )
+            for image in p.images:
+                sinks.add(
+                    "catalog_productimage",
+                    (image.id, image.path, image.alt, image.sort_order, p.id),
+                )
+            for tag_id in p.tag_ids:
+                counters["tag"] += 1
+                sinks.add("catalog_product_tags", (counters["tag"], p.id, tag_id))
+            for collection_id in p.collection_ids:
+                counters["collection"] += 1
+                sinks.add(
+                    "catalog_product_collections", (counters["collection"], p.id, collection_id)
+                )
+
+        with deferred_indexes(conn, list(STOREFRONT_TABLES), log=log):
+            rows = _stream(dsn, catalog, STOREFRONT_TABLES, emit, "storefront catalog")
+        reset_sequences(conn, [*STOREFRONT_TABLES, *small])
+        conn.execute("ANALYZE " + ", ".join([*STOREFRONT_TABLES, *small]))
+        seconds = time.monotonic() - started
+        _record(conn, "storefront", catalog, seconds, rows)
+    return {"seconds": round(seconds, 2), "rows": rows}
+
+
+# --- django-oscar --------------------------------------------------------------------------
+
+OSCAR_TABLES = {
+    "catalogue_product": [
+        "id", "structure", "upc", "title", "slug", "description", "date_created",
+        "date_updated", "is_discountable", "parent_id", "product_class_id", "is_public",
+        "priority",
+    ],
+    "catalogue_productcategory": ["id", "category_id", "product_id"],
+    "partner_stockrecord": [
+        "id", "partner_sku", "price_currency", "price", "num_in_stock", "num_allocated",
+        "date_created", "date_updated", "partner_id", "product_id",
+    ],
+    "catalogue_productimage": [
+        "id", "original", "caption", "display_order", "date_created", "product_id",
+    ],
+}  # fmt: skip
+OSCAR_SMALL = ["catalogue_category", "catalogue_productclass", "partner_partner", "address_country"]
+
+
+def oscar_child_id(catalog: Catalog, variant_id: int) -> int:
+    """Oscar product id of the child product that stands for catalog variant `variant_id`."""
+    return catalog.products + variant_id
+
+
+def load_oscar(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
+    """Load `catalog` into Oscar's catalogue and partner tables at `dsn` (parents + children)."""
+    started = time.monotonic()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for table, columns in OSCAR_TABLES.items():
+            _check_columns(conn, table, columns)
+        conn.execute(
+            "TRUNCATE " + ", ".join([*OSCAR_TABLES, *OSCAR_SMALL]) + " RESTART IDENTITY CASCADE"
+        )
+        copy_rows(
+            conn,
+            "catalogue_category",
+            [
+                "id", "path", "depth", "numchild", "name", "description", "slug",
+                "ancestors_are_public", "is_public",
+            ],
+            (
+                (c.id, c.path, c.depth, c.numchild, c.name, f"All {c.name.lower()}.", c.slug,
+                 True, True)
+                for c in catalog.categories
+            ),
+        )  # fmt: skip
+        copy_rows(
+            conn,
+            "catalogue_productclass",
+            ["id", "name", "slug", "requires_shipping", "track_stock"],
+            [(1, "Bench goods", "bench-goods", True, True)],
+        )
+        copy_rows(conn, "partner_partner", ["id", "code", "name"], [(1, "bench", "Bench")])
+        copy_rows(
+            conn,
+            "address_country",
+            [
+                "iso_3166_1_a2", "iso_3166_1_a3", "iso_3166_1_numeric", "printable_name", "name",
+                "display_order", "is_shipping_country",
+            ],
+            [("US", "USA", "840", "United States", "United States of America", 0, True)],
+        )  # fmt: skip
+        counters = {"productcategory": 0}
+
+        def emit(sinks: CopySinks, p: ProductRow) -> None:
+            ts = _ts(p)
+            sinks.add(
+                "catalogue_product",
+                (p.id, "parent", None, p.name, p.slug, p.description, ts, ts, True, None, 1,
+                 p.is_published, 0),
+            )  # fmt: skip
+            for v in p.variants:
+                child_id = oscar_child_id(catalog, v.id)
+                sinks.add(
+                    "catalogue_product",
+                    (child_id, "child", None, v.name, f"{p.slug}-{v.size.lower()}", "", ts, ts,
+                     True, p.id, None, True, 0),
+                )  # fmt: skip
+                sinks.add(
+                    "partner_stockrecord",
+                    (v.id, v.sku, "USD", cents(v.price_cents), v.stock, 0, ts, ts, 1, child_id),
+                )
+            counters["productcategory"] += 1
+            sinks.add(
+                "catalogue_productcategory", (counters["productcategory"], p.category_id, p.id)
+            )
+            for image in p.images:
+                sinks.add(
+                    "catalogue_productimage",
+                    (image.id, image.path, image.alt, image.sort_order, ts, p.id),
+                )
+
+        with deferred_indexes(conn, list(OSCAR_TABLES), log=log):
+            rows = _stream(dsn, catalog, OSCAR_TABLES, emit, "oscar catalog")
+        reset_sequences(conn, [*OSCAR_TABLES, *OSCAR_SMALL[:3]])
+        conn.execute("ANALYZE " + ", ".join([*OSCAR_TABLES, *OSCAR_SMALL]))
+        seconds = time.monotonic() - started
+        _record(conn, "oscar", catalog, seconds, rows)
+    return {"seconds": round(seconds, 2), "rows": rows}
+
+
+# --- Framework floor -----------------------------------------------------------------------
+
+FLOOR_COLUMNS = [
+    "id", "name", "slug", "description", "category_id", "category_name", "price", "currency",
+    "in_stock", "is_published", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def load_floor(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
+    """(Re)create `floor_product`, one denormalized row per catalog product, and load it."""
+    started = time.monotonic()
+    names = {c.id: c.name for c in catalog.categories}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS floor_product")
+        conn.execute(
+            """
+            CREATE TABLE floor_product (
+                id bigint PRIMARY KEY, name varchar(255) NOT NULL,
+                slug varchar(255) NOT NULL UNIQUE, description text NOT NULL,
+                category_id bigint NOT NULL, category_name varchar(255) NOT NULL,
+                price numeric(12, 2) NOT NULL, currency varchar(3) NOT NULL,
+                in_stock boolean NOT NULL, is_published boolean NOT NULL,
+                created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)
+            """
+        )
+        # The list's order (newest first), as Storefront's Product.Meta.ordering.
+        conn.execute("CREATE INDEX floor_product_created ON floor_product (created_at, id)")
+
+        def emit(sinks: CopySinks, p: ProductRow) -> None:
+            ts = _ts(p)
+            sinks.add(
+                "floor_product",
+                (p.id, p.name, p.slug, p.description, p.category_id, names[p.category_id],
+                 cents(p.min_price_cents), "USD", p.total_stock > 0, p.is_published, ts, ts),
+            )  # fmt: skip
+
+        with deferred_indexes(conn, ["floor_product"], log=log):
+            rows = _stream(dsn, catalog, {"floor_product": FLOOR_COLUMNS}, emit, "floor table")
+        conn.execute("ANALYZE floor_product")
+        seconds = time.monotonic() - started
+        _record(conn, "floor", catalog, seconds, rows)
+    return {"seconds": round(seconds, 2), "rows": rows}
+
+
+LOADERS = {"storefront": load_storefront, "oscar": load_oscar, "floor": load_floor}

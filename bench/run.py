@@ -1,0 +1,689 @@
+"""`make bench`: load one catalog into Storefront, django-oscar and the floors; measure them all.
+
+Steps (each bounded in time; every server and load generator on 127.0.0.1 only):
+1. create the databases (storefront_bench, oscar_bench, floor_bench) and migrate them;
+2. load the generated catalog (bench.generate; skipped when the same size is already loaded);
+3. start gunicorn (2 sync workers each) for Storefront (production settings), Oscar + its API,
+   and the floors (bare DRF over a flat table; constant JSON);
+4. count SQL queries per request and EXPLAIN ANALYZE Storefront's queries (bench.querycount,
+   in-process, one request at a time, never under load);
+5. drive every read scenario with wrk at each concurrency, after a warm-up, alternating the
+   systems (A B C A B C ...) for BENCH_ROUNDS rounds;
+6. run the checkout driver (orders/s, oversells) and the oversell race on Storefront and Oscar;
+7. read the RSS of every gunicorn worker, stop the servers, write bench/results/*.json and
+   docs/performance.md (bench.report).
+
+Environment (all optional): BENCH_PRODUCTS (10000), BENCH_SEED, BENCH_ROUNDS (2),
+BENCH_DURATION (10 s per wrk run), BENCH_WARMUP (3 s), BENCH_CONCURRENCY ("8,32"),
+BENCH_CHECKOUT_SECONDS (15), BENCH_CHECKOUT_CUSTOMERS ("8,32"), BENCH_RACE_BUYERS (50),
+BENCH_RACE_STOCK (10), BENCH_DB_URL (postgres://postgres@127.0.0.1:5432), BENCH_PORT (8101:
+three ports from there), BENCH_GENERATE_ONLY (1: stop after loading), BENCH_QUERIES_ONLY (1:
+load, then only count queries and EXPLAIN, no load test), BENCH_RELOAD (1: load even if the
+same catalog is already there), BENCH_OSCAR_PYTHON (bench/.venv-oscar/bin/python).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+
+from bench import checkout, report
+from bench.catalog import DEFAULT_SEED, Catalog
+from bench.generate import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+RUN_DIR = BENCH / "run"
+RESULTS_DIR = BENCH / "results"
+STOREFRONT_PYTHON = Path(sys.executable)
+OSCAR_PYTHON = Path(os.environ.get("BENCH_OSCAR_PYTHON", BENCH / ".venv-oscar" / "bin" / "python"))
+SECRET_KEY = "bench-only-secret-key-" + "k3y" * 12  # 50+ characters, not "django-insecure"
+PAGE_SIZE = 24
+WORKERS = 2
+CUSTOMER_PASSWORD = "bench-Customer-pass-2026"
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def env_ints(name: str, default: str) -> list[int]:
+    return [int(x) for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Config:
+    def __init__(self) -> None:
+        self.products = env_int("BENCH_PRODUCTS", 10_000)
+        self.seed = env_int("BENCH_SEED", DEFAULT_SEED)
+        self.rounds = env_int("BENCH_ROUNDS", 2)
+        self.duration = env_int("BENCH_DURATION", 10)
+        self.warmup = env_int("BENCH_WARMUP", 3)
+        self.concurrency = env_ints("BENCH_CONCURRENCY", "8,32")
+        self.checkout_seconds = env_int("BENCH_CHECKOUT_SECONDS", 15)
+        self.checkout_customers = env_ints("BENCH_CHECKOUT_CUSTOMERS", "8,32")
+        self.race_buyers = env_int("BENCH_RACE_BUYERS", 50)
+        self.race_stock = env_int("BENCH_RACE_STOCK", 10)
+        self.db_url = os.environ.get("BENCH_DB_URL", "postgres://postgres@127.0.0.1:5432").rstrip(
+            "/"
+        )
+        self.port = env_int("BENCH_PORT", 8101)
+        self.generate_only = os.environ.get("BENCH_GENERATE_ONLY") == "1"
+        self.reload = os.environ.get("BENCH_RELOAD") == "1"
+        self.queries_only = os.environ.get("BENCH_QUERIES_ONLY") == "1"
+        self.databases = {
+            "storefront": "storefront_bench",
+            "oscar": "oscar_bench",
+            "floor": "floor_bench",
+        }
+        host = urlsplit(self.db_url).hostname or ""
+        if host not in checkout.LOOPBACK:
+            raise SystemExit(f"BENCH_DB_URL must point at this machine (loopback), not {host!r}")
+
+    def dsn(self, system: str) -> str:
+        return f"{self.db_url}/{self.databases[system]}"
+
+    def as_dict(self) -> dict:
+        keys = [
+            "products", "seed", "rounds", "duration", "warmup", "concurrency", "checkout_seconds",
+            "checkout_customers", "race_buyers", "race_stock",
+        ]  # fmt: skip
+        return {
+            **{key: getattr(self, key) for key in keys},
+            "page_size": PAGE_SIZE,
+            "gunicorn": {"workers": WORKERS, "worker_class": "sync"},
+            "databases": self.databases,
+        }
+
+
+# --- Environments of the three systems ------------------------------------------------------
+
+
+def db_env(config: Config) -> dict[str, str]:
+    parts = urlsplit(config.db_url)
+    return {
+        "BENCH_DB_HOST": parts.hostname or "127.0.0.1",
+        "BENCH_DB_PORT": str(parts.port or 5432),
+        "BENCH_DB_USER": parts.username or "postgres",
+        "BENCH_DB_PASSWORD": parts.password or "",
+        "BENCH_SECRET_KEY": SECRET_KEY,
+        "BENCH_PAGE_SIZE": str(PAGE_SIZE),
+    }
+
+
+def system_env(config: Config, system: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    env.update(db_env(config))
+    env["PYTHONPATH"] = str(ROOT)
+    if system == "storefront":
+        env.update(
+            DJANGO_SETTINGS_MODULE="config.settings.production",
+            DJANGO_SECRET_KEY=SECRET_KEY,
+            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+            DJANGO_SECURE_SSL_REDIRECT="0",
+            DATABASE_URL=config.dsn("storefront"),
+            LOG_LEVEL="CRITICAL",
+        )
+    elif system == "oscar":
+        env.update(DJANGO_SETTINGS_MODULE="bench.oscar_site.settings", BENCH_OSCAR_DB="oscar_bench")
+    else:
+        env.update(DJANGO_SETTINGS_MODULE="bench.floor_site.settings", BENCH_FLOOR_DB="floor_bench")
+    return env
+
+
+def python_for(system: str) -> Path:
+    return OSCAR_PYTHON if system == "oscar" else STOREFRONT_PYTHON
+
+
+def run_python(config: Config, system: str, args: list[str], *, stdin: str | None = None) -> str:
+    result = subprocess.run(
+        [str(python_for(system)), *args],
+        cwd=ROOT,
+        env=system_env(config, system),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{system}: {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def ensure_databases(config: Config) -> None:
+    with psycopg.connect(f"{config.db_url}/postgres", autocommit=True) as conn:
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for name in config.databases.values():
+            if name not in existing:
+                conn.execute(f'CREATE DATABASE "{name}"')
+                log(f"created database {name}")
+
+
+def migrate(config: Config) -> None:
+    log("Migrating storefront_bench and oscar_bench")
+    run_python(config, "storefront", ["manage.py", "migrate", "--noinput", "-v0"])
+    run_python(config, "oscar", ["-m", "django", "migrate", "--noinput", "-v0"])
+
+
+# --- Servers --------------------------------------------------------------------------------
+
+
+class Server:
+    """gunicorn with 2 sync workers on 127.0.0.1:port, logs in bench/run/<name>.log."""
+
+    def __init__(self, config: Config, system: str, wsgi: str, port: int) -> None:
+        self.system, self.port = system, port
+        self.log_path = RUN_DIR / f"{system}-gunicorn.log"
+        gunicorn = python_for(system).parent / "gunicorn"
+        self.command = [
+            str(gunicorn), "--chdir", str(ROOT), "--workers", str(WORKERS),
+            "--worker-class", "sync", "--bind", f"127.0.0.1:{port}", "--backlog", "2048",
+            "--timeout", "120", "--no-control-socket", "--log-level", "warning",
+            "--error-logfile", str(self.log_path), wsgi,
+        ]  # fmt: skip
+        self.env = system_env(config, system)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        # Something else answering on the port would be measured instead: refuse to start.
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise SystemExit(
+                    f"127.0.0.1:{self.port} is already in use; set BENCH_PORT to a free range."
+                )
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.system} server exited; see {self.log_path}")
+            try:
+                urllib.request.urlopen(self.base + path, timeout=5).read()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers, even if not 200
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"{self.system} server did not answer on {self.base}")
+
+    def worker_rss_mb(self) -> list[float]:
+        if not self.process:
+            return []
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            return []
+        sizes = []
+        for child in children:
+            try:
+                status = Path(f"/proc/{child}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if match:
+                sizes.append(round(int(match.group(1)) / 1024, 1))
+        return sizes
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def get_json(url: str) -> tuple[int, object]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()[:300].decode(errors="replace")
+    except (OSError, ValueError) as error:
+        return 0, str(error)
+
+
+# --- Scenarios -----------------------------------------------------------------------------
+
+
+def sample_ids(config: Config, count: int) -> tuple[list[int], list[int]]:
+    """Random published product ids and in-stock variant ids of published products."""
+    with psycopg.connect(config.dsn("storefront")) as conn:
+        conn.execute("SELECT setseed(0.42)")
+        products = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM catalog_product WHERE is_published ORDER BY random() LIMIT %s",
+                [count],
+            )
+        ]
+        variants = [
+            row[0]
+            for row in conn.execute(
+                """
+                SELECT v.id FROM catalog_productvariant v JOIN catalog_product p
+                  ON p.id = v.product_id
+                WHERE p.is_published AND v.stock_quantity > 0 ORDER BY random() LIMIT %s
+                """,
+                [count],
+            )
+        ]
+    return products, variants
+
+
+def deep_page(count: int) -> int:
+    pages = max(1, math.ceil(count / PAGE_SIZE))
+    return max(1, int(pages * 0.9))
+
+
+def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog) -> list[dict]:
+    """Every (scenario, system) pair with its request paths; probed once (must answer 200)."""
+    product_ids, _ = sample_ids(config, 2000)
+    rng = random.Random(config.seed)
+    slugs = [c.slug for c in catalog.categories if c.depth <= 2]
+    filtered = []
+    for _ in range(200):
+        low = rng.choice([0, 10, 25, 50, 100, 150])
+        filtered.append(
+            "/api/products/?"
+            + urlencode(
+                {
+                    "category": rng.choice(slugs),
+                    "min_price": low,
+                    "max_price": low + rng.choice([50, 100, 200]),
+                    "in_stock": "true",
+                }
+            )
+        )
+    searches = ["/api/products/?" + urlencode({"search": term}) for term in catalog.search_terms()]
+    details = {
+        "storefront": [f"/api/products/{pid}/" for pid in product_ids],
+        "oscar": [f"/api/products/{pid}/" for pid in product_ids],
+        "floor": [f"/products/{pid}/" for pid in product_ids],
+    }
+    first = {
+        "storefront": "/api/products/",
+        "oscar": "/api/products/?structure=parent",
+        "floor": "/products/",
+    }
+    plan: list[dict] = []
+    for scenario in ["list_first", "list_deep", "list_filtered", "search", "detail", "constant"]:
+        for system in ["storefront", "oscar", "floor"]:
+            if system not in servers:
+                continue
+            paths: list[str] = []
+            if scenario == "list_first":
+                paths = [first[system]]
+            elif scenario == "list_deep":
+                status, body = get_json(servers[system].base + first[system])
+                if status == 200 and isinstance(body, dict) and "count" in body:
+                    separator = "&" if "?" in first[system] else "?"
+                    paths = [f"{first[system]}{separator}page={deep_page(body['count'])}"]
+            elif scenario == "list_filtered" and system == "storefront":
+                paths = filtered
+            elif scenario == "search" and system == "storefront":
+                paths = searches
+            elif scenario == "detail":
+                paths = details[system]
+            elif scenario == "constant" and system == "floor":
+                paths = ["/constant/"]
+            if not paths:
+                continue
+            label = "server_floor" if scenario == "constant" else system
+            entry = {"scenario": scenario, "system": label, "server": system, "paths": paths}
+            status, body = get_json(servers[system].base + paths[0])
+            if status != 200:
+                entry["skipped"] = f"GET {paths[0]} answered {status}: {str(body)[:200]}"
+                log(f"  skip {scenario} on {label}: {entry['skipped']}")
+            plan.append(entry)
+    return plan
+
+
+# --- wrk -----------------------------------------------------------------------------------
+
+
+def run_wrk(base: str, paths_file: Path, *, connections: int, seconds: int) -> dict:
+    threads = min(2, connections)
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+        "-s", str(BENCH / "lua" / "paths.lua"), base, "--", str(paths_file),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    match = re.search(r"^BENCH_JSON (.*)$", result.stdout, re.M)
+    if not match:
+        raise RuntimeError(f"wrk printed no summary:\n{result.stdout}\n{result.stderr}")
+    data = json.loads(match.group(1))
+    errors = data["errors"]
+    duration = data["duration_us"] / 1e6
+    return {
+        "requests": data["requests"],
+        "rps": round(data["requests"] / duration, 1),
+        "p50_ms": round(data["latency_us"]["p50"] / 1000, 2),
+        "p90_ms": round(data["latency_us"]["p90"] / 1000, 2),
+        "p99_ms": round(data["latency_us"]["p99"] / 1000, 2),
+        "max_ms": round(data["latency_us"]["max"] / 1000, 2),
+        "non_2xx": errors["status"],
+        "socket_errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+    }
+
+
+def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> list[dict]:
+    results = []
+    for entry in plan:
+        if "skipped" not in entry:
+            path = RUN_DIR / f"paths-{entry['scenario']}-{entry['system']}.txt"
+            path.write_text("\n".join(entry["paths"]) + "\n")
+            entry["file"] = path
+    runnable = [e for e in plan if "skipped" not in e]
+    total = config.rounds * len(config.concurrency) * len(runnable)
+    done = 0
+    for round_number in range(1, config.rounds + 1):
+        for connections in config.concurrency:
+            for entry in runnable:
+                base = servers[entry["server"]].base
+                run_wrk(base, entry["file"], connections=connections, seconds=config.warmup)
+                measured = run_wrk(
+                    base, entry["file"], connections=connections, seconds=config.duration
+                )
+                done += 1
+                log(
+                    f"  [{done}/{total}] round {round_number} c={connections} "
+                    f"{entry['scenario']:<13} {entry['system']:<12} {measured['rps']:>8.1f} req/s "
+                    f"p50 {measured['p50_ms']:.1f} ms p99 {measured['p99_ms']:.1f} ms"
+                    + (f" non-2xx {measured['non_2xx']}" if measured["non_2xx"] else "")
+                )
+                results.append(
+                    {
+                        "scenario": entry["scenario"],
+                        "system": entry["system"],
+                        "concurrency": connections,
+                        "round": round_number,
+                        **measured,
+                        "loadavg_1m": round(os.getloadavg()[0], 2),
+                    }
+                )
+    return results
+
+
+# --- Query counts, checkout, race ------------------------------------------------------------
+
+
+def query_counts(config: Config, plan: list[dict], servers: dict[str, Server]) -> dict:
+    """Run bench.querycount inside each system's virtualenv on the first path of each scenario."""
+    counts: dict = {}
+    for system in servers:
+        requests = [
+            {"name": e["scenario"], "path": e["paths"][0]}
+            for e in plan
+            if e["server"] == system and "skipped" not in e and e["scenario"] != "constant"
+        ]
+        spec = {
+            "requests": requests,
+            "explain": system == "storefront",
+            "flow": system if system in ("storefront", "oscar") else None,
+            "products": config.products,
+            "customer": {"email": "bench-query@bench.invalid", "password": CUSTOMER_PASSWORD},
+        }
+        spec["variant_id"] = sample_ids(config, 1)[1][0]
+        try:
+            output = run_python(config, system, ["-m", "bench.querycount"], stdin=json.dumps(spec))
+            counts[system] = json.loads(output)
+        except (RuntimeError, ValueError) as error:
+            counts[system] = {"error": str(error)[-2000:]}
+            log(f"  query count on {system} failed: {str(error)[-500:]}")
+    return counts
+
+
+def storefront_customers(config: Config, count: int) -> list[str]:
+    emails = [f"bench-customer-{i}@bench.invalid" for i in range(count)]
+    run_python(
+        config,
+        "storefront",
+        ["-m", "bench.storefront_setup", CUSTOMER_PASSWORD, "bench-query@bench.invalid", *emails],
+    )
+    return emails
+
+
+def checkout_runs(config: Config, servers: dict[str, Server]) -> dict:
+    result: dict = {"runs": [], "race": [], "skipped": {}}
+    buyers = max(config.race_buyers, *config.checkout_customers)
+    _, variants = sample_ids(config, 200)
+    shops = []
+    if "storefront" in servers:
+        emails = storefront_customers(config, buyers)
+        shop = checkout.StorefrontShop(
+            host="127.0.0.1",
+            port=servers["storefront"].port,
+            dsn=config.dsn("storefront"),
+            emails=emails,
+            password=CUSTOMER_PASSWORD,
+        )
+        shops.append(shop)
+    if "oscar" in servers:
+        shops.append(
+            checkout.OscarShop(
+                host="127.0.0.1",
+                port=servers["oscar"].port,
+                dsn=config.dsn("oscar"),
+                products=config.products,
+            )
+        )
+    ready = []
+    for shop in shops:
+        reason = shop.probe()
+        if reason:
+            result["skipped"][shop.name] = reason
+            log(f"  skip checkout on {shop.name}: {reason}")
+        else:
+            ready.append(shop)
+    for round_number in range(1, config.rounds + 1):
+        for customers in config.checkout_customers:
+            for shop in ready:
+                try:
+                    run = checkout.run_checkout(
+                        shop,
+                        customers=customers,
+                        variant_ids=variants,
+                        seconds=config.checkout_seconds,
+                        stock=1000,
+                        seed=round_number,
+                    )
+                except RuntimeError as error:
+                    result["skipped"][shop.name] = str(error)[:500]
+                    log(f"  checkout on {shop.name} failed: {error}")
+                    continue
+                run["round"] = round_number
+                result["runs"].append(run)
+                log(
+                    f"  checkout round {round_number} {shop.name:<10} {customers} customers: "
+                    f"{run['orders_per_s']} orders/s, oversold {run['oversold_units']}, "
+                    f"5xx {run['server_errors']}, statuses {run['statuses']}"
+                )
+    race_variant = variants[-1]
+    for shop in ready:
+        try:
+            race = checkout.run_race(
+                shop, variant_id=race_variant, buyers=config.race_buyers, stock=config.race_stock
+            )
+        except RuntimeError as error:
+            log(f"  race on {shop.name} failed: {error}")
+            continue
+        result["race"].append(race)
+        log(
+            f"  race {shop.name:<10} {race['buyers']} buyers, stock {race['start_stock']}: "
+            f"{race['orders']} orders, stock left {race['stock_left']}, "
+            f"statuses {race['checkout_statuses']}"
+        )
+    return result
+
+
+# --- Machine and versions ----------------------------------------------------------------------
+
+
+def machine_info(config: Config) -> dict:
+    cpu = ""
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    memory = ""
+    with contextlib.suppress(OSError):
+        memory = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
+    with psycopg.connect(f"{config.db_url}/postgres") as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+        pg_settings = dict(
+            conn.execute(
+                """
+                SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN
+                ('shared_buffers', 'work_mem', 'max_connections', 'effective_cache_size',
+                 'max_parallel_workers_per_gather', 'jit')
+                """
+            ).fetchall()
+        )
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "postgresql_settings": pg_settings,
+        "wrk": wrk[0] if wrk else "",
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+def versions(config: Config) -> dict:
+    found = {}
+    for system, packages in {
+        "storefront": ["Django", "djangorestframework", "gunicorn", "psycopg"],
+        "oscar": [
+            "django-oscar", "django-oscar-api", "Django", "djangorestframework", "gunicorn",
+            "psycopg", "django-treebeard",
+        ],
+    }.items():  # fmt: skip
+        code = (
+            "import json, importlib.metadata as m; "
+            f"print(json.dumps({{p: m.version(p) for p in {packages!r}}}))"
+        )
+        try:
+            found[system] = json.loads(run_python(config, system, ["-c", code]))
+        except (RuntimeError, ValueError) as error:
+            found[system] = {"error": str(error)[:300]}
+    return found
+
+
+# --- Main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    config = Config()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (make bench installs it: apt-get install -y wrk)")
+    RUN_DIR.mkdir(exist_ok=True)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    started_at = datetime.now(UTC)
+    results: dict = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "settings": config.as_dict(),
+        "machine": machine_info(config),
+        "versions": versions(config),
+    }
+    ensure_databases(config)
+    migrate(config)
+    catalog = Catalog(products=config.products, seed=config.seed)
+    targets = {system: config.dsn(system) for system in ("storefront", "oscar", "floor")}
+    generation = generate(
+        targets, products=config.products, seed=config.seed, reuse=not config.reload
+    )
+    results["generation"] = generation
+    if config.generate_only:
+        log(json.dumps(generation, indent=2, default=str))
+        return finish(config, results, started_at, "generate")
+
+    servers = {
+        "storefront": Server(config, "storefront", "config.wsgi", config.port),
+        "oscar": Server(config, "oscar", "bench.oscar_site.wsgi", config.port + 1),
+        "floor": Server(config, "floor", "bench.floor_site.wsgi", config.port + 2),
+    }
+    try:
+        for server in servers.values():
+            server.start()
+        for server in servers.values():
+            server.wait_ready("/")
+        log("Servers up: " + ", ".join(f"{s.system} {s.base}" for s in servers.values()))
+        plan = build_scenarios(config, servers, catalog)
+        results["scenarios"] = [
+            {k: v for k, v in e.items() if k not in ("paths", "file")}
+            | {"example_path": e["paths"][0], "distinct_paths": len(e["paths"])}
+            for e in plan
+        ]
+        log("Counting queries per request")
+        results["queries"] = query_counts(config, plan, servers)
+        if config.queries_only:
+            return finish(config, results, started_at, "queries")
+        log("Load: wrk")
+        results["http"] = http_runs(config, servers, plan)
+        log("Checkout and oversell race")
+        results["checkout"] = checkout_runs(config, servers)
+        results["worker_rss_mb"] = {name: s.worker_rss_mb() for name, s in servers.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+    finish(config, results, started_at, "bench")
+
+
+def finish(config: Config, results: dict, started_at: datetime, kind: str) -> None:
+    """Write bench/results/KIND-N-TIME.json and regenerate docs/performance.md."""
+    results["machine"]["loadavg_end"] = os.getloadavg()
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS_DIR / f"{kind}-{config.products}-{stamp}.json"
+    out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    log(f"Results: {out.relative_to(ROOT)}")
+    latest = report.latest_bench()
+    if latest:
+        report.write(latest, ROOT / "docs" / "performance.md")
+        log(f"Report: docs/performance.md (from {latest.name})")
+
+
+if __name__ == "__main__":
+    main()
