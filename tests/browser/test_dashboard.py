@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from storefront.accounts.tests.factories import StaffFactory
-from storefront.analytics.tests.factories import order_with_items
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
+from storefront.orders.tests.factories import order_with_items
 
 from .helpers import log_in_to_admin
 

@@ -8,8 +8,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
-from storefront.analytics.tests.factories import order_with_items
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
+from storefront.orders.tests.factories import order_with_items
 
 pytestmark = pytest.mark.django_db
 

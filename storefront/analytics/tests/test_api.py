@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
-from storefront.analytics.tests.factories import order_with_items
 from storefront.catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from storefront.orders.tests.factories import order_with_items
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ import pytest
 
 from storefront.analytics import selectors
 from storefront.analytics.selectors import DateRange
-from storefront.analytics.tests.factories import OrderFactory, order_with_items
 from storefront.catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 from storefront.orders.models import Order
+from storefront.orders.tests.factories import OrderFactory, order_with_items
 
 pytestmark = pytest.mark.django_db
 

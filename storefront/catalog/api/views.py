@@ -35,11 +35,8 @@ from storefront.core.exceptions import NotFound
 
 
 class NotFoundInErrorShapeMixin:
-    """get_object() raising the domain NotFound rather than Django's Http404.
-
-    The core exception handler reshapes DRF's exceptions and DomainError, but passes the
-    response DRF builds for a bare Http404 through as {"detail": ...}.
-    """
+    """get_object() raising the domain NotFound, whose message names what was not found
+    ("No such tag."), rather than Django's Http404 (which answers a bare "Not found.")."""
 
     def get_object(self):
         try:

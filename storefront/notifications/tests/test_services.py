@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
-from storefront.analytics.tests.factories import PaymentFactory, order_with_items
 from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.notifications import services, tasks
@@ -20,6 +19,8 @@ from storefront.notifications.models import LowStockAlert, OutboxMessage
 from storefront.notifications.tests.conftest import CLOSED_BROKER_URL, broker
 from storefront.notifications.tests.factories import OutboxMessageFactory
 from storefront.orders.models import Order
+from storefront.orders.tests.factories import order_with_items
+from storefront.payments.models import Payment
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +191,7 @@ def test_an_unknown_status_is_a_programming_error(order):
 
 
 def test_payment_refunded_emails_the_refunded_amount(order, django_capture_on_commit_callbacks):
-    PaymentFactory(order=order, amount=Decimal("25.00"), status="refunded")
+    Payment.objects.filter(order=order).update(amount=Decimal("25.00"), status="refunded")
 
     with django_capture_on_commit_callbacks(execute=True):
         services.payment_refunded(order_id=order.pk)

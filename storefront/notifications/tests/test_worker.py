@@ -10,7 +10,6 @@ import pytest
 from django.db import transaction
 
 from storefront.accounts.tests.factories import UserFactory
-from storefront.analytics.tests.factories import order_with_items
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.notifications import services, tasks
 from storefront.notifications.models import OutboxMessage
@@ -20,6 +19,7 @@ from storefront.notifications.tests.conftest import (
     broker_url_for_tests,
 )
 from storefront.orders.models import Order
+from storefront.orders.tests.factories import order_with_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -79,3 +79,21 @@ class OrderEventFactory(factory.django.DjangoModelFactory):
     actor = factory.SelfAttribute("order.customer")
     from_status = ""
     to_status = Order.Status.PENDING
+
+
+def order_with_items(
+    lines: list[tuple[ProductVariant, int]], *, placed_at=None, **order_fields
+) -> Order:
+    """An order built as rows (no checkout): one line per (variant, quantity) at the variant's
+    price, its total and its pending payment's amount the sum of the lines.
+
+    For reports and notifications; `order_fields` may set status, payment_status, number...
+    """
+    if placed_at is not None:
+        order_fields["placed_at"] = placed_at
+    order = OrderFactory(**order_fields)
+    items = [OrderItemFactory(order=order, variant=v, quantity=q) for v, q in lines]
+    order.total = sum((item.line_total for item in items), Decimal("0.00"))
+    order.save(update_fields=["total"])
+    Payment.objects.filter(order=order).update(amount=order.total)
+    return order
