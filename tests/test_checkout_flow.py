@@ -8,18 +8,9 @@ from rest_framework.test import APIClient
 from storefront.accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory
 from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import VariantFactory
+from tests.helpers import CHECKOUT, PASSWORD, logged_in
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a-long-and-unusual-passphrase-42"
-
-
-def logged_in(email: str, password: str) -> APIClient:
-    client = APIClient()
-    response = client.post("/api/auth/token/", {"email": email, "password": password})
-    assert response.status_code == 200, response.content
-    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
-    return client
 
 
 def stock(variant: ProductVariant) -> int:
@@ -41,15 +32,9 @@ def test_register_buy_pay_ship_deliver():
     cart = customer.post("/api/cart/items/", {"variant_id": mug.pk}).json()
     assert [item["quantity"] for item in cart["items"]] == [2, 1]
 
-    checkout = {
-        "shipping_address": "1 Main St\n12345 Springfield",
-        "billing_address": "1 Main St\n12345 Springfield",
-        "phone_number": "+1 555 0100",
-        "payment_method": "card",
-    }
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    placed = customer.post("/api/orders/", checkout, headers=key)
-    replayed = customer.post("/api/orders/", checkout, headers=key)
+    placed = customer.post("/api/orders/", CHECKOUT, headers=key)
+    replayed = customer.post("/api/orders/", CHECKOUT, headers=key)
     assert (placed.status_code, replayed.status_code) == (201, 200)
     assert replayed.json() == placed.json()
     order = placed.json()

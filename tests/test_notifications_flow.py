@@ -9,38 +9,23 @@ import uuid
 import pytest
 from django.core import mail
 from django.test import override_settings
-from rest_framework.test import APIClient
 
 from storefront.accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.notifications.emails import HEADER
 from storefront.notifications.models import OutboxMessage
+from tests.helpers import CHECKOUT, logged_in, registered_customer
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("_low_stock_threshold"),
 ]
 
-PASSWORD = "a-long-and-unusual-passphrase-42"
-CHECKOUT = {
-    "shipping_address": "1 Main St\n12345 Springfield",
-    "billing_address": "1 Main St\n12345 Springfield",
-    "phone_number": "+1 555 0100",
-    "payment_method": "card",
-}
-
 
 @pytest.fixture
 def _low_stock_threshold():
     with override_settings(LOW_STOCK_THRESHOLD=5):
         yield
-
-
-def logged_in(email: str, password: str) -> APIClient:
-    client = APIClient()
-    token = client.post("/api/auth/token/", {"email": email, "password": password}).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token['token']}")
-    return client
 
 
 def sent(kind_prefix: str) -> list[mail.EmailMessage]:
@@ -50,13 +35,7 @@ def sent(kind_prefix: str) -> list[mail.EmailMessage]:
 def test_each_event_of_an_order_emails_once():
     StaffFactory(email="ops@example.com")
     variant = VariantFactory(stock_quantity=6)
-    assert (
-        APIClient()
-        .post("/api/auth/register/", {"email": "ada@example.com", "password": PASSWORD})
-        .status_code
-        == 201
-    )
-    customer = logged_in("ada@example.com", PASSWORD)
+    customer = registered_customer("ada@example.com")
     staff = logged_in("ops@example.com", DEFAULT_PASSWORD)
 
     customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 2})
@@ -86,13 +65,7 @@ def test_each_event_of_an_order_emails_once():
 
 def test_cancelling_a_paid_order_emails_cancellation_and_refund():
     variant = VariantFactory(stock_quantity=50)
-    assert (
-        APIClient()
-        .post("/api/auth/register/", {"email": "bo@example.com", "password": PASSWORD})
-        .status_code
-        == 201
-    )
-    customer = logged_in("bo@example.com", PASSWORD)
+    customer = registered_customer("bo@example.com")
     customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 1})
     order = customer.post("/api/orders/", CHECKOUT).json()
     customer.post(f"/api/orders/{order['id']}/pay/", {"token": "tok_success"})
@@ -109,13 +82,7 @@ def test_cancelling_a_paid_order_emails_cancellation_and_refund():
 
 def test_rejected_checkout_sends_nothing():
     variant = VariantFactory(stock_quantity=1)
-    assert (
-        APIClient()
-        .post("/api/auth/register/", {"email": "cy@example.com", "password": PASSWORD})
-        .status_code
-        == 201
-    )
-    customer = logged_in("cy@example.com", PASSWORD)
+    customer = registered_customer("cy@example.com")
     customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 1})
     variant.stock_quantity = 0
     variant.save(update_fields=["stock_quantity"])
