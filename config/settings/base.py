@@ -13,6 +13,8 @@ Environment variables (all optional here; production.py requires more):
 - STAFF_NOTIFICATION_EMAILS: comma-separated recipients of staff emails (low stock, daily
   sales report). Default: every active staff user.
 - LOW_STOCK_THRESHOLD: a variant with fewer units than this is low on stock. Default: 5.
+- CATALOG_CACHE_SECONDS: how long a cached product list or detail response may live (changes
+  invalidate it sooner; 0 turns the cache off). Default: 300.
 """
 
 import os
@@ -149,6 +151,10 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # ISO 4217 code of every price in the store (variants, carts, orders, payments).
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD").upper()
 # Uploaded product images: at most this many bytes, and only these Pillow formats.
+# Product list and detail responses are cached whole for customers and visitors; every
+# change they show invalidates them (storefront/catalog/cache.py), so this only bounds what a
+# write bypassing the ORM (raw SQL, COPY) could leave stale.
+CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 PRODUCT_IMAGE_MAX_BYTES = int(os.environ.get("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024))
 PRODUCT_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.utils.html import strip_tags
 from django.utils.text import slugify
 
+from storefront.catalog import cache
 from storefront.catalog.models import (
     Category,
     Collection,
@@ -164,6 +165,9 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
     try:
         with transaction.atomic():
             created = _create_missing(catalog, written=written)
+            if not created.is_zero():
+                # Rows come from bulk_create, which sends no post_save.
+                cache.invalidate_catalog()
     except BaseException:
         for name in written:
             storage.delete(name)

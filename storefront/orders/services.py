@@ -32,6 +32,7 @@ from knox.models import AuthToken
 
 from storefront.accounts.models import User
 from storefront.carts.models import Cart, CartItem
+from storefront.catalog import cache as catalog_cache
 from storefront.catalog.models import ProductVariant
 from storefront.notifications import services as notifications
 from storefront.orders.exceptions import (
@@ -158,6 +159,11 @@ def place_order(
     CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
     notifications.order_placed(order_id=order.pk)
     notifications.stock_changed(variant_ids=[line.variant_id for line in lines])
+    catalog_cache.stock_changed(
+        product_ids=[line.variant.product_id for line in lines],
+        # The stock read (and locked) above is what the variant had before this sale.
+        availability_changed=any(line.variant.stock_quantity == line.quantity for line in lines),
+    )
     return order, True
 
 
@@ -328,11 +334,11 @@ def _restock(order: Order) -> list[int]:
     if not quantities:
         return []
     # Lock in id order, like a checkout does, so a restock and a checkout cannot deadlock.
-    list(
+    locked = list(
         ProductVariant.objects.select_for_update()
         .filter(pk__in=quantities)
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("product_id", "stock_quantity")
     )
     ProductVariant.objects.filter(pk__in=quantities).update(
         stock_quantity=Case(
@@ -341,6 +347,10 @@ def _restock(order: Order) -> list[int]:
             output_field=PositiveIntegerField(),
         ),
         updated_at=timezone.now(),
+    )
+    catalog_cache.stock_changed(
+        product_ids=[product_id for product_id, _ in locked],
+        availability_changed=any(stock == 0 for _, stock in locked),
     )
     return list(quantities)
 

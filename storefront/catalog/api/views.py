@@ -18,6 +18,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from storefront.catalog import selectors, services
+from storefront.catalog.api.caching import cached_read
 from storefront.catalog.api.filters import ProductFilter
 from storefront.catalog.api.permissions import IsStaffOrReadOnly
 from storefront.catalog.api.serializers import (
@@ -79,7 +80,9 @@ CATEGORY_IN_USE = OpenApiResponse(
 class ProductViewSet(viewsets.ModelViewSet):
     """Products with their variants (SKUs), images, category, collections and tags.
 
-    Prices are decimal strings in the store currency (`currency`, ISO 4217).
+    Prices are decimal strings in the store currency (`currency`, ISO 4217). List and detail
+    answers for customers and visitors are cached whole and invalidated by any change they
+    show (api/caching.py).
     """
 
     permission_classes = [IsStaffOrReadOnly]
@@ -109,8 +112,19 @@ class ProductViewSet(viewsets.ModelViewSet):
     def _read(self, product: Product) -> dict:
         return ProductSerializer(product, context=self.get_serializer_context()).data
 
+    def list(self, request, *args, **kwargs):
+        return cached_read(
+            request,
+            lambda: super(ProductViewSet, self).list(request, *args, **kwargs),
+            product_ids=lambda data: [product["id"] for product in data["results"]],
+        )
+
     def retrieve(self, request, *args, **kwargs):
-        return Response(self._read(self._product()))
+        return cached_read(
+            request,
+            lambda: Response(self._read(self._product())),
+            product_ids=lambda data: [data["id"]],
+        )
 
     def create(self, request, *args, **kwargs):
         serializer = ProductWriteSerializer(data=request.data)
