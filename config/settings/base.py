@@ -266,6 +266,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "storefront.notifications.tasks.send_daily_sales_report",
         "schedule": crontab(hour=DAILY_SALES_REPORT_HOUR, minute=0),
     },
+    "delete-expired-api-tokens": {
+        "task": "storefront.accounts.tasks.delete_expired_tokens",
+        "schedule": crontab(minute=17),
+    },
 }
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")

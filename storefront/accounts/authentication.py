@@ -1,8 +1,10 @@
 """API token authentication: django-rest-knox, hardened against undecodable tokens."""
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox import auth
+from knox.signals import token_expired
 from rest_framework import exceptions
 
 
@@ -20,6 +22,20 @@ class TokenAuthentication(auth.TokenAuthentication):
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         return super().authenticate_credentials(token)
+
+    def _cleanup_token(self, auth_token) -> bool:
+        """Delete `auth_token` and return True if it has expired.
+
+        knox also reads every other token of the user on every request to delete the expired
+        ones: a second query on each authenticated request. Expired tokens are refused either
+        way; the Celery beat task accounts.tasks.delete_expired_tokens deletes them in bulk.
+        """
+        if auth_token.expiry is None or auth_token.expiry >= timezone.now():
+            return False
+        username = auth_token.user.get_username()
+        auth_token.delete()
+        token_expired.send(sender=self.__class__, username=username, source="auth_token")
+        return True
 
 
 class TokenAuthenticationScheme(KnoxTokenScheme):

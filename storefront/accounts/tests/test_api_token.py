@@ -8,6 +8,8 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from storefront.accounts.authentication import TokenAuthentication
+from storefront.accounts.tasks import delete_expired_tokens
 from storefront.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from storefront.accounts.tests.helpers import assert_error
 
@@ -191,6 +193,31 @@ def test_expired_token_answers_401_and_is_deleted(customer):
 
     assert_error(response, 401, "authentication_failed")
     assert not AuthToken.objects.exists()
+
+
+def test_a_token_is_checked_with_one_query_however_many_the_user_has(
+    customer, django_assert_num_queries
+):
+    for _ in range(3):
+        AuthToken.objects.create(customer, timedelta(seconds=-1))
+    _, token = AuthToken.objects.create(customer)
+    request = client_with(token).get(ME_URL).wsgi_request
+
+    with django_assert_num_queries(1):
+        assert TokenAuthentication().authenticate(request) is not None
+    assert AuthToken.objects.filter(user=customer).count() == 4
+
+
+def test_expired_tokens_are_deleted_by_the_periodic_task(customer):
+    AuthToken.objects.create(customer, timedelta(seconds=-1))
+    AuthToken.objects.create(UserFactory(), timedelta(seconds=-1))
+    _, valid = AuthToken.objects.create(customer)
+
+    assert delete_expired_tokens() == 2
+
+    assert list(AuthToken.objects.values_list("token_key", flat=True)) == [valid[:15]]
+    assert client_with(valid).get(ME_URL).status_code == 200
+    assert "delete-expired-api-tokens" in settings.CELERY_BEAT_SCHEDULE
 
 
 def test_unknown_token_answers_401(customer):
