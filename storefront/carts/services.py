@@ -1,15 +1,16 @@
 """Cart workflows: create carts, add, change and remove items, merge a guest cart on login.
 
 Quantities are units of one variant, 1 to MAX_CART_ITEM_QUANTITY per cart item. Concurrent
-requests on the same cart never lose an update: quantities change with conditional UPDATEs
-on `F("quantity")`, and a new item is inserted in a savepoint so that a concurrent insert of
-the same variant (the (cart, variant) unique constraint) falls back to the UPDATE.
+requests on the same cart never lose an update: adding is one INSERT ... ON CONFLICT DO
+UPDATE on the (cart, variant) unique constraint, other quantity changes are conditional
+UPDATEs on `F("quantity")`, and a merged item is inserted in a savepoint so that a concurrent
+insert of the same variant falls back to the UPDATE.
 """
 
 import uuid
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -49,31 +50,59 @@ def get_guest_cart(*, token: uuid.UUID) -> Cart:
         raise CartNotFound() from None
 
 
-@transaction.atomic
 def add_to_cart(*, cart: Cart, variant: ProductVariant, quantity: int = 1) -> CartItem:
     """Put `quantity` units of `variant` in the cart, adding to the item if it is there already.
 
     `variant` must come with its product loaded (select_related) so publication is checked
-    without a query. Raises VariantUnavailable (400) for an unpublished product,
-    QuantityLimitExceeded (400) when the item would exceed MAX_CART_ITEM_QUANTITY units,
-    InvalidQuantity (400) for a quantity outside 1..MAX_CART_ITEM_QUANTITY.
+    without a query. One SQL statement, safe under concurrent adds to the same cart. Returns
+    the item with its new quantity. Raises VariantUnavailable (400) for an unpublished
+    product, QuantityLimitExceeded (400) when the item would exceed MAX_CART_ITEM_QUANTITY
+    units, InvalidQuantity (400) for a quantity outside 1..MAX_CART_ITEM_QUANTITY.
     Nothing changes when an error is raised.
     """
     _require_purchasable(variant)
     _require_quantity(quantity)
-    if _increase_quantity(cart=cart, variant_id=variant.pk, quantity=quantity):
-        return CartItem.objects.get(cart=cart, variant=variant)
-    try:
-        with transaction.atomic():  # A savepoint: a lost race must not break the transaction.
-            return CartItem.objects.create(cart=cart, variant=variant, quantity=quantity)
-    except IntegrityError:
-        # The item exists: a concurrent request has just created it, or it is at the limit.
-        if _increase_quantity(cart=cart, variant_id=variant.pk, quantity=quantity):
-            return CartItem.objects.get(cart=cart, variant=variant)
+    row = _insert_or_add(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
+    if row is None:
         in_cart = _quantity_in_cart(cart=cart, variant_id=variant.pk)
-        if in_cart is None:  # The insert failed for another reason (e.g. cart deleted).
-            raise
-        raise _limit_exceeded(variant_id=variant.pk, in_cart=in_cart) from None
+        raise _limit_exceeded(variant_id=variant.pk, in_cart=in_cart or 0)
+    item_id, new_quantity = row
+    # The fields not read back (timestamps) load on first access.
+    item = CartItem.from_db(
+        router.db_for_write(CartItem),
+        ["id", "cart_id", "variant_id", "quantity"],
+        [item_id, cart.pk, variant.pk, new_quantity],
+    )
+    item.cart, item.variant = cart, variant
+    return item
+
+
+def _insert_or_add(*, cart_id: int, variant_id: int, quantity: int) -> tuple[int, int] | None:
+    """Insert the item, or add `quantity` to the existing one if that stays within the limit.
+
+    One INSERT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+, SQLite 3.35+): atomic against a
+    concurrent add of the same variant, with no savepoint and no retry. Returns (item id, new
+    quantity), or None when the existing item would exceed MAX_CART_ITEM_QUANTITY.
+    """
+    connection = connections[router.db_for_write(CartItem)]
+    quote = connection.ops.quote_name
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = quote(CartItem._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS item (created_at, updated_at, cart_id, variant_id, quantity)
+            VALUES (%s, %s, %s, %s, %s)
+            ON CONFLICT (cart_id, variant_id) DO UPDATE
+                SET quantity = item.quantity + excluded.quantity,
+                    updated_at = excluded.updated_at
+                WHERE item.quantity <= %s - excluded.quantity
+            RETURNING id, quantity
+            """,
+            [now, now, cart_id, variant_id, quantity, MAX_CART_ITEM_QUANTITY],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
 
 
 def update_cart_item(*, cart: Cart, item_id: int, quantity: int) -> None:
@@ -147,15 +176,6 @@ def _merge_item(*, cart: Cart, variant_id: int, quantity: int, now: datetime) ->
         # A concurrent add created the item in between; add to it instead.
         if not existing.update(quantity=capped_sum, updated_at=now):
             raise
-
-
-def _increase_quantity(*, cart: Cart, variant_id: int, quantity: int) -> bool:
-    """Add `quantity` to the existing item if the result stays within the limit."""
-    return bool(
-        CartItem.objects.filter(
-            cart=cart, variant_id=variant_id, quantity__lte=MAX_CART_ITEM_QUANTITY - quantity
-        ).update(quantity=F("quantity") + quantity, updated_at=timezone.now())
-    )
 
 
 def _quantity_in_cart(*, cart: Cart, variant_id: int) -> int | None:

@@ -103,6 +103,23 @@ def test_cart_costs_a_fixed_number_of_queries(client, customer, lines, django_as
     assert len(response.json()["items"]) == lines
 
 
+@pytest.mark.parametrize("already_in_cart", [False, True])
+def test_adding_an_item_costs_a_fixed_number_of_queries(
+    client, customer, already_in_cart, django_assert_num_queries
+):
+    variant = VariantFactory()
+    CartItemFactory(cart=customer.cart)
+    if already_in_cart:
+        CartItemFactory(cart=customer.cart, variant=variant, quantity=2)
+
+    # cart, variant with product, one upsert, then the cart shown: items, images.
+    with django_assert_num_queries(5):
+        response = client.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 1})
+
+    assert response.status_code == 201
+    assert item_quantities(customer.cart)[variant.pk] == (3 if already_in_cart else 1)
+
+
 def test_cart_requires_authentication():
     response = APIClient().get("/api/cart/")
     assert response.status_code == 401
