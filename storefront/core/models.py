@@ -11,3 +11,19 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def seed_prefetch_cache(instance: models.Model, **related: list[models.Model]) -> None:
+    """Make `instance.<name>.all()` return the given objects without a query, as if they had
+    been prefetched: for a service that has just created them and hands the instance to a
+    serializer. Each keyword is a reverse relation's accessor name.
+
+    Mirrors what Django's prefetch_related_objects() stores (a queryset whose result cache is
+    filled); later filtering or writes through the relation query the database as usual.
+    """
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, objects in related.items():
+        queryset = getattr(instance, name).get_queryset()
+        queryset._result_cache = list(objects)
+        queryset._prefetch_done = True
+        cache[name] = queryset

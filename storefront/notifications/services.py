@@ -12,6 +12,7 @@ ignores any later delivery of the same row (see docs/background.md).
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from functools import partial
 
 from django.conf import settings
@@ -81,22 +82,27 @@ def customer_registered(*, user_id: int) -> None:
     _enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
 
 
-def stock_changed(*, variant_ids: list[int]) -> None:
+def stock_changed(*, variant_ids: list[int], stock: Mapping[int, int] | None = None) -> None:
     """Alert staff about variants whose stock is now below settings.LOW_STOCK_THRESHOLD.
 
     Call it in the transaction that changed the stock (a sale, a cancellation, a restock),
-    after the change. A variant alerts once per crossing: the first call that finds it low
-    opens a `LowStockAlert` and queues one email; later calls while it stays low queue
-    nothing; a call that finds it back at or above the threshold resolves the alert, so the
-    next fall alerts again. Safe under concurrent checkouts (one open alert per variant is a
-    database constraint). Two to five queries, whatever the number of variants.
+    after the change. `stock`, when the caller knows it (variant id: units now on hand, for
+    every id of `variant_ids`), saves reading it again. A variant alerts once per crossing:
+    the first call that finds it low opens a `LowStockAlert` and queues one email; later
+    calls while it stays low queue nothing; a call that finds it back at or above the
+    threshold resolves the alert, so the next fall alerts again. Safe under concurrent
+    checkouts (one open alert per variant is a database constraint). One to five queries,
+    whatever the number of variants.
     """
     if not variant_ids:
         return
     threshold = settings.LOW_STOCK_THRESHOLD
-    stock = dict(
-        ProductVariant.objects.filter(pk__in=set(variant_ids)).values_list("pk", "stock_quantity")
-    )
+    if stock is None:
+        stock = dict(
+            ProductVariant.objects.filter(pk__in=set(variant_ids)).values_list(
+                "pk", "stock_quantity"
+            )
+        )
     low = {pk: quantity for pk, quantity in stock.items() if quantity < threshold}
     restocked = [pk for pk in stock if pk not in low]
     if restocked:

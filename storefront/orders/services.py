@@ -34,6 +34,7 @@ from storefront.accounts.models import User
 from storefront.carts.models import Cart, CartItem
 from storefront.catalog import cache as catalog_cache
 from storefront.catalog.models import ProductVariant
+from storefront.core.models import seed_prefetch_cache
 from storefront.notifications import services as notifications
 from storefront.orders.exceptions import (
     EmptyCart,
@@ -135,7 +136,7 @@ def place_order(
         request_fingerprint=fingerprint,
     )
     _insert_with_unique_number(order)
-    OrderItem.objects.bulk_create(
+    items = OrderItem.objects.bulk_create(
         [
             OrderItem(
                 order=order,
@@ -151,19 +152,22 @@ def place_order(
             for line in lines
         ]
     )
-    OrderEvent.objects.create(
+    placed = OrderEvent.objects.create(
         order=order, actor=customer, from_status="", to_status=order.status, note="Order placed."
     )
     payment_services.create_payment(order=order, method=payment_method)
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
     CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
     notifications.order_placed(order_id=order.pk)
-    notifications.stock_changed(variant_ids=[line.variant_id for line in lines])
+    # The stock read (and locked) above is what each variant had before this sale.
+    stock_left = {line.variant_id: line.variant.stock_quantity - line.quantity for line in lines}
+    notifications.stock_changed(variant_ids=list(stock_left), stock=stock_left)
     catalog_cache.stock_changed(
         product_ids=[line.variant.product_id for line in lines],
-        # The stock read (and locked) above is what the variant had before this sale.
-        availability_changed=any(line.variant.stock_quantity == line.quantity for line in lines),
+        availability_changed=not all(stock_left.values()),
     )
+    # What selectors.order_detail would prefetch, so that showing the new order costs no query.
+    seed_prefetch_cache(order, items=items, events=[placed])
     return order, True
 
 
@@ -196,7 +200,7 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
         payment = payment_services.refund_payment(payment=payment)
         order.payment_status = payment.status
         notifications.payment_refunded(order_id=order.pk)
-    notifications.stock_changed(variant_ids=_restock(order))
+    _restock(order)
     return order
 
 
@@ -321,24 +325,21 @@ def _sell_stock(lines: list[CartItem]) -> None:
         raise OutOfStock("Stock changed while the order was being placed; try again.")
 
 
-def _restock(order: Order) -> list[int]:
-    """Put the units of the order's lines back in stock (lines whose variant still exists).
-
-    Returns the ids of the variants restocked.
-    """
+def _restock(order: Order) -> None:
+    """Put the units of the order's lines back in stock (lines whose variant still exists)."""
     quantities: dict[int, int] = {}
     for variant_id, quantity in order.items.filter(variant__isnull=False).values_list(
         "variant_id", "quantity"
     ):
         quantities[variant_id] = quantities.get(variant_id, 0) + quantity
     if not quantities:
-        return []
+        return
     # Lock in id order, like a checkout does, so a restock and a checkout cannot deadlock.
     locked = list(
         ProductVariant.objects.select_for_update()
         .filter(pk__in=quantities)
         .order_by("pk")
-        .values_list("product_id", "stock_quantity")
+        .values_list("pk", "product_id", "stock_quantity")
     )
     ProductVariant.objects.filter(pk__in=quantities).update(
         stock_quantity=Case(
@@ -348,11 +349,12 @@ def _restock(order: Order) -> list[int]:
         ),
         updated_at=timezone.now(),
     )
+    stock_now = {pk: stock + quantities[pk] for pk, _, stock in locked}
+    notifications.stock_changed(variant_ids=list(stock_now), stock=stock_now)
     catalog_cache.stock_changed(
-        product_ids=[product_id for product_id, _ in locked],
-        availability_changed=any(stock == 0 for _, stock in locked),
+        product_ids=[product_id for _, product_id, _ in locked],
+        availability_changed=any(stock == 0 for _, _, stock in locked),
     )
-    return list(quantities)
 
 
 def _insert_with_unique_number(order: Order) -> None:

@@ -345,7 +345,7 @@ def test_daily_report_defaults_to_yesterday_and_goes_out_once(
 def test_the_beat_schedule_runs_the_drain_and_the_daily_report(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert scheduled == {tasks.drain_outbox.name, tasks.send_daily_sales_report.name}
+    assert {tasks.drain_outbox.name, tasks.send_daily_sales_report.name} <= scheduled
 
 
 # --- broker outage and the drain -------------------------------------------------------------

@@ -58,6 +58,9 @@ class OrderDetailMixin:
 
     def order_response(self, order_id: int, status_code: int = status.HTTP_200_OK, **kwargs):
         order = selectors.order_detail(user=self.request.user, order_id=order_id)
+        return self.serialized(order, status_code, **kwargs)
+
+    def serialized(self, order, status_code: int = status.HTTP_200_OK, **kwargs) -> Response:
         data = OrderDetailSerializer(order, context={"request": self.request}).data
         return Response(data, status=status_code, **kwargs)
 
@@ -105,9 +108,8 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
             location = request.build_absolute_uri(
                 reverse("order-detail", kwargs={"order_id": order.pk})
             )
-            return self.order_response(
-                order.pk, status.HTTP_201_CREATED, headers={"Location": location}
-            )
+            # place_order hands back the order with its lines, event and payment loaded.
+            return self.serialized(order, status.HTTP_201_CREATED, headers={"Location": location})
         return self.order_response(order.pk, headers={"Idempotent-Replayed": "true"})
 
 

@@ -288,6 +288,22 @@ def test_order_detail_costs_a_fixed_number_of_queries(
     assert len(response.json()["events"]) == lines
 
 
+@pytest.mark.parametrize("lines", [1, 8])
+def test_checkout_answers_with_the_order_as_stored_without_reading_it_back(
+    client, customer, lines, django_assert_num_queries
+):
+    for _ in range(lines):
+        fill_cart(customer, quantity=2)
+
+    # The place_order budget (15, see test_place_order) with the validation of the body
+    # (none: the addresses are text) and no read of the order after it is placed.
+    with django_assert_num_queries(15):
+        placed = checkout(client, key="once")
+
+    assert placed.status_code == 201
+    assert placed.json() == client.get(placed["Location"]).json()
+
+
 def test_another_customers_order_is_404(client):
     response = client.get(f"/api/orders/{OrderFactory().pk}/")
     assert response.status_code == 404
