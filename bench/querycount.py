@@ -6,7 +6,10 @@ spec: {"requests": [{"name", "path"}], "explain": bool, "flow": "storefront"|"os
 "products": N, "variant_id": id, "customer": {"email", "password"}}. Each GET is sent once to
 warm caches, then once more inside CaptureQueriesContext. With "explain", every SELECT of the
 measured request is run again under EXPLAIN (ANALYZE, BUFFERS). The checkout flows count the
-queries of adding one unit to the cart and placing the order. Prints JSON.
+queries of adding one unit to the cart and placing the order. Prints JSON, with the
+CATALOG_CACHE_SECONDS the system ran with (Storefront's settings only): the bench counts
+Storefront's database path with the response cache off (0), and a cache hit (the second,
+identical request) with it on.
 """
 
 import json
@@ -127,12 +130,15 @@ def oscar_flow(client, spec: dict) -> dict:
 def main() -> None:
     spec = json.load(sys.stdin)
     django.setup()
+    from django.conf import settings
     from django.test import Client
 
     def fresh_client():
         return Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT="application/json")
 
     out: dict = {"requests": {}, "explain": {}}
+    if hasattr(settings, "CATALOG_CACHE_SECONDS"):
+        out["catalog_cache_seconds"] = settings.CATALOG_CACHE_SECONDS
     for request in spec["requests"]:
         # A new client (no cookies) for each request, as wrk sends them.
         fresh_client().get(request["path"])

@@ -4,6 +4,8 @@
 
 Only the text between the `<!-- bench:begin -->` and `<!-- bench:end -->` markers is replaced;
 the hand-written analysis around it stays. Numbers are medians over the rounds of one run.
+The tables gathered over several runs (Storefront's query counts per catalog size, catalog
+generation, EXPLAIN) read the result files in the same directory as RESULTS.json.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ RESULTS_DIR = ROOT / "bench" / "results"
 BEGIN = "<!-- bench:begin -->"
 END = "<!-- bench:end -->"
 SYSTEMS = ["storefront", "oscar", "floor"]
+# Storefront served with its response cache off (CATALOG_CACHE_SECONDS=0); absent from results
+# written before it was measured (and with BENCH_UNCACHED=0).
+NOCACHE = "storefront_nocache"
+NOCACHE_NOTE = " (cache off, informational)"
 LABELS = {
     "storefront": "Storefront",
+    NOCACHE: "Storefront, cache off",
     "oscar": "Oscar API",
     "floor": "DRF floor",
     "server_floor": "constant JSON",
@@ -89,9 +96,9 @@ def checkout_table(results: dict) -> dict:
     }
 
 
-def other_results() -> list[dict]:
+def other_results(results_dir: Path = RESULTS_DIR) -> list[dict]:
     found = []
-    for path in sorted(RESULTS_DIR.glob("*.json"), key=lambda p: p.stem.rsplit("-", 1)[-1]):
+    for path in sorted(results_dir.glob("*.json"), key=lambda p: p.stem.rsplit("-", 1)[-1]):
         try:
             data = json.loads(path.read_text())
         except ValueError:
@@ -101,7 +108,7 @@ def other_results() -> list[dict]:
     return found
 
 
-def render(results: dict, result_name: str) -> str:
+def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> str:
     settings = results["settings"]
     machine = results["machine"]
     out: list[str] = []
@@ -174,6 +181,7 @@ def render(results: dict, result_name: str) -> str:
                     f"Storefront's page-1 list runs at {first['rps'] / constant['rps']:.0%} of "
                     "the server floor."
                 )
+        nocache_table(w, table, concurrency)
         w("")
 
     skipped = [s for s in results.get("scenarios", []) if s.get("skipped")]
@@ -223,13 +231,25 @@ def render(results: dict, result_name: str) -> str:
         w("")
 
     w("### SQL queries per request\n")
+    queries = results.get("queries", {})
+    hits = queries.get("storefront", {}).get("cached_hit_queries")
+    cache_note = ""
+    if hits is not None:
+        cache_note = (
+            " Storefront's are counted with its response cache off (CATALOG_CACHE_SECONDS=0): "
+            "counts are for a cache miss; "
+            + (
+                "a cache hit of the list or detail runs no query."
+                if not any(hits.values())
+                else "the queries of a cache hit are below the table."
+            )
+        )
     w(
         "Counted in-process with one request at a time (not under load), after a warm-up "
         "request; the checkout steps are those of a customer's second purchase. Storefront's "
-        "counts come from the newest result file of each catalog size.\n"
+        f"counts come from the newest result file of each catalog size.{cache_note}\n"
     )
-    queries = results.get("queries", {})
-    sizes = query_counts_by_size()
+    sizes = query_counts_by_size(results_dir)
     names: list[str] = []
     for counts in [*(queries.get(s, {}).get("requests", {}) for s in SYSTEMS), *sizes.values()]:
         names += [name for name in counts if name not in names]
@@ -251,6 +271,17 @@ def render(results: dict, result_name: str) -> str:
             else:
                 row.append("-")
         w("| " + " | ".join(row) + " |")
+    if hits is not None:
+        w(
+            "\nStorefront with its response cache on, a second identical request (a cache hit): "
+            + "; ".join(
+                f"{SCENARIOS.get(name, name)}: {count} queries" for name, count in hits.items()
+            )
+            + "."
+        )
+    hit_error = queries.get("storefront", {}).get("cached_hit_error")
+    if hit_error:
+        w(f"\nCache-hit query count on Storefront failed: `{hit_error[-300:]}`")
     for system in SYSTEMS:
         if "error" in queries.get(system, {}):
             w(f"\nQuery count on {LABELS[system]} failed: `{queries[system]['error'][-300:]}`")
@@ -264,7 +295,7 @@ def render(results: dict, result_name: str) -> str:
     w("### Catalog generation\n")
     w("| products | system | seconds | rows | generator peak RSS | file |")
     w("|--:|---|--:|---|--:|---|")
-    for data in other_results():
+    for data in other_results(results_dir):
         generation = data.get("generation") or {}
         for system in SYSTEMS:
             entry = generation.get(system)
@@ -284,7 +315,7 @@ def render(results: dict, result_name: str) -> str:
         w(f"| {target} | {measured} | {met} |")
     w("")
 
-    explain_size, explain = largest_explain()
+    explain_size, explain = largest_explain(results_dir)
     if explain:
         w(
             f"### EXPLAIN ANALYZE of Storefront's queries ({explain_size:,} products, the "
@@ -312,6 +343,33 @@ def render(results: dict, result_name: str) -> str:
     return "\n".join(out)
 
 
+def nocache_table(w, table: dict, concurrency: int) -> None:
+    """Storefront's reads with its response cache off, against Oscar and the floor."""
+    cells = {
+        scenario: table.get((scenario, NOCACHE, concurrency))
+        for scenario in SCENARIOS
+        if (scenario, NOCACHE, concurrency) in table
+    }
+    if not cells:
+        return
+    w("\n**Storefront with the response cache off (CATALOG_CACHE_SECONDS=0)**\n")
+    w("| scenario | req/s | p50 ms | p99 ms | cache-off/Oscar | cache-off/floor |")
+    w("|---|--:|--:|--:|--:|--:|")
+    for scenario, cell in cells.items():
+        flag = f" ({cell['non_2xx']} errors)" if cell["non_2xx"] else ""
+        others = [
+            (table.get((scenario, s, concurrency)) or {}).get("rps") for s in ("oscar", "floor")
+        ]
+        row = [
+            SCENARIOS[scenario],
+            _fmt(cell["rps"]) + flag,
+            _fmt(cell["p50_ms"], 1),
+            _fmt(cell["p99_ms"], 1),
+            *(_ratio(cell["rps"], other) for other in others),
+        ]
+        w("| " + " | ".join(row) + " |")
+
+
 def _execution_ms(plan: str) -> float | None:
     for line in plan.splitlines():
         if line.startswith("Execution Time:"):
@@ -325,20 +383,20 @@ def _loads(values) -> str:
     return " / ".join(f"{v:.2f}" for v in values)
 
 
-def largest_explain() -> tuple[int, dict]:
+def largest_explain(results_dir: Path = RESULTS_DIR) -> tuple[int, dict]:
     """Storefront's EXPLAIN ANALYZE plans from the newest result of the largest catalog."""
     best: tuple[int, dict] = (0, {})
-    for data in other_results():
+    for data in other_results(results_dir):
         explain = data.get("queries", {}).get("storefront", {}).get("explain")
         if explain and data["settings"]["products"] >= best[0]:
             best = (data["settings"]["products"], explain)
     return best
 
 
-def query_counts_by_size() -> dict[int, dict[str, int]]:
+def query_counts_by_size(results_dir: Path = RESULTS_DIR) -> dict[int, dict[str, int]]:
     """Storefront's query counts per catalog size, from the newest result file of each size."""
     by_size: dict[int, dict[str, int]] = {}
-    for data in other_results():
+    for data in other_results(results_dir):
         requests = data.get("queries", {}).get("storefront", {}).get("requests")
         if requests:
             by_size[data["settings"]["products"]] = {
@@ -357,14 +415,21 @@ def targets(results: dict, table: dict, checkout: dict, sizes: dict) -> list[tup
     def verdict(ok: bool | None) -> str:
         return "n/a" if ok is None else ("yes" if ok else "**no**")
 
+    # Each read target for Storefront as served (response cache on), then, when it was
+    # measured, for Storefront with the cache off: informational, the database path.
+    storefronts = [("storefront", "")]
+    if any(key[1] == NOCACHE for key in table):
+        storefronts.append((NOCACHE, NOCACHE_NOTE))
+
     for scenario, factor, other, label in [
         ("list_first", 2, "oscar", "Product list ≥ 2x Oscar's (c=8)"),
         ("list_first", 1, "floor", "Product list ≥ 1x bare single-table DRF list (c=8)"),
         ("detail", 5, "oscar", "Detail ≥ 5x Oscar's (c=8)"),
     ]:
-        sf, ref = rps(scenario, "storefront"), rps(scenario, other)
-        ok = None if not (sf and ref) else sf >= factor * ref
-        rows.append((label, _ratio(sf, ref), verdict(ok)))
+        for system, note in storefronts:
+            sf, ref = rps(scenario, system), rps(scenario, other)
+            ok = None if not (sf and ref) else sf >= factor * ref
+            rows.append((label + note, _ratio(sf, ref), verdict(ok)))
     for customers in results["settings"]["checkout_customers"]:
         sf = checkout.get(("storefront", customers))
         oscar = checkout.get(("oscar", customers))
@@ -399,13 +464,16 @@ def targets(results: dict, table: dict, checkout: dict, sizes: dict) -> list[tup
         ("list_filtered", 50, "Filtered list p99 < 50 ms at 1M (c=8)"),
         ("search", 100, "Search p99 < 100 ms at 1M (c=8)"),
     ]:
-        cell = table.get((scenario, "storefront", 8))
-        if cell:
-            note = f"p99 {cell['p99_ms']:.1f} ms at {products:,} products"
-            ok = cell["p99_ms"] < limit if products >= 1_000_000 else None
-            rows.append((label, note, verdict(ok) if ok is not None else "not at 1M yet"))
-        else:
-            rows.append((label, "not measured", "n/a"))
+        for system, note in storefronts:
+            cell = table.get((scenario, system, 8))
+            if cell:
+                measured = f"p99 {cell['p99_ms']:.1f} ms at {products:,} products"
+                ok = cell["p99_ms"] < limit if products >= 1_000_000 else None
+                rows.append(
+                    (label + note, measured, verdict(ok) if ok is not None else "not at 1M yet")
+                )
+            else:
+                rows.append((label + note, "not measured", "n/a"))
     rss = results.get("worker_rss_mb", {}).get("storefront")
     if rss:
         rows.append(
@@ -415,8 +483,9 @@ def targets(results: dict, table: dict, checkout: dict, sizes: dict) -> list[tup
 
 
 def write(result_path: Path, doc_path: Path) -> None:
-    results = json.loads(Path(result_path).read_text())
-    generated = render(results, Path(result_path).name)
+    result_path = Path(result_path)
+    results = json.loads(result_path.read_text())
+    generated = render(results, result_path.name, result_path.resolve().parent)
     text = doc_path.read_text() if doc_path.exists() else f"# Performance\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
         text = text.rstrip() + f"\n\n## Latest results\n\n{BEGIN}\n{END}\n"
@@ -425,9 +494,9 @@ def write(result_path: Path, doc_path: Path) -> None:
     doc_path.write_text(f"{head}{BEGIN}\n{generated}\n{END}{tail}")
 
 
-def latest_bench() -> Path | None:
+def latest_bench(results_dir: Path = RESULTS_DIR) -> Path | None:
     """The newest full run (bench-N-TIME.json), by the time in its name."""
-    candidates = sorted(RESULTS_DIR.glob("bench-*.json"), key=lambda p: p.stem.rsplit("-", 1)[1])
+    candidates = sorted(results_dir.glob("bench-*.json"), key=lambda p: p.stem.rsplit("-", 1)[1])
     return candidates[-1] if candidates else None
 
 

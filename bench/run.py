@@ -3,23 +3,40 @@
 Steps (each bounded in time; every server and load generator on 127.0.0.1 only):
 1. create the databases (storefront_bench, oscar_bench, floor_bench) and migrate them;
 2. load the generated catalog (bench.generate; skipped when the same size is already loaded);
-3. start gunicorn (2 sync workers each) for Storefront (production settings), Oscar + its API,
-   and the floors (bare DRF over a flat table; constant JSON);
+3. invalidate Storefront's response cache (COPY bypasses the ORM, so the cache cannot know the
+   catalog changed), then start gunicorn (2 sync workers each) for Storefront (production
+   settings, its response cache on), the same Storefront with the cache off
+   (CATALOG_CACHE_SECONDS=0), Oscar + its API, and the floors (bare DRF over a flat table;
+   constant JSON);
 4. count SQL queries per request and EXPLAIN ANALYZE Storefront's queries (bench.querycount,
-   in-process, one request at a time, never under load);
+   in-process, one request at a time, never under load; Storefront's with its cache off, so
+   the database path, then a second identical list and detail request with the cache on);
 5. drive every read scenario with wrk at each concurrency, after a warm-up, alternating the
    systems (A B C A B C ...) for BENCH_ROUNDS rounds;
-6. run the checkout driver (orders/s, oversells) and the oversell race on Storefront and Oscar;
+6. run the checkout driver (orders/s, oversells) and the oversell race on Storefront (cache on)
+   and Oscar;
 7. read the RSS of every gunicorn worker, stop the servers, write bench/results/*.json and
    docs/performance.md (bench.report).
+
+Every system is served by its own gunicorn: Storefront on BENCH_PORT, Oscar on +1, the floors
+on +2, Storefront with the cache off on +3.
 
 Environment (all optional): BENCH_PRODUCTS (10000), BENCH_SEED, BENCH_ROUNDS (2),
 BENCH_DURATION (10 s per wrk run), BENCH_WARMUP (3 s), BENCH_CONCURRENCY ("8,32"),
 BENCH_CHECKOUT_SECONDS (15), BENCH_CHECKOUT_CUSTOMERS ("8,32"), BENCH_RACE_BUYERS (50),
 BENCH_RACE_STOCK (10), BENCH_DB_URL (postgres://postgres@127.0.0.1:5432), BENCH_PORT (8101:
-three ports from there), BENCH_GENERATE_ONLY (1: stop after loading), BENCH_QUERIES_ONLY (1:
+four ports from there), BENCH_GENERATE_ONLY (1: stop after loading), BENCH_QUERIES_ONLY (1:
 load, then only count queries and EXPLAIN, no load test), BENCH_RELOAD (1: load even if the
-same catalog is already there), BENCH_OSCAR_PYTHON (bench/.venv-oscar/bin/python).
+same catalog is already there), BENCH_OSCAR_PYTHON (bench/.venv-oscar/bin/python),
+BENCH_UNCACHED (1; 0: do not serve and measure Storefront with its cache off),
+BENCH_DB_PREFIX ("": prefixed to the database names, e.g. helper_ -> helper_storefront_bench,
+and to the server logs and path files in bench/run/, for a run beside another one),
+BENCH_CACHE_URL (Storefront's CACHE_URL, e.g. redis://127.0.0.1:6379/13 to keep a run's cache
+apart from another run's; default: CACHE_URL or production's default, Redis database 1),
+BENCH_RESULTS_DIR (bench/results: where the result JSON is written and the report reads from),
+BENCH_NO_REPORT (1: do not regenerate docs/performance.md), BENCH_PRIME (1; 0: do not request
+every path of each scenario once on the cached Storefront before measuring it).
+CATALOG_CACHE_SECONDS (default 3600 here) is passed on to the cached Storefront.
 """
 
 from __future__ import annotations
@@ -59,6 +76,15 @@ SECRET_KEY = "bench-only-secret-key-" + "k3y" * 12  # 50+ characters, not "djang
 PAGE_SIZE = 24
 WORKERS = 2
 CUSTOMER_PASSWORD = "bench-Customer-pass-2026"
+# Storefront served twice from the same code and database: with its response cache (as
+# configured), and with the cache off (CATALOG_CACHE_SECONDS=0), the database path.
+STOREFRONTS = ("storefront", "storefront_nocache")
+# Systems in the order they are measured, alternating, in every round.
+SYSTEMS = ("storefront", "storefront_nocache", "oscar", "floor")
+# Scenarios measured on Storefront with the cache off: every read Storefront runs.
+UNCACHED_SCENARIOS = ("list_first", "list_deep", "list_filtered", "search", "detail")
+# Requests whose count is also taken for a cache hit (a second identical request, cache on).
+CACHED_HIT_SCENARIOS = ("list_first", "detail")
 
 
 def env_int(name: str, default: int) -> int:
@@ -92,17 +118,30 @@ class Config:
         self.generate_only = os.environ.get("BENCH_GENERATE_ONLY") == "1"
         self.reload = os.environ.get("BENCH_RELOAD") == "1"
         self.queries_only = os.environ.get("BENCH_QUERIES_ONLY") == "1"
+        self.uncached = os.environ.get("BENCH_UNCACHED", "1") != "0"
+        self.prime = os.environ.get("BENCH_PRIME", "1") != "0"
+        self.db_prefix = os.environ.get("BENCH_DB_PREFIX", "")
+        if not re.fullmatch(r"[a-z0-9_]*", self.db_prefix):
+            raise SystemExit("BENCH_DB_PREFIX may hold only a-z, 0-9 and _")
         self.databases = {
-            "storefront": "storefront_bench",
-            "oscar": "oscar_bench",
-            "floor": "floor_bench",
+            "storefront": f"{self.db_prefix}storefront_bench",
+            "oscar": f"{self.db_prefix}oscar_bench",
+            "floor": f"{self.db_prefix}floor_bench",
         }
+        self.cache_url = os.environ.get("BENCH_CACHE_URL", "")
+        self.catalog_cache_seconds = os.environ.get("CATALOG_CACHE_SECONDS")
+        self.results_dir = Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS_DIR).resolve()
+        self.no_report = os.environ.get("BENCH_NO_REPORT") == "1"
         host = urlsplit(self.db_url).hostname or ""
         if host not in checkout.LOOPBACK:
             raise SystemExit(f"BENCH_DB_URL must point at this machine (loopback), not {host!r}")
 
     def dsn(self, system: str) -> str:
-        return f"{self.db_url}/{self.databases[system]}"
+        return f"{self.db_url}/{self.databases[database_of(system)]}"
+
+    def run_file(self, name: str) -> Path:
+        """A server log or wrk path file of this run in bench/run/, named with the DB prefix."""
+        return RUN_DIR / f"{self.db_prefix}{name}"
 
     def as_dict(self) -> dict:
         keys = [
@@ -114,10 +153,19 @@ class Config:
             "page_size": PAGE_SIZE,
             "gunicorn": {"workers": WORKERS, "worker_class": "sync"},
             "databases": self.databases,
+            "uncached": self.uncached,
+            "primed": self.prime,
+            # The cached Storefront's; the cache-off Storefront always runs with 0.
+            "catalog_cache_seconds": self.catalog_cache_seconds or "3600",
         }
 
 
-# --- Environments of the three systems ------------------------------------------------------
+def database_of(system: str) -> str:
+    """The database a system reads: Storefront with its cache off reads Storefront's."""
+    return "storefront" if system in STOREFRONTS else system
+
+
+# --- Environments of the systems ------------------------------------------------------------
 
 
 def db_env(config: Config) -> dict[str, str]:
@@ -136,7 +184,7 @@ def system_env(config: Config, system: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
     env.update(db_env(config))
     env["PYTHONPATH"] = str(ROOT)
-    if system == "storefront":
+    if system in STOREFRONTS:
         env.update(
             DJANGO_SETTINGS_MODULE="config.settings.production",
             DJANGO_SECRET_KEY=SECRET_KEY,
@@ -145,10 +193,24 @@ def system_env(config: Config, system: str) -> dict[str, str]:
             DATABASE_URL=config.dsn("storefront"),
             LOG_LEVEL="CRITICAL",
         )
+        if config.cache_url:
+            env["CACHE_URL"] = config.cache_url
+        if system == "storefront_nocache":
+            env["CATALOG_CACHE_SECONDS"] = "0"
+        else:
+            # Invalidation is exact; the lifetime only bounds what a write bypassing the ORM
+            # could leave stale. An hour keeps primed entries through a whole run.
+            env.setdefault("CATALOG_CACHE_SECONDS", "3600")
     elif system == "oscar":
-        env.update(DJANGO_SETTINGS_MODULE="bench.oscar_site.settings", BENCH_OSCAR_DB="oscar_bench")
+        env.update(
+            DJANGO_SETTINGS_MODULE="bench.oscar_site.settings",
+            BENCH_OSCAR_DB=config.databases["oscar"],
+        )
     else:
-        env.update(DJANGO_SETTINGS_MODULE="bench.floor_site.settings", BENCH_FLOOR_DB="floor_bench")
+        env.update(
+            DJANGO_SETTINGS_MODULE="bench.floor_site.settings",
+            BENCH_FLOOR_DB=config.databases["floor"],
+        )
     return env
 
 
@@ -181,20 +243,28 @@ def ensure_databases(config: Config) -> None:
 
 
 def migrate(config: Config) -> None:
-    log("Migrating storefront_bench and oscar_bench")
+    log(f"Migrating {config.databases['storefront']} and {config.databases['oscar']}")
     run_python(config, "storefront", ["manage.py", "migrate", "--noinput", "-v0"])
     run_python(config, "oscar", ["-m", "django", "migrate", "--noinput", "-v0"])
+
+
+def invalidate_storefront_cache(config: Config) -> None:
+    """Drop Storefront's cached catalog responses: the COPY load bypassed the ORM, so the cache
+    cannot know the catalog changed (and it may hold pages of another catalog served on the
+    same port). Fails if the cache cannot be reached."""
+    log("Invalidating Storefront's catalog cache")
+    run_python(config, "storefront", ["-m", "bench.storefront_setup", "--invalidate-catalog"])
 
 
 # --- Servers --------------------------------------------------------------------------------
 
 
 class Server:
-    """gunicorn with 2 sync workers on 127.0.0.1:port, logs in bench/run/<name>.log."""
+    """gunicorn with 2 sync workers on 127.0.0.1:port, logs in bench/run/<system>-gunicorn.log."""
 
     def __init__(self, config: Config, system: str, wsgi: str, port: int) -> None:
         self.system, self.port = system, port
-        self.log_path = RUN_DIR / f"{system}-gunicorn.log"
+        self.log_path = config.run_file(f"{system}-gunicorn.log")
         gunicorn = python_for(system).parent / "gunicorn"
         self.command = [
             str(gunicorn), "--chdir", str(ROOT), "--workers", str(WORKERS),
@@ -343,24 +413,27 @@ def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog
     }
     plan: list[dict] = []
     for scenario in ["list_first", "list_deep", "list_filtered", "search", "detail", "constant"]:
-        for system in ["storefront", "oscar", "floor"]:
+        for system in SYSTEMS:
             if system not in servers:
                 continue
+            if system == "storefront_nocache" and scenario not in UNCACHED_SCENARIOS:
+                continue
+            kind = database_of(system)  # the cache-off Storefront answers the same paths
             paths: list[str] = []
             if scenario == "list_first":
-                paths = [first[system]]
+                paths = [first[kind]]
             elif scenario == "list_deep":
-                status, body = get_json(servers[system].base + first[system])
+                status, body = get_json(servers[system].base + first[kind])
                 if status == 200 and isinstance(body, dict) and "count" in body:
-                    separator = "&" if "?" in first[system] else "?"
-                    paths = [f"{first[system]}{separator}page={deep_page(body['count'])}"]
-            elif scenario == "list_filtered" and system == "storefront":
+                    separator = "&" if "?" in first[kind] else "?"
+                    paths = [f"{first[kind]}{separator}page={deep_page(body['count'])}"]
+            elif scenario == "list_filtered" and kind == "storefront":
                 paths = filtered
-            elif scenario == "search" and system == "storefront":
+            elif scenario == "search" and kind == "storefront":
                 paths = searches
             elif scenario == "detail":
-                paths = details[system]
-            elif scenario == "constant" and system == "floor":
+                paths = details[kind]
+            elif scenario == "constant" and kind == "floor":
                 paths = ["/constant/"]
             if not paths:
                 continue
@@ -402,14 +475,34 @@ def run_wrk(base: str, paths_file: Path, *, connections: int, seconds: int) -> d
     }
 
 
+def prime(base: str, paths: list[str], scenario: str) -> None:
+    """Request every path once (4 at a time), so that Storefront's response cache holds them
+    all before wrk measures: the cached figures are those of a warm cache. A 3 s wrk warm-up
+    alone reaches only part of 2,000 detail ids or 200 filter combinations."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda path: get_json(base + path)[0], paths))
+    bad = len([s for s in statuses if s != 200])
+    log(
+        f"  primed {len(paths)} {scenario} paths on storefront in "
+        f"{time.monotonic() - started:.1f} s" + (f" ({bad} not 200)" if bad else "")
+    )
+
+
 def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> list[dict]:
     results = []
     for entry in plan:
         if "skipped" not in entry:
-            path = RUN_DIR / f"paths-{entry['scenario']}-{entry['system']}.txt"
+            path = config.run_file(f"paths-{entry['scenario']}-{entry['system']}.txt")
             path.write_text("\n".join(entry["paths"]) + "\n")
             entry["file"] = path
     runnable = [e for e in plan if "skipped" not in e]
+    if config.prime:
+        for entry in runnable:
+            if entry["system"] == "storefront":
+                prime(servers[entry["server"]].base, entry["paths"], entry["scenario"])
     total = config.rounds * len(config.concurrency) * len(runnable)
     done = 0
     for round_number in range(1, config.rounds + 1):
@@ -423,7 +516,7 @@ def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> l
                 done += 1
                 log(
                     f"  [{done}/{total}] round {round_number} c={connections} "
-                    f"{entry['scenario']:<13} {entry['system']:<12} {measured['rps']:>8.1f} req/s "
+                    f"{entry['scenario']:<13} {entry['system']:<18} {measured['rps']:>8.1f} req/s "
                     f"p50 {measured['p50_ms']:.1f} ms p99 {measured['p99_ms']:.1f} ms"
                     + (f" non-2xx {measured['non_2xx']}" if measured["non_2xx"] else "")
                 )
@@ -444,9 +537,17 @@ def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> l
 
 
 def query_counts(config: Config, plan: list[dict], servers: dict[str, Server]) -> dict:
-    """Run bench.querycount inside each system's virtualenv on the first path of each scenario."""
+    """Run bench.querycount inside each system's virtualenv on the first path of each scenario.
+
+    Storefront's counts are those of the database path: they are taken with its response
+    cache off (in the cache-off environment, CATALOG_CACHE_SECONDS=0), whether or not the
+    cache-off server runs. Then, with the cache on, the list and detail are requested twice
+    and the second (a cache hit) is counted: `cached_hit_queries`.
+    """
     counts: dict = {}
     for system in servers:
+        if system == "storefront_nocache":
+            continue  # same code and database as Storefront: its counts are Storefront's
         requests = [
             {"name": e["scenario"], "path": e["paths"][0]}
             for e in plan
@@ -460,13 +561,43 @@ def query_counts(config: Config, plan: list[dict], servers: dict[str, Server]) -
             "customer": {"email": "bench-query@bench.invalid", "password": CUSTOMER_PASSWORD},
         }
         spec["variant_id"] = sample_ids(config, 1)[1][0]
+        environment = "storefront_nocache" if system == "storefront" else system
         try:
-            output = run_python(config, system, ["-m", "bench.querycount"], stdin=json.dumps(spec))
+            output = run_python(
+                config, environment, ["-m", "bench.querycount"], stdin=json.dumps(spec)
+            )
             counts[system] = json.loads(output)
         except (RuntimeError, ValueError) as error:
             counts[system] = {"error": str(error)[-2000:]}
             log(f"  query count on {system} failed: {str(error)[-500:]}")
+            continue
+        if system == "storefront":
+            counts[system].update(cached_hit_counts(config, requests))
     return counts
+
+
+def cached_hit_counts(config: Config, requests: list[dict]) -> dict:
+    """Queries of a cache hit: querycount in Storefront's cached environment sends each
+    request once (which fills the cache) and counts the second, identical one."""
+    spec = {
+        "requests": [r for r in requests if r["name"] in CACHED_HIT_SCENARIOS],
+        "explain": False,
+        "flow": None,
+    }
+    try:
+        output = run_python(
+            config, "storefront", ["-m", "bench.querycount"], stdin=json.dumps(spec)
+        )
+        found = json.loads(output)
+    except (RuntimeError, ValueError) as error:
+        log(f"  cache-hit query count on storefront failed: {str(error)[-500:]}")
+        return {"cached_hit_error": str(error)[-2000:]}
+    hits = {name: entry["queries"] for name, entry in found["requests"].items()}
+    log("  Storefront cache hit: " + ", ".join(f"{n} {q} queries" for n, q in hits.items()))
+    return {
+        "cached_hit_queries": hits,
+        "cached_hit_cache_seconds": found.get("catalog_cache_seconds"),
+    }
 
 
 def storefront_customers(config: Config, count: int) -> list[str]:
@@ -619,7 +750,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (make bench installs it: apt-get install -y wrk)")
     RUN_DIR.mkdir(exist_ok=True)
-    RESULTS_DIR.mkdir(exist_ok=True)
+    config.results_dir.mkdir(parents=True, exist_ok=True)
     started_at = datetime.now(UTC)
     results: dict = {
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -635,6 +766,8 @@ def main() -> None:
         targets, products=config.products, seed=config.seed, reuse=not config.reload
     )
     results["generation"] = generation
+    # After the load (reused or not), before any server: no response cached earlier is served.
+    invalidate_storefront_cache(config)
     if config.generate_only:
         log(json.dumps(generation, indent=2, default=str))
         return finish(config, results, started_at, "generate")
@@ -644,6 +777,10 @@ def main() -> None:
         "oscar": Server(config, "oscar", "bench.oscar_site.wsgi", config.port + 1),
         "floor": Server(config, "floor", "bench.floor_site.wsgi", config.port + 2),
     }
+    if config.uncached:
+        servers["storefront_nocache"] = Server(
+            config, "storefront_nocache", "config.wsgi", config.port + 3
+        )
     try:
         for server in servers.values():
             server.start()
@@ -672,14 +809,17 @@ def main() -> None:
 
 
 def finish(config: Config, results: dict, started_at: datetime, kind: str) -> None:
-    """Write bench/results/KIND-N-TIME.json and regenerate docs/performance.md."""
+    """Write KIND-N-TIME.json (in bench/results/) and regenerate docs/performance.md."""
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS_DIR / f"{kind}-{config.products}-{stamp}.json"
+    out = config.results_dir / f"{kind}-{config.products}-{stamp}.json"
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    log(f"Results: {out.relative_to(ROOT)}")
-    latest = report.latest_bench()
+    log(f"Results: {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    if config.no_report:
+        log("Report: not written (BENCH_NO_REPORT=1)")
+        return
+    latest = report.latest_bench(config.results_dir)
     if latest:
         report.write(latest, ROOT / "docs" / "performance.md")
         log(f"Report: docs/performance.md (from {latest.name})")

@@ -1,9 +1,15 @@
-"""Create the benchmark's Storefront customers (idempotent): python -m bench.storefront_setup
-PASSWORD EMAIL...
+"""Storefront-side set-up of the benchmark, run inside Storefront's virtualenv with its settings.
 
-Runs inside Storefront's virtualenv with its settings. Users are saved one by one through the
-ORM (User.save, so whatever Storefront does on user creation, such as creating the cart, runs),
-all with one precomputed password hash: hashing is the slow part and is not what is measured.
+    python -m bench.storefront_setup PASSWORD EMAIL...     create the customers (idempotent)
+    python -m bench.storefront_setup --invalidate-catalog  drop every cached catalog response
+
+Users are saved one by one through the ORM (User.save, so whatever Storefront does on user
+creation, such as creating the cart, runs), all with one precomputed password hash: hashing is
+the slow part and is not what is measured.
+
+The catalog is loaded with COPY, which bypasses the ORM and so the signals that invalidate
+Storefront's response cache (storefront/catalog/cache.py): the bench invalidates it after the
+load, before any server starts, and stops if the cache cannot be reached.
 """
 
 import sys
@@ -27,6 +33,28 @@ def ensure_customers(password: str, emails: list[str]) -> int:
     return created
 
 
+def invalidate_catalog_cache() -> str:
+    """Invalidate every cached catalog response; return the new catalog version.
+
+    invalidate_catalog() logs and carries on when the cache is unreachable; here that must stop
+    the bench (its cached responses could belong to the catalog loaded before), so the version
+    is read back: an unreachable cache raises, an unchanged version is an error.
+    """
+    from django.core.cache import cache
+
+    from storefront.catalog import cache as catalog_cache
+
+    before = cache.get(catalog_cache.VERSION_KEY)
+    catalog_cache.invalidate_catalog()
+    after = cache.get(catalog_cache.VERSION_KEY)
+    if after is None or after == before:
+        raise RuntimeError("Storefront's catalog cache was not invalidated (cache unreachable?)")
+    return after
+
+
 if __name__ == "__main__":
     django.setup()
-    print(ensure_customers(sys.argv[1], sys.argv[2:]))
+    if sys.argv[1:] == ["--invalidate-catalog"]:
+        print(invalidate_catalog_cache())
+    else:
+        print(ensure_customers(sys.argv[1], sys.argv[2:]))

@@ -1,0 +1,27 @@
+"""The bench's invalidation of Storefront's response cache after the COPY load."""
+
+import pytest
+from django.core.cache import cache
+
+from bench.storefront_setup import invalidate_catalog_cache
+from storefront.catalog import cache as catalog_cache
+
+# invalidate_catalog() also bumps when the transaction commits (transaction.on_commit).
+pytestmark = pytest.mark.django_db
+
+
+def test_invalidation_replaces_the_catalog_version():
+    cache.set(catalog_cache.VERSION_KEY, "loaded-before", timeout=None)
+
+    version = invalidate_catalog_cache()
+
+    assert version != "loaded-before"
+    assert cache.get(catalog_cache.VERSION_KEY) == version
+
+
+def test_invalidation_that_did_not_happen_stops_the_bench(monkeypatch):
+    monkeypatch.setattr(catalog_cache, "invalidate_catalog", lambda: None)
+    cache.set(catalog_cache.VERSION_KEY, "loaded-before", timeout=None)
+
+    with pytest.raises(RuntimeError, match="not invalidated"):
+        invalidate_catalog_cache()
