@@ -16,11 +16,10 @@ a change replaces:
   was being read from the database is not stored, because it may hold stock read before a
   sale whose new stock version it could record.
 
-Every bump happens twice, at once and again when the transaction commits: the first makes
-the change visible to requests in this transaction (and tests, whose transactions never
-commit), the second invalidates whatever another worker cached from the database between
-the first and the commit. A response stored with a version read before the commit holds old
-data under an old version, so it is never served after the second bump.
+Every bump happens when the transaction that made the change commits (at once outside a
+transaction). A response stored with a version read before the commit holds old data under an
+old version, so it is never served after the bump; one read after it sees the new data. No
+bump happens while the checkout holds its row locks.
 
 Writes the versions cannot see (raw SQL, COPY, a queryset.update() outside the services)
 must call invalidate_catalog(); otherwise cached responses stay until they expire
@@ -134,8 +133,8 @@ def store(
 
 
 def invalidate_catalog() -> None:
-    """Invalidate every cached catalog response, now and when the transaction commits."""
-    _now_and_on_commit(_bump_catalog)
+    """Invalidate every cached catalog response when the current transaction commits."""
+    _on_commit(_bump_catalog)
 
 
 def stock_changed(*, product_ids: Iterable[int], availability_changed: bool) -> None:
@@ -151,7 +150,7 @@ def stock_changed(*, product_ids: Iterable[int], availability_changed: bool) -> 
         return
     keys = [_stock_key(product_id) for product_id in set(product_ids)]
     if keys:
-        _now_and_on_commit(lambda: _bump_stock(keys))
+        _on_commit(lambda: _bump_stock(keys))
 
 
 def _bump_catalog() -> None:
@@ -164,8 +163,7 @@ def _bump_stock(keys: list[str]) -> None:
     cache.set_many({EPOCH_KEY: _token(), **dict.fromkeys(keys, _token())}, timeout=None)
 
 
-def _now_and_on_commit(bump) -> None:
-    _safely(bump)
+def _on_commit(bump) -> None:
     transaction.on_commit(lambda: _safely(bump))
 
 
