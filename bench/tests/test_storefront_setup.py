@@ -6,8 +6,9 @@ from django.core.cache import cache
 from bench.storefront_setup import invalidate_catalog_cache
 from storefront.catalog import cache as catalog_cache
 
-# invalidate_catalog() also bumps when the transaction commits (transaction.on_commit).
-pytestmark = pytest.mark.django_db
+# invalidate_catalog() bumps when the transaction commits; the bench calls it in autocommit
+# mode, as these tests do (transaction=True), where it bumps at once.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_invalidation_replaces_the_catalog_version():
