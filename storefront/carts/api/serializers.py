@@ -1,9 +1,15 @@
 """Cart representations and inputs. Amounts are decimal strings in `currency` (ISO 4217)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
 from storefront.catalog.models import Product, ProductVariant
+
+# Formatters of the hand-built representation below, as the declared fields format them.
+UNIT_PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
+AMOUNT_FIELD = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
 class CartProductSerializer(serializers.ModelSerializer):
@@ -62,6 +68,43 @@ class CartSerializer(serializers.ModelSerializer):
         fields = ["id", "items", "total", "currency"]
         read_only_fields = fields
 
+    def to_representation(self, cart: Cart) -> dict[str, Any]:
+        # Built by hand: every add to cart answers with the whole cart, and DRF builds each
+        # nested ModelSerializer's fields afresh per response, which cost more than the SQL.
+        # The declared fields still define the shape (and the OpenAPI schema);
+        # carts/tests/test_serializers.py checks that this output equals theirs.
+        product_serializer = CartProductSerializer(context=self.context)
+        items = []
+        for item in cart.items.all():
+            variant = item.variant
+            product = variant.product
+            items.append(
+                {
+                    "id": item.pk,
+                    "variant": {
+                        "id": variant.pk,
+                        "sku": variant.sku,
+                        "name": variant.name,
+                        "product": {
+                            "id": product.pk,
+                            "slug": product.slug,
+                            "name": product.name,
+                            "image": product_serializer.get_image(product),
+                        },
+                    },
+                    "quantity": item.quantity,
+                    "unit_price": UNIT_PRICE_FIELD.to_representation(item.unit_price),
+                    "line_total": AMOUNT_FIELD.to_representation(item.line_total),
+                    "available": item.is_available,
+                }
+            )
+        return {
+            "id": cart.pk,
+            "items": items,
+            "total": AMOUNT_FIELD.to_representation(cart.total()),
+            "currency": cart.currency,
+        }
+
 
 class GuestCartSerializer(CartSerializer):
     """A guest cart: the customer cart's shape plus its `token`, the guest's key to it."""
@@ -69,6 +112,10 @@ class GuestCartSerializer(CartSerializer):
     class Meta(CartSerializer.Meta):
         fields = ["id", "token", "items", "total", "currency"]
         read_only_fields = fields
+
+    def to_representation(self, cart: Cart) -> dict[str, Any]:
+        data = super().to_representation(cart)
+        return {"id": data.pop("id"), "token": str(cart.token), **data}
 
 
 class AddCartItemSerializer(serializers.Serializer):
