@@ -21,7 +21,7 @@ import json
 import operator
 import secrets
 from decimal import Decimal
-from functools import reduce
+from functools import partial, reduce
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
@@ -62,7 +62,6 @@ def generate_order_number() -> str:
     return f"SF-{chars[:5]}-{chars[5:]}"
 
 
-@transaction.atomic
 def place_order(
     *,
     customer: User,
@@ -86,7 +85,45 @@ def place_order(
 
     Raises EmptyCart (400), OutOfStock (409, with the short lines in `details`),
     OrderTooLarge (400), IdempotencyKeyReused (422). Nothing changes when it raises.
+
+    The order number is random (generate_order_number, 50 bits): in the rare case that it is
+    taken, the whole transaction is rolled back and run again with a new number, up to
+    ORDER_NUMBER_ATTEMPTS times. Retrying the transaction, rather than guarding the insert
+    with a savepoint, keeps the usual case two statements shorter.
     """
+    inputs = {
+        "shipping_address": shipping_address,
+        "billing_address": billing_address,
+        "phone_number": phone_number,
+        "additional_phone": additional_phone,
+        "payment_method": payment_method,
+    }
+    place = partial(_place_order, customer=customer, idempotency_key=idempotency_key, **inputs)
+    for _ in range(ORDER_NUMBER_ATTEMPTS - 1):
+        number = generate_order_number()
+        try:
+            with transaction.atomic():
+                return place(number=number)
+        except IntegrityError:
+            # Read after the rollback: was it this number, or another constraint?
+            if not Order.objects.filter(number=number).exists():
+                raise
+    with transaction.atomic():
+        return place(number=generate_order_number())
+
+
+def _place_order(
+    *,
+    customer: User,
+    number: str,
+    shipping_address: str,
+    billing_address: str,
+    phone_number: str,
+    additional_phone: str,
+    payment_method: str,
+    idempotency_key: str | None,
+) -> tuple[Order, bool]:
+    """place_order's transaction, with the order number to use (see place_order)."""
     fingerprint = _fingerprint(
         shipping_address=shipping_address,
         billing_address=billing_address,
@@ -125,6 +162,7 @@ def place_order(
 
     _sell_stock(lines)
     order = Order(
+        number=number,
         customer=customer,
         shipping_address=shipping_address,
         billing_address=billing_address,
@@ -135,7 +173,7 @@ def place_order(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
-    _insert_with_unique_number(order)
+    order.save(force_insert=True)
     items = OrderItem.objects.bulk_create(
         [
             OrderItem(
@@ -355,20 +393,6 @@ def _restock(order: Order) -> None:
         product_ids=[product_id for _, product_id, _ in locked],
         availability_changed=any(stock == 0 for _, _, stock in locked),
     )
-
-
-def _insert_with_unique_number(order: Order) -> None:
-    """Insert the order under a fresh random number, drawing again on the rare collision."""
-    for attempt in range(1, ORDER_NUMBER_ATTEMPTS + 1):
-        order.number = generate_order_number()
-        try:
-            with transaction.atomic():
-                order.save(force_insert=True)
-            return
-        except IntegrityError:
-            number_taken = Order.objects.filter(number=order.number).exists()
-            if attempt == ORDER_NUMBER_ATTEMPTS or not number_taken:
-                raise
 
 
 def _lock_order(order: Order) -> Order:

@@ -2,14 +2,18 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError
 
 from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import CartItem
 from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import VariantFactory
+from storefront.notifications.models import OutboxMessage
+from storefront.orders import services
 from storefront.orders.exceptions import EmptyCart, IdempotencyKeyReused, OrderTooLarge, OutOfStock
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.services import place_order
+from storefront.orders.tests.factories import placed_order
 from storefront.payments.models import Payment
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +100,40 @@ def test_order_numbers_are_human_friendly_and_unique():
         numbers.add(place_order(customer=customer, **CHECKOUT)[0].number)
     assert len(numbers) == 3
     assert all(re.fullmatch(r"SF-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}", n) for n in numbers)
+
+
+def test_a_taken_order_number_places_the_order_again_under_a_new_one(customer, monkeypatch):
+    """The collision rolls the first attempt back whole: stock is sold and the email queued
+    once, and the cart is emptied, by the attempt that succeeds."""
+    taken = placed_order().number
+    numbers = iter([taken, "SF-00000-00001"])
+    monkeypatch.setattr(services, "generate_order_number", lambda: next(numbers))
+    variant = VariantFactory(stock_quantity=5)
+    fill_cart(customer, (variant, 2))
+
+    order, created = place_order(customer=customer, **CHECKOUT)
+
+    assert created and order.number == "SF-00000-00001"
+    assert Order.objects.filter(customer=customer).count() == 1
+    assert stock(variant) == 3
+    assert order.items.get().quantity == 2
+    assert OrderEvent.objects.filter(order__customer=customer).count() == 1
+    assert OutboxMessage.objects.filter(key__startswith="order_confirmation:").count() == 2
+    assert not CartItem.objects.filter(cart__customer=customer).exists()
+
+
+def test_order_numbers_taken_on_every_attempt_raise_and_change_nothing(customer, monkeypatch):
+    taken = placed_order().number
+    monkeypatch.setattr(services, "generate_order_number", lambda: taken)
+    variant = VariantFactory(stock_quantity=5)
+    fill_cart(customer, (variant, 2))
+
+    with pytest.raises(IntegrityError):
+        place_order(customer=customer, **CHECKOUT)
+
+    assert not Order.objects.filter(customer=customer).exists()
+    assert stock(variant) == 5
+    assert CartItem.objects.get(cart__customer=customer).quantity == 2
 
 
 def test_order_lines_keep_their_snapshot_when_the_catalog_changes(customer):
@@ -205,11 +243,11 @@ def test_place_order_costs_the_same_queries_for_1_or_20_lines(
     customer, lines, django_assert_num_queries
 ):
     fill_cart(customer, *((VariantFactory(), 2) for _ in range(lines)))
-    # savepoint, cart lock, idempotency lookup, lines + variant locks, stock update,
-    # order insert (in a savepoint: 3), items, event, payment, cart items delete,
+    # savepoint (the test's transaction is open), cart lock, idempotency lookup, lines +
+    # variant locks, stock update, order, items, event, payment, cart items delete,
     # confirmation email to the outbox, open low-stock alerts resolved, release. (The stock
     # left is known from the locked read: no query.)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         order, _ = place_order(customer=customer, idempotency_key="k", **CHECKOUT)
     assert order.items.count() == lines
 
@@ -222,6 +260,6 @@ def test_place_order_that_leaves_every_line_low_on_stock_costs_the_same_queries(
     fill_cart(customer, *((VariantFactory(stock_quantity=4), 2) for _ in range(lines)))
     # As above but without an idempotency key (no lookup), and with the low-stock alerts
     # inserted and read back and their emails queued in place of resolving alerts.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(14):
         order, _ = place_order(customer=customer, **CHECKOUT)
     assert order.items.count() == lines
