@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -139,9 +139,9 @@ def enqueue_daily_sales_report(*, day: dt.date) -> None:
 def _enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
     """Insert outbox rows (kind, key, payload or order id) and publish them after commit.
 
-    Rows whose key exists are left as they are (INSERT ... ON CONFLICT DO NOTHING). A row is
-    written as already dispatched, so the drain leaves it to the on-commit publish unless that
-    publish fails (which clears `dispatched_at`).
+    Rows whose key exists are left as they are, and not published again: their own publish,
+    or the drain, sends them. A row is written as already dispatched, so the drain leaves it
+    to the on-commit publish unless that publish fails (which clears `dispatched_at`).
     """
     if not messages:
         return
@@ -155,22 +155,37 @@ def _enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
         )
         for kind, key, payload in messages
     ]
-    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-    keys = [row.key for row in rows]
-    transaction.on_commit(partial(publish_keys, keys=keys), robust=True)
+    message_ids = _insert_new(rows)
+    if message_ids:
+        transaction.on_commit(partial(publish_messages, message_ids=message_ids), robust=True)
 
 
-# --- Publication: after commit, and by the periodic drain ----------------------------------
+def _insert_new(rows: list[OutboxMessage]) -> list[int]:
+    """Insert the rows whose key is not taken; return the ids of those inserted.
 
-
-def publish_keys(*, keys: list[str]) -> int:
-    """Publish the pending outbox messages with these keys; return how many the broker took."""
-    message_ids = list(
-        OutboxMessage.objects.filter(key__in=keys, status=Status.PENDING).values_list(
-            "pk", flat=True
+    One INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id (PostgreSQL 9.5+, SQLite
+    3.35+): Django's bulk_create(ignore_conflicts=True) returns no ids, and reading them back
+    would cost a query per checkout.
+    """
+    connection = connections[router.db_for_write(OutboxMessage)]
+    quote = connection.ops.quote_name
+    meta = OutboxMessage._meta
+    key_column, pk_column = meta.get_field("key").column, meta.pk.column
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    values = [
+        field.get_db_prep_save(field.pre_save(row, add=True), connection)
+        for row in rows
+        for field in fields
+    ]
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) VALUES {placeholders} "
+            f"ON CONFLICT ({quote(key_column)}) DO NOTHING RETURNING {quote(pk_column)}",
+            values,
         )
-    )
-    return publish_messages(message_ids=message_ids)
+        return [message_id for (message_id,) in cursor.fetchall()]
 
 
 def publish_messages(*, message_ids: list[int]) -> int:

@@ -88,6 +88,23 @@ def test_order_placed_twice_sends_one_email(order, django_capture_on_commit_call
     assert len(mail.outbox) == 1
 
 
+def test_the_publish_after_commit_is_handed_the_new_rows_ids(
+    order, django_capture_on_commit_callbacks
+):
+    """The INSERT returns the ids of the rows it wrote, so the publish reads nothing back; a
+    key already written (its message published, or left to the drain) is not published
+    again."""
+    with django_capture_on_commit_callbacks() as first:
+        services.order_placed(order_id=order.pk)
+    with django_capture_on_commit_callbacks() as again:
+        services.order_placed(order_id=order.pk)
+
+    [publish] = first
+    assert publish.func is services.publish_messages
+    assert publish.keywords == {"message_ids": [OutboxMessage.objects.get().pk]}
+    assert again == []
+
+
 def test_a_rolled_back_order_sends_nothing(order, django_capture_on_commit_callbacks):
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
