@@ -5,11 +5,12 @@ from typing import Any
 from rest_framework import serializers
 
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
-from storefront.catalog.models import Product, ProductVariant
+from storefront.catalog.models import Product, ProductImage, ProductVariant
 
 # Formatters of the hand-built representation below, as the declared fields format them.
 UNIT_PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
 AMOUNT_FIELD = serializers.DecimalField(max_digits=14, decimal_places=2)
+IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
 
 
 class CartProductSerializer(serializers.ModelSerializer):
@@ -22,12 +23,11 @@ class CartProductSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "image"]
 
     def get_image(self, product: Product) -> str | None:
-        # The images are prefetched in display order (selectors.load_cart_contents).
-        first = next(iter(product.images.all()), None)
-        if first is None:
+        # The first image's file name, read with the cart (selectors.load_cart_contents).
+        if not product.first_image:
             return None
         request = self.context.get("request")
-        url = first.image.url
+        url = IMAGE_STORAGE.url(product.first_image)
         return request.build_absolute_uri(url) if request is not None else url
 
 
