@@ -85,9 +85,35 @@ def test_rejected_checkout_sends_nothing():
     customer = registered_customer("cy@example.com")
     customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 1})
     variant.stock_quantity = 0
-    variant.save(update_fields=["stock_quantity"])
+    variant.save(update_fields=["stock_quantity"])  # staff found none left: a low-stock alert
     mail.outbox.clear()
+    queued = set(OutboxMessage.objects.values_list("key", flat=True))
 
     assert customer.post("/api/orders/", CHECKOUT).status_code == 409
     assert mail.outbox == []
-    assert not OutboxMessage.objects.exclude(kind=OutboxMessage.Kind.WELCOME).exists()
+    assert set(OutboxMessage.objects.values_list("key", flat=True)) == queued
+
+
+def test_staff_stock_edits_through_the_api_resolve_and_raise_low_stock_alerts():
+    """A sale leaves the variant low (alert), staff restock it through the product API (the
+    alert is resolved, so the next fall alerts again), then staff lower it by hand (a new
+    alert): every crossing emails staff once."""
+    StaffFactory(email="ops@example.com")
+    variant = VariantFactory(stock_quantity=6)
+    customer = registered_customer("ada@example.com")
+    staff = logged_in("ops@example.com", DEFAULT_PASSWORD)
+
+    def set_stock(units: int) -> None:
+        change = {"variants": [{"id": variant.pk, "stock_quantity": units}]}
+        response = staff.patch(f"/api/products/{variant.product_id}/", change, format="json")
+        assert response.status_code == 200, response.content
+
+    customer.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 2})
+    assert customer.post("/api/orders/", CHECKOUT).status_code == 201  # 4 left: alert
+    set_stock(50)  # restocked: the alert is resolved
+    set_stock(40)  # still plenty: nothing
+    set_stock(3)  # staff counted the shelf: low again
+
+    alerts = variant.low_stock_alerts.order_by("pk")
+    assert [(a.stock_quantity, a.resolved_at is None) for a in alerts] == [(4, False), (3, True)]
+    assert len(sent("low_stock:")) == 2

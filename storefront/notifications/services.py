@@ -82,17 +82,21 @@ def customer_registered(*, user_id: int) -> None:
     _enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
 
 
-def stock_changed(*, variant_ids: list[int], stock: Mapping[int, int] | None = None) -> None:
+def stock_changed(
+    *, variant_ids: list[int], stock: Mapping[int, int] | None = None, fell: bool = False
+) -> None:
     """Alert staff about variants whose stock is now below settings.LOW_STOCK_THRESHOLD.
 
-    Call it in the transaction that changed the stock (a sale, a cancellation, a restock),
-    after the change. `stock`, when the caller knows it (variant id: units now on hand, for
-    every id of `variant_ids`), saves reading it again. A variant alerts once per crossing:
-    the first call that finds it low opens a `LowStockAlert` and queues one email; later
-    calls while it stays low queue nothing; a call that finds it back at or above the
-    threshold resolves the alert, so the next fall alerts again. Safe under concurrent
-    checkouts (one open alert per variant is a database constraint). One to five queries,
-    whatever the number of variants.
+    Call it in the transaction that changed the stock (a sale, a cancellation, a restock,
+    a staff edit: see `variant_saved`), after the change. `stock`, when the caller knows it
+    (variant id: units now on hand, for every id of `variant_ids`), saves reading it again.
+    A variant alerts once per crossing: the first call that finds it low opens a
+    `LowStockAlert` and queues one email; later calls while it stays low queue nothing; a
+    call that finds it back at or above the threshold resolves the alert, so the next fall
+    alerts again. `fell=True` says the stock only went down (a sale): every rise resolves
+    the alerts it ends, so a fall has none to resolve and skips that query. Safe under
+    concurrent checkouts (one open alert per variant is a database constraint). One to five
+    queries, whatever the number of variants.
     """
     if not variant_ids:
         return
@@ -104,7 +108,7 @@ def stock_changed(*, variant_ids: list[int], stock: Mapping[int, int] | None = N
             )
         )
     low = {pk: quantity for pk, quantity in stock.items() if quantity < threshold}
-    restocked = [pk for pk in stock if pk not in low]
+    restocked = [] if fell else [pk for pk in stock if pk not in low]
     if restocked:
         LowStockAlert.objects.filter(variant_id__in=restocked, resolved_at__isnull=True).update(
             resolved_at=timezone.now()
@@ -128,6 +132,15 @@ def stock_changed(*, variant_ids: list[int], stock: Mapping[int, int] | None = N
             for alert_id in alert_ids
         ]
     )
+
+
+def variant_saved(*, sender: type, instance: ProductVariant, created: bool, **kwargs) -> None:
+    """post_save receiver of ProductVariant: a staff edit (admin or API) may have raised or
+    lowered the stock, so check it against the threshold (stock_changed). New variants are
+    left alone: an alert is about stock that ran low, not stock never received. Sales and
+    cancellations change stock with UPDATE statements and call stock_changed themselves."""
+    if not created and not kwargs.get("raw"):
+        stock_changed(variant_ids=[instance.pk], stock={instance.pk: instance.stock_quantity})
 
 
 def enqueue_daily_sales_report(*, day: dt.date) -> None:

@@ -199,7 +199,7 @@ def _place_order(
     notifications.order_placed(order_id=order.pk)
     # The stock read (and locked) above is what each variant had before this sale.
     stock_left = {line.variant_id: line.variant.stock_quantity - line.quantity for line in lines}
-    notifications.stock_changed(variant_ids=list(stock_left), stock=stock_left)
+    notifications.stock_changed(variant_ids=list(stock_left), stock=stock_left, fell=True)
     catalog_cache.stock_changed(
         product_ids=[line.variant.product_id for line in lines],
         availability_changed=not all(stock_left.values()),

@@ -292,6 +292,39 @@ def test_a_restock_rearms_the_alert(low_stock_setup, django_capture_on_commit_ca
     assert LowStockAlert.objects.filter(resolved_at__isnull=True).count() == 1
 
 
+def test_a_fall_above_the_threshold_costs_no_query(low_stock_setup, django_assert_num_queries):
+    """A sale (fell=True) cannot end an alert: every rise resolves the alerts it ends."""
+    variant = low_stock_setup
+
+    with django_assert_num_queries(0):
+        services.stock_changed(variant_ids=[variant.pk], stock={variant.pk: 5}, fell=True)
+
+
+def test_a_staff_edit_of_a_variant_checks_its_stock(
+    low_stock_setup, django_capture_on_commit_callbacks
+):
+    variant = low_stock_setup
+    with django_capture_on_commit_callbacks(execute=True):
+        variant.stock_quantity = 2
+        variant.save()  # lowered by hand: alert
+    with django_capture_on_commit_callbacks(execute=True):
+        variant.stock_quantity = 30
+        variant.save()  # restocked: resolved
+    sell(variant, 27, django_capture_on_commit_callbacks)  # 3 left: alert again
+
+    assert len(mail.outbox) == 2
+    assert [a.resolved_at is None for a in variant.low_stock_alerts.order_by("pk")] == [
+        False,
+        True,
+    ]
+
+
+def test_a_new_variant_with_little_stock_alerts_nobody(low_stock_setup):
+    VariantFactory(stock_quantity=1)
+
+    assert not LowStockAlert.objects.exists()
+
+
 def test_staff_notification_emails_setting_overrides_staff_users(
     low_stock_setup, settings, django_capture_on_commit_callbacks
 ):

@@ -245,9 +245,9 @@ def test_place_order_costs_the_same_queries_for_1_or_20_lines(
     fill_cart(customer, *((VariantFactory(), 2) for _ in range(lines)))
     # savepoint (the test's transaction is open), cart lock, idempotency lookup, lines +
     # variant locks, stock update, order, items, event, payment, cart items delete,
-    # confirmation email to the outbox, open low-stock alerts resolved, release. (The stock
-    # left is known from the locked read: no query.)
-    with django_assert_num_queries(13):
+    # confirmation email to the outbox, release. (The stock left is known from the locked
+    # read, and a sale resolves no low-stock alert: no query for either.)
+    with django_assert_num_queries(12):
         order, _ = place_order(customer=customer, idempotency_key="k", **CHECKOUT)
     assert order.items.count() == lines
 
@@ -259,7 +259,7 @@ def test_place_order_that_leaves_every_line_low_on_stock_costs_the_same_queries(
     settings.LOW_STOCK_THRESHOLD = 5
     fill_cart(customer, *((VariantFactory(stock_quantity=4), 2) for _ in range(lines)))
     # As above but without an idempotency key (no lookup), and with the low-stock alerts
-    # inserted and read back and their emails queued in place of resolving alerts.
+    # inserted and read back and their emails queued.
     with django_assert_num_queries(14):
         order, _ = place_order(customer=customer, **CHECKOUT)
     assert order.items.count() == lines
