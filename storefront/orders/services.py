@@ -9,8 +9,8 @@ These are the only places where the events of an order's life happen, so side ef
 - cancel_order: an order is cancelled (stock back, completed payment refunded);
 - pay_order / complete_cash_on_delivery_payment: a payment completes (or a card is declined).
 
-Locking, to stay correct under concurrency without deadlocks: a checkout locks the cart row,
-then the cart items and their variants with one SELECT ... ORDER BY variant id FOR UPDATE;
+Locking, to stay correct under concurrency without deadlocks: a checkout locks the cart
+items, their cart row and their variants with one SELECT ... ORDER BY variant id FOR UPDATE;
 every workflow on an existing order locks the order row, then its payment row, then (to
 restock) the variants in id order. Locks are always taken in this order, so no two
 transactions wait on each other in a cycle.
@@ -31,7 +31,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from storefront.accounts.models import User
-from storefront.carts.models import Cart, CartItem
+from storefront.carts.models import CartItem
 from storefront.catalog import cache as catalog_cache
 from storefront.catalog.models import ProductVariant
 from storefront.core.models import seed_prefetch_cache
@@ -131,26 +131,23 @@ def _place_order(
         additional_phone=additional_phone,
         payment_method=payment_method,
     )
-    # Locking the cart serializes every checkout of this customer: a concurrent one waits
-    # here, then finds either the order placed under its idempotency key or an empty cart.
-    cart = Cart.objects.select_for_update().filter(customer=customer).first()
+    # One query reads the lines and locks them, their cart and their variants, in variant id
+    # order. Locking the cart serializes the checkouts of this customer: a concurrent one
+    # waits here, then finds either the order placed under its idempotency key (the lookup
+    # below runs after the wait) or an empty cart. Every checkout locks shared variants in
+    # the same order, so none can deadlock another.
+    lines = list(
+        CartItem.objects.filter(cart__customer=customer)
+        .select_related("cart", "variant__product")
+        .select_for_update(of=("self", "cart", "variant"))
+        .order_by("variant_id")
+    )
     if idempotency_key is not None:
         previous = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
         if previous is not None:
             if previous.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
             return previous, False
-    if cart is None:
-        raise EmptyCart()
-
-    # One query reads the lines and locks them and their variants, in variant id order:
-    # every checkout locks shared variants in the same order, so none can deadlock another.
-    lines = list(
-        CartItem.objects.filter(cart=cart)
-        .select_related("variant__product")
-        .select_for_update(of=("self", "variant"))
-        .order_by("variant_id")
-    )
     if not lines:
         raise EmptyCart()
     short = [line for line in lines if not line.is_available]

@@ -243,11 +243,11 @@ def test_place_order_costs_the_same_queries_for_1_or_20_lines(
     customer, lines, django_assert_num_queries
 ):
     fill_cart(customer, *((VariantFactory(), 2) for _ in range(lines)))
-    # savepoint (the test's transaction is open), cart lock, idempotency lookup, lines +
-    # variant locks, stock update, order, items, event, payment, cart items delete,
+    # savepoint (the test's transaction is open), lines with cart and variant locks,
+    # idempotency lookup, stock update, order, items, event, payment, cart items delete,
     # confirmation email to the outbox, release. (The stock left is known from the locked
     # read, and a sale resolves no low-stock alert: no query for either.)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         order, _ = place_order(customer=customer, idempotency_key="k", **CHECKOUT)
     assert order.items.count() == lines
 
@@ -260,6 +260,6 @@ def test_place_order_that_leaves_every_line_low_on_stock_costs_the_same_queries(
     fill_cart(customer, *((VariantFactory(stock_quantity=4), 2) for _ in range(lines)))
     # As above but without an idempotency key (no lookup), and with the low-stock alerts
     # inserted and read back and their emails queued.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         order, _ = place_order(customer=customer, **CHECKOUT)
     assert order.items.count() == lines
