@@ -6,10 +6,8 @@ from rest_framework import serializers
 
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
 from storefront.catalog.models import Product, ProductImage, ProductVariant
+from storefront.core.api.formats import AMOUNT_FIELD, PRICE_FIELD
 
-# Formatters of the hand-built representation below, as the declared fields format them.
-UNIT_PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
-AMOUNT_FIELD = serializers.DecimalField(max_digits=14, decimal_places=2)
 IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
 
 
@@ -93,7 +91,7 @@ class CartSerializer(serializers.ModelSerializer):
                         },
                     },
                     "quantity": item.quantity,
-                    "unit_price": UNIT_PRICE_FIELD.to_representation(item.unit_price),
+                    "unit_price": PRICE_FIELD.to_representation(item.unit_price),
                     "line_total": AMOUNT_FIELD.to_representation(item.line_total),
                     "available": item.is_available,
                 }

@@ -16,12 +16,11 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
+from storefront.core.api.formats import DATETIME_FIELD, PRICE_FIELD
 
 # PostgreSQL `integer`, the column type of stock quantities and sort orders.
 MAX_INT = 2**31 - 1
 MAX_ATTRIBUTES = 50
-PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
-DATETIME_FIELD = serializers.DateTimeField()
 
 
 # --- Read ----------------------------------------------------------------------------------

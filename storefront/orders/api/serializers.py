@@ -8,16 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from storefront.accounts.models import Address, phone_validator
+from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD
 from storefront.orders.models import Order, OrderEvent, OrderItem
 from storefront.payments.models import Payment
 
 MAX_ADDRESS_LENGTH = 2000
 MAX_NOTE_LENGTH = 2000
 MAX_BIGINT = 2**63 - 1
-# Formatters of the hand-built representations below, as DRF formats these model fields.
-UNIT_PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
-AMOUNT_FIELD = serializers.DecimalField(max_digits=14, decimal_places=2)
-DATETIME_FIELD = serializers.DateTimeField()
 # 12 to 19 digits, optionally grouped: what a card number (PAN) looks like.
 CARD_NUMBER = re.compile(r"[0-9][0-9 -]{10,22}[0-9]")
 
@@ -133,7 +130,7 @@ class OrderSerializer(serializers.ModelSerializer):
     def to_representation(self, order: Order) -> dict[str, Any]:
         # Built by hand: DRF builds every nested field of a ModelSerializer afresh for each
         # response, which cost more than the whole checkout's SQL. The declared fields above
-        # still define the shape (and the OpenAPI schema); tests/test_order_serializers.py
+        # still define the shape (and the OpenAPI schema); orders/tests/test_serializers.py
         # checks that this output equals theirs.
         customer = order.customer
         datetime = DATETIME_FIELD.to_representation
@@ -160,7 +157,7 @@ class OrderSerializer(serializers.ModelSerializer):
                     "product_name": item.product_name,
                     "variant_name": item.variant_name,
                     "sku": item.sku,
-                    "unit_price": UNIT_PRICE_FIELD.to_representation(item.unit_price),
+                    "unit_price": PRICE_FIELD.to_representation(item.unit_price),
                     "quantity": item.quantity,
                     "line_total": AMOUNT_FIELD.to_representation(item.line_total),
                 }

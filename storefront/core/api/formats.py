@@ -1,0 +1,11 @@
+"""Field formatters for serializers that build their JSON by hand (the catalog's product, the
+cart and the order representations): each formats a value exactly as the DRF field that
+the serializer declares for it, so the hand-built output equals the declared one."""
+
+from rest_framework import serializers
+
+# A unit price: DECIMAL(12, 2) in the store currency (variant price, order line unit price).
+PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
+# A sum of lines: DECIMAL(14, 2) (line total, cart or order total, payment amount).
+AMOUNT_FIELD = serializers.DecimalField(max_digits=14, decimal_places=2)
+DATETIME_FIELD = serializers.DateTimeField()
