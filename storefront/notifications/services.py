@@ -201,6 +201,9 @@ def _insert_new(rows: list[OutboxMessage]) -> list[int]:
         return [message_id for (message_id,) in cursor.fetchall()]
 
 
+# --- Publication: after commit, and by the periodic drain ----------------------------------
+
+
 def publish_messages(*, message_ids: list[int]) -> int:
     """Hand each message to the broker once, without retrying; return how many it took.
 

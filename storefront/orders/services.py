@@ -98,7 +98,13 @@ def place_order(
         "additional_phone": additional_phone,
         "payment_method": payment_method,
     }
-    place = partial(_place_order, customer=customer, idempotency_key=idempotency_key, **inputs)
+    place = partial(
+        _place_order,
+        customer=customer,
+        idempotency_key=idempotency_key,
+        fingerprint=_fingerprint(**inputs),
+        **inputs,
+    )
     for _ in range(ORDER_NUMBER_ATTEMPTS - 1):
         number = generate_order_number()
         try:
@@ -122,15 +128,10 @@ def _place_order(
     additional_phone: str,
     payment_method: str,
     idempotency_key: str | None,
+    fingerprint: str,
 ) -> tuple[Order, bool]:
-    """place_order's transaction, with the order number to use (see place_order)."""
-    fingerprint = _fingerprint(
-        shipping_address=shipping_address,
-        billing_address=billing_address,
-        phone_number=phone_number,
-        additional_phone=additional_phone,
-        payment_method=payment_method,
-    )
+    """place_order's transaction, with the order number to use and the fingerprint of the
+    inputs (see place_order)."""
     # One query reads the lines and locks them, their cart and their variants, in variant id
     # order. Locking the cart serializes the checkouts of this customer: a concurrent one
     # waits here, then finds either the order placed under its idempotency key (the lookup
