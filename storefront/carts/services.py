@@ -24,7 +24,7 @@ from storefront.carts.exceptions import (
     VariantUnavailable,
 )
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
-from storefront.catalog.models import ProductVariant
+from storefront.catalog.models import Product, ProductVariant
 
 
 def get_or_create_customer_cart(*, customer: User) -> Cart:
@@ -77,32 +77,90 @@ def add_to_cart(*, cart: Cart, variant: ProductVariant, quantity: int = 1) -> Ca
     return item
 
 
+def add_to_cart_by_ids(
+    *,
+    variant_id: int,
+    quantity: int,
+    customer_id: int | None = None,
+    token: uuid.UUID | None = None,
+) -> Cart | None:
+    """Add `quantity` units of variant `variant_id` to a cart in one SQL statement.
+
+    The hot path of adding to a cart: the cart is found by exactly one of `customer_id` (the
+    customer's cart) or `token` (a guest cart), and the variant is checked to belong to a
+    published product, inside the INSERT ... SELECT ... ON CONFLICT DO UPDATE that adds the
+    units. `variant_id` is a positive int; `quantity` an int in 1..MAX_CART_ITEM_QUANTITY
+    (checked, InvalidQuantity otherwise). Returns the cart (id, customer, token loaded), or
+    None when the statement changed nothing: no such cart, an unknown or unpublished variant,
+    or an item that would exceed MAX_CART_ITEM_QUANTITY. The caller then takes the checked
+    path (the cart lookup, the input serializer and add_to_cart), which says which it was.
+    """
+    if (customer_id is None) == (token is None):
+        raise TypeError("Pass exactly one of customer_id and token.")
+    _require_quantity(quantity)
+    connection = connections[router.db_for_write(CartItem)]
+    quote = connection.ops.quote_name
+    owner = (
+        "cart.customer_id = %s" if token is None else "cart.token = %s AND cart.customer_id IS NULL"
+    )
+    source = f"""
+        SELECT %s, %s, cart.id, variant.id, %s
+        FROM {quote(Cart._meta.db_table)} AS cart,
+            {quote(ProductVariant._meta.db_table)} AS variant
+            JOIN {quote(Product._meta.db_table)} AS product ON product.id = variant.product_id
+        WHERE {owner} AND variant.id = %s AND product.is_published
+    """
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    if token is None:
+        owner_value = customer_id
+    else:
+        owner_value = Cart._meta.get_field("token").get_db_prep_value(token, connection)
+    row = _upsert(connection, source, [now, now, quantity, owner_value, variant_id])
+    if row is None:
+        return None
+    cart = Cart.from_db(connection.alias, ["id", "customer_id"], [row[2], customer_id])
+    if token is not None:
+        cart.token = token
+    return cart
+
+
 def _insert_or_add(*, cart_id: int, variant_id: int, quantity: int) -> tuple[int, int] | None:
     """Insert the item, or add `quantity` to the existing one if that stays within the limit.
 
-    One INSERT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+, SQLite 3.35+): atomic against a
-    concurrent add of the same variant, with no savepoint and no retry. Returns (item id, new
-    quantity), or None when the existing item would exceed MAX_CART_ITEM_QUANTITY.
+    Returns (item id, new quantity), or None when the existing item would exceed
+    MAX_CART_ITEM_QUANTITY.
     """
     connection = connections[router.db_for_write(CartItem)]
-    quote = connection.ops.quote_name
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    table = quote(CartItem._meta.db_table)
+    row = _upsert(
+        connection, "VALUES (%s, %s, %s, %s, %s)", [now, now, cart_id, variant_id, quantity]
+    )
+    return (row[0], row[1]) if row else None
+
+
+def _upsert(connection, source: str, params: list) -> tuple[int, int, int] | None:
+    """INSERT the cart item row(s) from `source` (VALUES or SELECT of created_at, updated_at,
+    cart_id, variant_id, quantity), or add the quantity to an existing item if that stays
+    within MAX_CART_ITEM_QUANTITY; return (item id, new quantity, cart id) or None.
+
+    One INSERT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+, SQLite 3.35+): atomic against a
+    concurrent add of the same variant, with no savepoint and no retry.
+    """
+    table = connection.ops.quote_name(CartItem._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {table} AS item (created_at, updated_at, cart_id, variant_id, quantity)
-            VALUES (%s, %s, %s, %s, %s)
+            {source}
             ON CONFLICT (cart_id, variant_id) DO UPDATE
                 SET quantity = item.quantity + excluded.quantity,
                     updated_at = excluded.updated_at
                 WHERE item.quantity <= %s - excluded.quantity
-            RETURNING id, quantity
+            RETURNING id, quantity, cart_id
             """,
-            [now, now, cart_id, variant_id, quantity, MAX_CART_ITEM_QUANTITY],
+            [*params, MAX_CART_ITEM_QUANTITY],
         )
-        row = cursor.fetchone()
-    return (row[0], row[1]) if row else None
+        return cursor.fetchone()
 
 
 def update_cart_item(*, cart: Cart, item_id: int, quantity: int) -> None:

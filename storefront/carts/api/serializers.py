@@ -9,6 +9,8 @@ from storefront.catalog.models import Product, ProductImage, ProductVariant
 from storefront.core.api.formats import AMOUNT_FIELD, PRICE_FIELD
 
 IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
+# The largest id a BigAutoField (the project's DEFAULT_AUTO_FIELD) holds.
+MAX_ID = 2**63 - 1
 
 
 class CartProductSerializer(serializers.ModelSerializer):
@@ -126,6 +128,28 @@ class AddCartItemSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(
         min_value=1, max_value=MAX_CART_ITEM_QUANTITY, default=1, help_text="Units to add."
     )
+
+    @staticmethod
+    def plain_values(data: object) -> tuple[int, int] | None:
+        """(variant_id, quantity) of a body that is plainly well formed, read without a query.
+
+        Plainly well formed: a JSON object whose `variant_id` is a positive int within the
+        id range and whose `quantity`, 1 if absent, is an int in 1..MAX_CART_ITEM_QUANTITY
+        (booleans are not ints here). Returns None for anything else, which `is_valid` then
+        judges; whether the variant exists and is on sale is left to the caller.
+        """
+        if not isinstance(data, dict):
+            return None
+        variant_id, quantity = data.get("variant_id"), data.get("quantity", 1)
+        if not (_is_int(variant_id) and 1 <= variant_id <= MAX_ID):
+            return None
+        if not (_is_int(quantity) and 1 <= quantity <= MAX_CART_ITEM_QUANTITY):
+            return None
+        return variant_id, quantity
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class UpdateCartItemSerializer(serializers.Serializer):

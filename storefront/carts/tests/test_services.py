@@ -69,6 +69,63 @@ def test_add_to_cart_refuses_quantities_that_are_not_1_to_the_maximum(quantity):
     assert not cart.items.exists()
 
 
+# --- add_to_cart_by_ids: the one-statement add ---------------------------------------------
+
+
+def test_add_by_ids_adds_to_the_customers_cart_and_returns_it():
+    customer = UserFactory()
+    variant = VariantFactory()
+    cart = services.add_to_cart_by_ids(variant_id=variant.pk, quantity=2, customer_id=customer.pk)
+    again = services.add_to_cart_by_ids(variant_id=variant.pk, quantity=3, customer_id=customer.pk)
+    assert cart.pk == again.pk == customer.cart.pk
+    assert cart.customer_id == customer.pk
+    assert dict(customer.cart.items.values_list("variant_id", "quantity")) == {variant.pk: 5}
+
+
+def test_add_by_ids_adds_to_the_guest_cart_of_the_token():
+    guest_cart = GuestCartFactory()
+    variant = VariantFactory()
+    cart = services.add_to_cart_by_ids(variant_id=variant.pk, quantity=1, token=guest_cart.token)
+    assert (cart.pk, cart.token, cart.customer_id) == (guest_cart.pk, guest_cart.token, None)
+    assert list(guest_cart.items.values_list("variant_id", "quantity")) == [(variant.pk, 1)]
+
+
+def test_add_by_ids_changes_nothing_and_returns_none_when_the_add_is_not_allowed():
+    customer = UserFactory()
+    guest_cart = GuestCartFactory()
+    published = VariantFactory()
+    unpublished = VariantFactory(product__is_published=False)
+    full = CartItemFactory(cart=guest_cart, quantity=MAX_CART_ITEM_QUANTITY)
+    refused = [
+        {"variant_id": unpublished.pk, "token": guest_cart.token},
+        {"variant_id": published.pk + unpublished.pk + 1, "token": guest_cart.token},
+        {"variant_id": full.variant_id, "token": guest_cart.token},
+        {"variant_id": published.pk, "token": uuid.uuid4()},
+        # A customer's cart is never a guest cart, even to the holder of its token.
+        {"variant_id": published.pk, "token": customer.cart.token},
+        {"variant_id": published.pk, "customer_id": customer.pk + 1000},
+    ]
+    for kwargs in refused:
+        assert services.add_to_cart_by_ids(quantity=1, **kwargs) is None, kwargs
+    assert list(CartItem.objects.values_list("variant_id", "quantity")) == [
+        (full.variant_id, MAX_CART_ITEM_QUANTITY)
+    ]
+
+
+def test_add_by_ids_refuses_bad_quantities_and_unclear_carts():
+    customer = UserFactory()
+    variant = VariantFactory()
+    with pytest.raises(InvalidQuantity):
+        services.add_to_cart_by_ids(variant_id=variant.pk, quantity=0, customer_id=customer.pk)
+    with pytest.raises(TypeError):
+        services.add_to_cart_by_ids(variant_id=variant.pk, quantity=1)
+    with pytest.raises(TypeError):
+        services.add_to_cart_by_ids(
+            variant_id=variant.pk, quantity=1, customer_id=customer.pk, token=customer.cart.token
+        )
+    assert not CartItem.objects.exists()
+
+
 def test_update_cart_item_sets_the_quantity():
     item = CartItemFactory(quantity=1)
     services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=4)
