@@ -25,7 +25,7 @@ from functools import partial, reduce
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, When
 from django.utils import timezone
 from knox.models import AuthToken
@@ -34,6 +34,7 @@ from storefront.accounts.models import User
 from storefront.carts.models import CartItem
 from storefront.catalog import cache as catalog_cache
 from storefront.catalog.models import ProductVariant
+from storefront.core import sql
 from storefront.core.models import seed_prefetch_cache
 from storefront.notifications import services as notifications
 from storefront.orders.exceptions import (
@@ -171,29 +172,26 @@ def _place_order(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
-    order.save(force_insert=True)
-    items = OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                order=order,
-                product=line.variant.product,
-                variant=line.variant,
-                product_name=line.variant.product.name,
-                variant_name=line.variant.name,
-                sku=line.variant.sku,
-                unit_price=line.variant.price,
-                quantity=line.quantity,
-                line_total=line.line_total,
-            )
-            for line in lines
-        ]
-    )
-    placed = OrderEvent.objects.create(
+    items = [
+        OrderItem(
+            order=order,
+            product=line.variant.product,
+            variant=line.variant,
+            product_name=line.variant.product.name,
+            variant_name=line.variant.name,
+            sku=line.variant.sku,
+            unit_price=line.variant.price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+        )
+        for line in lines
+    ]
+    placed = OrderEvent(
         order=order, actor=customer, from_status="", to_status=order.status, note="Order placed."
     )
-    payment_services.create_payment(order=order, method=payment_method)
+    payment = payment_services.new_payment(order=order, method=payment_method)
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
-    CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+    _insert_order(order, items=items, placed=placed, payment=payment, sold=lines)
     notifications.order_placed(order_id=order.pk)
     # The stock read (and locked) above is what each variant had before this sale.
     stock_left = {line.variant_id: line.variant.stock_quantity - line.quantity for line in lines}
@@ -319,6 +317,60 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
             updated_at=timezone.now(),
         )
     return customer
+
+
+def _insert_order(
+    order: Order,
+    *,
+    items: list[OrderItem],
+    placed: OrderEvent,
+    payment: Payment,
+    sold: list[CartItem],
+) -> None:
+    """Insert the new order, its items, its "placed" event and its payment, and delete the
+    cart items `sold`; set the primary keys of the new rows.
+
+    On PostgreSQL this is one statement (storefront/core/sql.py): each insert is a WITH
+    query, and the rows of the order take its id from the first. Elsewhere (SQLite under
+    `make run`) the ORM writes them one statement each.
+    """
+    using = router.db_for_write(Order)
+    if not sql.supports_writes_in_with(using):
+        order.save(force_insert=True, using=using)
+        for row in [*items, placed, payment]:
+            row.order = order
+        OrderItem.objects.using(using).bulk_create(items)
+        placed.save(force_insert=True, using=using)
+        payment.save(force_insert=True, using=using)
+        CartItem.objects.using(using).filter(pk__in=[line.pk for line in sold]).delete()
+        return
+    new_order_id = sql.with_query_id("new_order")
+    for row in [*items, placed, payment]:
+        row.order_id = new_order_id
+    cart_items = connections[using].ops.quote_name(CartItem._meta.db_table)
+    order.pk, item_ids, placed.pk, payment.pk = sql.run_with_queries(
+        [
+            ("new_order", sql.insert_returning_pk([order], using=using)),
+            ("items", sql.insert_returning_pk(items, using=using)),
+            ("placed", sql.insert_returning_pk([placed], using=using)),
+            ("payment", sql.insert_returning_pk([payment], using=using)),
+            (
+                "sold",
+                (f"DELETE FROM {cart_items} WHERE id = ANY(%s)", ([line.pk for line in sold],)),
+            ),
+        ],
+        "SELECT (SELECT id FROM new_order), ARRAY(SELECT id FROM items ORDER BY id), "
+        "(SELECT id FROM placed), (SELECT id FROM payment)",
+        using=using,
+    )
+    order._state.adding = False
+    order._state.db = using
+    for item, item_id in zip(items, item_ids, strict=True):
+        item.pk = item_id
+    for row in [*items, placed, payment]:
+        row.order = order
+        row._state.adding = False
+        row._state.db = using
 
 
 def _fingerprint(**inputs: str) -> str:

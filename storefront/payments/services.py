@@ -17,11 +17,12 @@ from storefront.payments.models import Payment
 from storefront.payments.providers import get_provider
 
 
-def create_payment(*, order: Order, method: str) -> Payment:
-    """Create the pending payment of a new order: the order's total, in its currency."""
-    return Payment.objects.create(
-        order=order, method=method, amount=order.total, currency=order.currency
-    )
+def new_payment(*, order: Order, method: str) -> Payment:
+    """The pending payment of a new order, unsaved: the order's total, in its currency.
+
+    place_order inserts it together with the order.
+    """
+    return Payment(order=order, method=method, amount=order.total, currency=order.currency)
 
 
 def charge_payment(*, payment: Payment, token: str) -> Payment:

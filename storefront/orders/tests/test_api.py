@@ -295,9 +295,9 @@ def test_checkout_answers_with_the_order_as_stored_without_reading_it_back(
     for _ in range(lines):
         fill_cart(customer, quantity=2)
 
-    # The place_order budget (11, see test_place_order) with the validation of the body
+    # The place_order budget (7, see test_place_order) with the validation of the body
     # (none: the addresses are text) and no read of the order after it is placed.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(7):
         placed = checkout(client, key="once")
 
     assert placed.status_code == 201
