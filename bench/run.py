@@ -491,6 +491,33 @@ def prime(base: str, paths: list[str], scenario: str) -> None:
     )
 
 
+def settle(dsn: str, *, timeout: float = 120.0, quiet_checks: int = 3) -> float:
+    """Cancel the queries still running in the database `dsn` and wait until it is idle;
+    return the seconds that took.
+
+    When wrk stops, a system slower than the run (Oscar's list, a cache-off list at 1M
+    products) still has queries running and requests queued for connections wrk has closed.
+    Left alone they keep PostgreSQL busy during the next system's measurement, which is
+    then measured on a loaded machine. Every active query of the database but this one is
+    cancelled (pg_cancel_backend) until `quiet_checks` checks 0.2 s apart find none, or
+    `timeout` seconds pass.
+    """
+    started = time.monotonic()
+    quiet = 0
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        while quiet < quiet_checks and time.monotonic() - started < timeout:
+            cancelled = conn.execute(
+                """
+                SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+                WHERE datname = current_database() AND state = 'active'
+                  AND pid <> pg_backend_pid()
+                """
+            ).fetchone()[0]
+            quiet = 0 if cancelled else quiet + 1
+            time.sleep(0.2)
+    return round(time.monotonic() - started, 1)
+
+
 def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> list[dict]:
     results = []
     for entry in plan:
@@ -513,12 +540,16 @@ def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> l
                 measured = run_wrk(
                     base, entry["file"], connections=connections, seconds=config.duration
                 )
+                loadavg = round(os.getloadavg()[0], 2)
+                has_database = database_of(entry["system"]) in config.databases
+                settled = settle(config.dsn(entry["system"])) if has_database else 0.0
                 done += 1
                 log(
                     f"  [{done}/{total}] round {round_number} c={connections} "
                     f"{entry['scenario']:<13} {entry['system']:<18} {measured['rps']:>8.1f} req/s "
                     f"p50 {measured['p50_ms']:.1f} ms p99 {measured['p99_ms']:.1f} ms"
                     + (f" non-2xx {measured['non_2xx']}" if measured["non_2xx"] else "")
+                    + (f" (settled in {settled} s)" if settled > 1 else "")
                 )
                 results.append(
                     {
@@ -527,7 +558,8 @@ def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> l
                         "concurrency": connections,
                         "round": round_number,
                         **measured,
-                        "loadavg_1m": round(os.getloadavg()[0], 2),
+                        "loadavg_1m": loadavg,
+                        "settle_s": settled,
                     }
                 )
     return results

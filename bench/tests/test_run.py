@@ -101,3 +101,42 @@ def test_without_the_cache_off_server_the_plan_is_unchanged(bench_env, monkeypat
     plan = run.build_scenarios(run.Config(), servers, Catalog(products=10))
 
     assert {e["system"] for e in plan} == {"storefront", "oscar", "floor", "server_floor"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_settle_cancels_the_queries_left_running_and_waits_for_quiet():
+    import threading
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    dsn = (
+        f"postgresql://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
+        f"{settings['PORT'] or 5432}/{settings['NAME']}"
+    )
+    outcome = {}
+
+    def abandoned_request():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            try:
+                conn.execute("SELECT pg_sleep(60)")
+                outcome["error"] = None
+            except psycopg.errors.QueryCanceled as error:
+                outcome["error"] = error
+
+    worker = threading.Thread(target=abandoned_request)
+    worker.start()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        deadline = time.monotonic() + 10
+        running = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"
+        while not conn.execute(running).fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    seconds = run.settle(dsn, quiet_checks=2)
+    worker.join(timeout=10)
+
+    assert isinstance(outcome.get("error"), psycopg.errors.QueryCanceled)
+    assert seconds < 10
+    assert run.settle(dsn, quiet_checks=2) < 2
