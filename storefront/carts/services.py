@@ -90,10 +90,11 @@ def add_to_cart_by_ids(
     customer's cart) or `token` (a guest cart), and the variant is checked to belong to a
     published product, inside the INSERT ... SELECT ... ON CONFLICT DO UPDATE that adds the
     units. `variant_id` is a positive int; `quantity` an int in 1..MAX_CART_ITEM_QUANTITY
-    (checked, InvalidQuantity otherwise). Returns the cart (id, customer, token loaded), or
-    None when the statement changed nothing: no such cart, an unknown or unpublished variant,
-    or an item that would exceed MAX_CART_ITEM_QUANTITY. The caller then takes the checked
-    path (the cart lookup, the input serializer and add_to_cart), which says which it was.
+    (checked, InvalidQuantity otherwise). Returns the cart (its id and customer; a guest
+    cart also its token), or None when the statement changed nothing: no such cart, an
+    unknown or unpublished variant, or an item that would exceed MAX_CART_ITEM_QUANTITY.
+    The caller then takes the checked path (the cart lookup, the input serializer and
+    add_to_cart), which says which it was.
     """
     if (customer_id is None) == (token is None):
         raise TypeError("Pass exactly one of customer_id and token.")
