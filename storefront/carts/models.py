@@ -16,6 +16,13 @@ from storefront.core.models import TimeStampedModel
 MAX_CART_ITEM_QUANTITY = 1000
 
 
+def is_valid_quantity(value: object) -> bool:
+    """Whether `value` can be a cart item's quantity: an int (not a bool) from 1 to
+    MAX_CART_ITEM_QUANTITY."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    return is_int and 1 <= value <= MAX_CART_ITEM_QUANTITY
+
+
 class CartQuerySet(models.QuerySet["Cart"]):
     def guests(self) -> "CartQuerySet":
         """Guest carts: no customer, addressed by token."""

@@ -23,7 +23,7 @@ from storefront.carts.exceptions import (
     QuantityLimitExceeded,
     VariantUnavailable,
 )
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem, is_valid_quantity
 from storefront.catalog.models import Product, ProductVariant
 
 
@@ -262,6 +262,5 @@ def _require_purchasable(variant: ProductVariant) -> None:
 
 
 def _require_quantity(quantity: int) -> None:
-    is_int = isinstance(quantity, int) and not isinstance(quantity, bool)
-    if not is_int or not 1 <= quantity <= MAX_CART_ITEM_QUANTITY:
+    if not is_valid_quantity(quantity):
         raise InvalidQuantity()

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem, is_valid_quantity
 from storefront.catalog.models import Product, ProductImage, ProductVariant
 from storefront.core.api.formats import AMOUNT_FIELD, PRICE_FIELD
 
@@ -141,15 +141,12 @@ class AddCartItemSerializer(serializers.Serializer):
         if not isinstance(data, dict):
             return None
         variant_id, quantity = data.get("variant_id"), data.get("quantity", 1)
-        if not (_is_int(variant_id) and 1 <= variant_id <= MAX_ID):
+        variant_id_is_int = isinstance(variant_id, int) and not isinstance(variant_id, bool)
+        if not (variant_id_is_int and 1 <= variant_id <= MAX_ID):
             return None
-        if not (_is_int(quantity) and 1 <= quantity <= MAX_CART_ITEM_QUANTITY):
+        if not is_valid_quantity(quantity):
             return None
         return variant_id, quantity
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class UpdateCartItemSerializer(serializers.Serializer):
