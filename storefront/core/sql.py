@@ -67,3 +67,11 @@ def run_with_queries(
     with connections[using].cursor() as cursor:
         cursor.execute(f"{sql} {select}", params)
         return cursor.fetchone()
+
+
+def mark_saved(instances: list[Model], *, using: str) -> None:
+    """Record on `instances`, inserted by run_with_queries, that they are saved in `using`,
+    as Model.save() does: a later save() updates them instead of inserting again."""
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = using

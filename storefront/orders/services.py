@@ -335,17 +335,19 @@ def _insert_order(
     `make run`) the ORM writes them one statement each.
     """
     using = router.db_for_write(Order)
+    rows = [*items, placed, payment]
+    sold_ids = [line.pk for line in sold]
     if not sql.supports_writes_in_with(using):
         order.save(force_insert=True, using=using)
-        for row in [*items, placed, payment]:
+        for row in rows:
             row.order = order
         OrderItem.objects.using(using).bulk_create(items)
         placed.save(force_insert=True, using=using)
         payment.save(force_insert=True, using=using)
-        CartItem.objects.using(using).filter(pk__in=[line.pk for line in sold]).delete()
+        CartItem.objects.using(using).filter(pk__in=sold_ids).delete()
         return
     new_order_id = sql.with_query_id("new_order")
-    for row in [*items, placed, payment]:
+    for row in rows:
         row.order_id = new_order_id
     cart_items = connections[using].ops.quote_name(CartItem._meta.db_table)
     order.pk, item_ids, placed.pk, payment.pk = sql.run_with_queries(
@@ -354,23 +356,17 @@ def _insert_order(
             ("items", sql.insert_returning_pk(items, using=using)),
             ("placed", sql.insert_returning_pk([placed], using=using)),
             ("payment", sql.insert_returning_pk([payment], using=using)),
-            (
-                "sold",
-                (f"DELETE FROM {cart_items} WHERE id = ANY(%s)", ([line.pk for line in sold],)),
-            ),
+            ("sold", (f"DELETE FROM {cart_items} WHERE id = ANY(%s)", (sold_ids,))),
         ],
         "SELECT (SELECT id FROM new_order), ARRAY(SELECT id FROM items ORDER BY id), "
         "(SELECT id FROM placed), (SELECT id FROM payment)",
         using=using,
     )
-    order._state.adding = False
-    order._state.db = using
     for item, item_id in zip(items, item_ids, strict=True):
         item.pk = item_id
-    for row in [*items, placed, payment]:
+    for row in rows:
         row.order = order
-        row._state.adding = False
-        row._state.db = using
+    sql.mark_saved([order, *rows], using=using)
 
 
 def _fingerprint(**inputs: str) -> str:

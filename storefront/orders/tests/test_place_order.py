@@ -126,6 +126,9 @@ def test_place_order_stores_what_it_returns_on_either_write_path(
     assert (order.payment.pk, order.payment.order_id) == (payment.pk, stored.pk)
     assert (payment.method, payment.amount, payment.currency) == ("card", Decimal("47.50"), "USD")
     assert list(CartItem.objects.all()) == [someone_elses]
+    # Marked as saved, as Model.save() leaves them: a later save() updates the same rows.
+    for instance in (order, *order.items.all(), event, order.payment):
+        assert (instance._state.adding, instance._state.db) == (False, "default")
 
 
 def test_order_numbers_are_human_friendly_and_unique():
