@@ -84,8 +84,10 @@ def place_order(
     placed with this key and the same inputs, it is returned with created=False and nothing
     else happens; with different inputs IdempotencyKeyReused (422) is raised.
 
-    Raises EmptyCart (400), OutOfStock (409, with the short lines in `details`),
-    OrderTooLarge (400), IdempotencyKeyReused (422). Nothing changes when it raises.
+    Raises PaymentMethodUnavailable (400) when no provider takes `payment_method` (cards
+    without a gateway and with settings.PAYMENT_SANDBOX off), EmptyCart (400), OutOfStock
+    (409, with the short lines in `details`), OrderTooLarge (400), IdempotencyKeyReused
+    (422). Nothing changes when it raises.
 
     The order number is random (generate_order_number, 50 bits): in the rare case that it is
     taken, the whole transaction is rolled back and run again with a new number, up to
@@ -150,6 +152,8 @@ def _place_order(
             if previous.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
             return previous, False
+    # After the replay lookup: an order placed before the method went away is still returned.
+    payment_services.check_method_available(method=payment_method)
     if not lines:
         raise EmptyCart()
     short = [line for line in lines if not line.is_available]
@@ -225,7 +229,9 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
     """Cancel a pending or processing order: its stock comes back, a completed payment is
     refunded through its provider. Records an OrderEvent.
 
-    Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled.
+    Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled,
+    and PaymentMethodUnavailable (400) when a completed payment's provider is no longer
+    configured, so it cannot be refunded (nothing changes).
     """
     order = _lock_order(order)
     _transition(order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note)
@@ -245,8 +251,9 @@ def pay_order(*, order: Order, token: str) -> Payment:
     payment rows are locked while charging). A completed payment moves a pending order to
     processing (change_order_status). A declined card is recorded (payment status failed)
     and then PaymentDeclined (402) is raised; the customer may retry with another token.
-    Raises PaymentNotAllowed (409) for a cancelled order or a cash-on-delivery order, and
-    InvalidPaymentToken (400) for a token the provider does not know.
+    Raises PaymentNotAllowed (409) for a cancelled order or a cash-on-delivery order,
+    InvalidPaymentToken (400) for a token the provider does not know, and
+    PaymentMethodUnavailable (400) when no card provider is configured (nothing changes).
     """
     with transaction.atomic():
         order = _lock_order(order)
