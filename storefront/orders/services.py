@@ -43,6 +43,7 @@ from storefront.orders.exceptions import (
     InvalidStatusTransition,
     OrderTooLarge,
     OutOfStock,
+    PaymentRequired,
 )
 from storefront.orders.models import Order, OrderEvent, OrderItem
 from storefront.payments import services as payment_services
@@ -216,7 +217,9 @@ def change_order_status(*, order: Order, status: str, actor: User | None, note: 
     `actor` is the user who asked (None for the system, e.g. after a payment). Moving to
     cancelled is cancel_order (stock back, payment refunded). Raises InvalidStatusTransition
     (409) if the table does not allow the move from the order's current status, including
-    when another request moved the order first. Returns the order with its new status.
+    when another request moved the order first, and PaymentRequired (409) when a card order
+    would move to shipped or delivered (Order.PAID_BEFORE) before its payment is completed;
+    cash on delivery may ship unpaid. Returns the order with its new status.
     """
     if status == Order.Status.CANCELLED:
         return cancel_order(order=order, actor=actor, note=note)
@@ -454,16 +457,36 @@ def _lock_order(order: Order) -> Order:
 
 
 def _transition(*, order: Order, to_status: str, actor: User | None, note: str) -> None:
-    """Move the order along Order.TRANSITIONS with a conditional update; record the event."""
+    """Move the order along Order.TRANSITIONS with a conditional update; record the event.
+
+    An order paid online moves to Order.PAID_BEFORE only with a completed payment: the
+    condition is part of the update (Order.payment_status mirrors the payment), so a
+    payment changing meanwhile cannot slip through. Raises InvalidStatusTransition or
+    PaymentRequired (409).
+    """
     from_status = order.status
     if not order.can_transition_to(to_status):
         raise _invalid_transition(from_status, to_status)
-    moved = Order.objects.filter(pk=order.pk, status=from_status).update(
-        status=to_status, updated_at=timezone.now()
-    )
+    condition = Q(pk=order.pk, status=from_status)
+    method = _method_to_pay_first(order=order, to_status=to_status)
+    if method is not None:
+        condition &= Q(payment_status=Order.PaymentStatus.COMPLETED)
+    moved = Order.objects.filter(condition).update(status=to_status, updated_at=timezone.now())
     if not moved:
+        current, payment_status = Order.objects.values_list("status", "payment_status").get(
+            pk=order.pk
+        )
+        if method is not None and current == from_status:
+            raise PaymentRequired(
+                f"A {method} order must be paid before it is {to_status}; "
+                f"its payment is {payment_status}.",
+                details={
+                    "to": to_status,
+                    "payment_method": method,
+                    "payment_status": payment_status,
+                },
+            )
         # Another request moved the order first: judge the request against the new status.
-        current = Order.objects.values_list("status", flat=True).get(pk=order.pk)
         raise _invalid_transition(current, to_status)
     OrderEvent.objects.create(
         order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
@@ -472,6 +495,14 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
         order_id=order.pk, from_status=from_status, to_status=to_status
     )
     order.status = to_status
+
+
+def _method_to_pay_first(*, order: Order, to_status: str) -> str | None:
+    """The order's payment method if moving to `to_status` needs its payment completed."""
+    if to_status not in Order.PAID_BEFORE:
+        return None
+    method = Payment.objects.filter(order=order).values_list("method", flat=True).first()
+    return None if method is None or method in Payment.PAID_ON_DELIVERY else method
 
 
 def _invalid_transition(from_status: str, to_status: str) -> InvalidStatusTransition:

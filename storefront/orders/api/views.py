@@ -142,7 +142,8 @@ class OrderStatusView(OrderDetailMixin, APIView):
     def post(self, request: Request, order_id: int) -> Response:
         """Staff: move the order to {status, note?} along the transition table.
 
-        200 + the order; 409 invalid_status_transition; 403 for customers.
+        200 + the order; 409 invalid_status_transition; 409 payment_required (a card order
+        moving to shipped or delivered before it is paid); 403 for customers.
         """
         serializer = ChangeOrderStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

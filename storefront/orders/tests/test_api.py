@@ -416,6 +416,20 @@ def test_invalid_transition_is_409(staff_client):
     assert order.status == "pending"
 
 
+def test_shipping_an_unpaid_card_order_is_409_payment_required(staff_client):
+    order = OrderFactory(status=Order.Status.PROCESSING)
+    Payment.objects.filter(order=order).update(method=Payment.Method.CARD)
+
+    response = staff_client.post(f"/api/orders/{order.pk}/status/", {"status": "shipped"})
+
+    assert response.status_code == 409
+    assert error(response)["code"] == "payment_required"
+    assert error(response)["details"]["payment_status"] == "pending"
+    order.refresh_from_db()
+    assert order.status == "processing"
+    assert not order.events.exists()
+
+
 @pytest.mark.parametrize("payload", [{"status": "lost"}, {"status": None}, {}, {"status": 3}])
 def test_unknown_status_is_400(staff_client, payload):
     order = OrderFactory()
