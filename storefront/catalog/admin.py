@@ -1,11 +1,14 @@
 """Catalog admin for staff: the category tree, products with variants and images, collections,
 tags, and a variant list whose prices and stock quantities are edited in place."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import formats
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
@@ -18,6 +21,8 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
+
+CENT = Decimal("0.01")
 
 
 @admin.register(Category)
@@ -92,9 +97,15 @@ class ProductAdmin(admin.ModelAdmin):
         return super().get_queryset(request).with_price()
 
     @admin.display(description="Price", ordering="price")
-    def lowest_price(self, product: Product):
-        """The lowest variant price, in the store currency."""
-        return product.price
+    def lowest_price(self, product: Product) -> str | None:
+        """The lowest variant price, in the store currency, with its two decimals.
+
+        Formatted here because the admin shows a computed Decimal as it is, and SQLite
+        (`make run`) returns the annotation as a number without trailing zeros: 10.00 as 10.
+        """
+        if product.price is None:
+            return None
+        return formats.number_format(product.price.quantize(CENT), decimal_pos=2)
 
 
 @admin.register(ProductVariant)
