@@ -312,14 +312,12 @@ def check_image_file(file: UploadedFile) -> ContentFile:
     """
     max_bytes = settings.PRODUCT_IMAGE_MAX_BYTES
     if file.size is None or file.size > max_bytes:
-        raise ValidationError(
-            {"image": [f"The image is larger than the {max_bytes} bytes allowed."]},
-            code="file_too_large",
+        raise _image_error(
+            f"The image is larger than the {max_bytes} bytes allowed.", "file_too_large"
         )
     max_pixels = settings.PRODUCT_IMAGE_MAX_PIXELS
-    too_many_pixels = ValidationError(
-        {"image": [f"The image has more than the {max_pixels} pixels allowed."]},
-        code="too_many_pixels",
+    too_many_pixels = _image_error(
+        f"The image has more than the {max_pixels} pixels allowed.", "too_many_pixels"
     )
     allowed = ", ".join(settings.PRODUCT_IMAGE_FORMATS)
     try:
@@ -330,13 +328,9 @@ def check_image_file(file: UploadedFile) -> ContentFile:
             with Image.open(file) as image:
                 image_format = image.format
                 if image_format not in settings.PRODUCT_IMAGE_FORMATS:
-                    raise ValidationError(
-                        {
-                            "image": [
-                                f"Image format {image_format} is not allowed (allowed: {allowed})."
-                            ]
-                        },
-                        code="invalid_image_format",
+                    raise _image_error(
+                        f"Image format {image_format} is not allowed (allowed: {allowed}).",
+                        "invalid_image_format",
                     )
                 if image.width * image.height > max_pixels:
                     raise too_many_pixels
@@ -348,14 +342,17 @@ def check_image_file(file: UploadedFile) -> ContentFile:
     # Pillow raises many exception types on malformed input (OSError, SyntaxError,
     # ValueError, struct.error, ...): any of them means "not an image".
     except Exception as exc:
-        raise ValidationError(
-            {"image": [f"The file is not a valid image (allowed formats: {allowed})."]},
-            code="invalid_image",
+        raise _image_error(
+            f"The file is not a valid image (allowed formats: {allowed}).", "invalid_image"
         ) from exc
     finally:
         file.seek(0)
     extension = IMAGE_EXTENSIONS.get(image_format, image_format.lower())
     return ContentFile(content, name=f"{uuid.uuid4().hex}.{extension}")
+
+
+def _image_error(message: str, code: str) -> ValidationError:
+    return ValidationError({"image": [message]}, code=code)
 
 
 def add_product_image(
