@@ -13,6 +13,11 @@ Environment variables (all optional here; production.py requires more):
 - STAFF_NOTIFICATION_EMAILS: comma-separated recipients of staff emails (low stock, daily
   sales report). Default: every active staff user.
 - LOW_STOCK_THRESHOLD: a variant with fewer units than this is low on stock. Default: 5.
+- PRODUCT_IMAGE_MAX_BYTES, PRODUCT_IMAGE_MAX_PIXELS: the largest product image upload, in
+  bytes and in pixels (width x height, summed over frames). Defaults: 5 MiB, 40,000,000.
+- PAYMENT_SANDBOX: on (1/true/yes/on) to take card payments with the sandbox provider, whose
+  documented test token "tok_success" always pays. Default: off (dev.py and test.py turn it
+  on; `manage.py check --deploy` warns if it is on with DEBUG off).
 - CATALOG_CACHE_SECONDS: how long a cached product list or detail response may live (changes
   invalidate it sooner; 0 turns the cache off). Default: 300.
 """
@@ -157,6 +162,13 @@ STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD").upper()
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 PRODUCT_IMAGE_MAX_BYTES = int(os.environ.get("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024))
 PRODUCT_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
+# At most this many pixels (width x height, summed over an animation's frames): decoding is
+# what costs memory and time, and a small file can declare huge dimensions (a decompression
+# bomb). 40 megapixels is more than any product photo needs and decodes in ~160 MB (RGBA).
+PRODUCT_IMAGE_MAX_PIXELS = int(os.environ.get("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000))
+# Card payments through the sandbox provider (storefront/payments/providers.py): anyone can
+# "pay" with its test token, so it is for development and tests only.
+PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", False)
 
 # --- API ---------------------------------------------------------------------------------
 

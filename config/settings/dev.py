@@ -9,6 +9,8 @@ from .base import CELERY_BROKER_URL, env_bool
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = ["*"]
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Cards are paid with the sandbox's test tokens (docs/checkout.md, Payments).
+PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", True)
 
 
 def _broker_reachable(url: str) -> bool:

@@ -6,7 +6,8 @@ NUM_PROXIES (reverse proxies in front of gunicorn, so throttles see the client's
 DJANGO_CSRF_TRUSTED_ORIGINS, DJANGO_SECURE_SSL_REDIRECT (default on; turn off only
 behind a proxy that already redirects), DJANGO_HSTS_SECONDS (default one year), EMAIL_URL-style
 SMTP settings EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS,
-DEFAULT_FROM_EMAIL.
+DEFAULT_FROM_EMAIL, PAYMENT_SANDBOX (default off: card payments need a registered gateway,
+see docs/checkout.md; on, `check --deploy` warns).
 """
 
 import os
@@ -17,6 +18,8 @@ from .base import *  # noqa: F403
 from .base import env_bool, env_list
 
 DEBUG = False
+# Never the sandbox card provider unless the environment asks for it (e.g. a staging site).
+PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to 50 or more random characters.")

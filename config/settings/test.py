@@ -23,6 +23,8 @@ EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", "")
 # Redis database of its own, which they flush.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F405
 CELERY_TASK_EAGER_PROPAGATES = True
+# Cards are paid with the sandbox's test tokens; tests of production behaviour turn it off.
+PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", True)  # noqa: F405
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-media-"))  # noqa: F405
 # Static files come from the app finders in tests; an existing (empty) root keeps whitenoise quiet.

@@ -8,6 +8,7 @@ Errors: django.core.exceptions.ValidationError keyed by field (HTTP 400), Protec
 """
 
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -15,11 +16,13 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from PIL import Image
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
+from storefront.catalog import images
 from storefront.catalog.exceptions import (
     CategoryHasProducts,
     CategoryNotFound,
@@ -296,53 +299,74 @@ def delete_category(*, category: Category) -> None:
 IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
-def check_image_file(file: UploadedFile) -> str:
-    """Return the Pillow format of `file` if it is an allowed image; raise ValidationError.
+def check_image_file(file: UploadedFile) -> ContentFile:
+    """Return a clean copy of `file` if it is an allowed image; raise ValidationError.
 
-    Allowed: at most settings.PRODUCT_IMAGE_MAX_BYTES bytes, a file Pillow can open and
-    verify, in one of settings.PRODUCT_IMAGE_FORMATS. The file is rewound afterwards.
+    Allowed: at most settings.PRODUCT_IMAGE_MAX_BYTES bytes, in one of
+    settings.PRODUCT_IMAGE_FORMATS, at most settings.PRODUCT_IMAGE_MAX_PIXELS pixels (width
+    x height read from the header before anything is decoded; summed over the frames of an
+    animation), and decoding completely: a truncated or corrupt file is refused. The copy
+    (storefront/catalog/images.py) is encoded again from the decoded pixels in the same
+    format, so metadata and anything appended to the file are dropped; it is a ContentFile
+    named "<random>.<ext>". The file is rewound afterwards. Errors are on the field `image`.
     """
     max_bytes = settings.PRODUCT_IMAGE_MAX_BYTES
     if file.size is None or file.size > max_bytes:
-        raise ValidationError(
-            {"image": [f"The image is larger than the {max_bytes} bytes allowed."]},
-            code="file_too_large",
+        raise _image_error(
+            f"The image is larger than the {max_bytes} bytes allowed.", "file_too_large"
         )
+    max_pixels = settings.PRODUCT_IMAGE_MAX_PIXELS
+    too_many_pixels = _image_error(
+        f"The image has more than the {max_pixels} pixels allowed.", "too_many_pixels"
+    )
     allowed = ", ".join(settings.PRODUCT_IMAGE_FORMATS)
     try:
         file.seek(0)
-        with Image.open(file) as image:
-            image_format = image.format
-            image.verify()
+        with warnings.catch_warnings():
+            # The pixel limit checked below is the one that counts (Pillow's own is higher).
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(file) as image:
+                image_format = image.format
+                if image_format not in settings.PRODUCT_IMAGE_FORMATS:
+                    raise _image_error(
+                        f"Image format {image_format} is not allowed (allowed: {allowed}).",
+                        "invalid_image_format",
+                    )
+                if image.width * image.height > max_pixels:
+                    raise too_many_pixels
+                content = images.reencode(image, max_pixels=max_pixels)
+    except ValidationError:
+        raise
+    except (images.TooManyPixels, Image.DecompressionBombError) as exc:
+        raise too_many_pixels from exc
     # Pillow raises many exception types on malformed input (OSError, SyntaxError,
-    # ValueError, struct.error, DecompressionBombError, ...): any of them means "not an image".
+    # ValueError, struct.error, ...): any of them means "not an image".
     except Exception as exc:
-        raise ValidationError(
-            {"image": [f"The file is not a valid image (allowed formats: {allowed})."]},
-            code="invalid_image",
+        raise _image_error(
+            f"The file is not a valid image (allowed formats: {allowed}).", "invalid_image"
         ) from exc
     finally:
         file.seek(0)
-    if image_format not in settings.PRODUCT_IMAGE_FORMATS:
-        raise ValidationError(
-            {"image": [f"Image format {image_format} is not allowed (allowed: {allowed})."]},
-            code="invalid_image_format",
-        )
-    return image_format
+    extension = IMAGE_EXTENSIONS.get(image_format, image_format.lower())
+    return ContentFile(content, name=f"{uuid.uuid4().hex}.{extension}")
+
+
+def _image_error(message: str, code: str) -> ValidationError:
+    return ValidationError({"image": [message]}, code=code)
 
 
 def add_product_image(
     *, product: Product, file: UploadedFile, alt: str = "", sort_order: int = 0
 ) -> ProductImage:
-    """Store `file` as an image of `product`, shown in `sort_order` (ascending).
+    """Store a clean copy of `file` as an image of `product`, shown in `sort_order` (ascending).
 
     Raises ValidationError (field `image`) unless check_image_file accepts it; then nothing
-    is stored. The stored file gets a fresh name (products/<product id>-<random>.<ext>).
+    is stored. What is stored is check_image_file's re-encoded copy, never the upload's
+    bytes, under a fresh name (products/<product id>-<random>.<ext>).
     """
-    image_format = check_image_file(file)
-    extension = IMAGE_EXTENSIONS.get(image_format, image_format.lower())
+    content = check_image_file(file)
     image = ProductImage(product=product, alt=alt, sort_order=sort_order)
-    image.image.save(f"{product.pk}-{uuid.uuid4().hex}.{extension}", file, save=False)
+    image.image.save(f"{product.pk}-{content.name}", content, save=False)
     try:
         with transaction.atomic():
             image.save()

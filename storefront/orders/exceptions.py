@@ -56,3 +56,14 @@ class InvalidStatusTransition(Conflict):
             f"An order cannot move from {from_status} to {to_status}.",
             details={"from": from_status, "to": to_status, "allowed": allowed},
         )
+
+
+class PaymentRequired(Conflict):
+    """A card order cannot ship (or be delivered) before its payment is completed (HTTP 409).
+
+    Cash-on-delivery orders are paid to the courier and may ship unpaid. `details`:
+    {"to": requested status, "payment_method": str, "payment_status": str}.
+    """
+
+    code = "payment_required"
+    default_message = "The order must be paid before it ships."

@@ -26,8 +26,9 @@ class OrderQuerySet(models.QuerySet["Order"]):
 class Order(TimeStampedModel):
     """A placed order. Orders are financial records: a customer with orders cannot be deleted.
 
-    `status` moves only along TRANSITIONS (see orders.services.change_order_status);
-    `payment_status` mirrors the status of the order's Payment, for filtering.
+    `status` moves only along TRANSITIONS (see orders.services.change_order_status), and
+    a card order reaches PAID_BEFORE only with a completed payment; `payment_status`
+    mirrors the status of the order's Payment, for filtering.
     """
 
     class Status(models.TextChoices):
@@ -45,6 +46,9 @@ class Order(TimeStampedModel):
         Status.DELIVERED: frozenset(),
         Status.CANCELLED: frozenset(),
     }
+    # Statuses an order paid online (card) reaches only once its payment is completed: the
+    # goods leave only when paid. Cash on delivery is paid to the courier, so it ships unpaid.
+    PAID_BEFORE: ClassVar[frozenset[str]] = frozenset({Status.SHIPPED, Status.DELIVERED})
 
     class PaymentStatus(models.TextChoices):
         PENDING = "pending", "Pending"

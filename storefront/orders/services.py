@@ -43,6 +43,7 @@ from storefront.orders.exceptions import (
     InvalidStatusTransition,
     OrderTooLarge,
     OutOfStock,
+    PaymentRequired,
 )
 from storefront.orders.models import Order, OrderEvent, OrderItem
 from storefront.payments import services as payment_services
@@ -84,8 +85,10 @@ def place_order(
     placed with this key and the same inputs, it is returned with created=False and nothing
     else happens; with different inputs IdempotencyKeyReused (422) is raised.
 
-    Raises EmptyCart (400), OutOfStock (409, with the short lines in `details`),
-    OrderTooLarge (400), IdempotencyKeyReused (422). Nothing changes when it raises.
+    Raises PaymentMethodUnavailable (400) when no provider takes `payment_method` (cards
+    without a gateway and with settings.PAYMENT_SANDBOX off), EmptyCart (400), OutOfStock
+    (409, with the short lines in `details`), OrderTooLarge (400), IdempotencyKeyReused
+    (422). Nothing changes when it raises.
 
     The order number is random (generate_order_number, 50 bits): in the rare case that it is
     taken, the whole transaction is rolled back and run again with a new number, up to
@@ -150,6 +153,8 @@ def _place_order(
             if previous.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
             return previous, False
+    # After the replay lookup: an order placed before the method went away is still returned.
+    payment_services.check_method_available(method=payment_method)
     if not lines:
         raise EmptyCart()
     short = [line for line in lines if not line.is_available]
@@ -212,7 +217,9 @@ def change_order_status(*, order: Order, status: str, actor: User | None, note: 
     `actor` is the user who asked (None for the system, e.g. after a payment). Moving to
     cancelled is cancel_order (stock back, payment refunded). Raises InvalidStatusTransition
     (409) if the table does not allow the move from the order's current status, including
-    when another request moved the order first. Returns the order with its new status.
+    when another request moved the order first, and PaymentRequired (409) when a card order
+    would move to shipped or delivered (Order.PAID_BEFORE) before its payment is completed;
+    cash on delivery may ship unpaid. Returns the order with its new status.
     """
     if status == Order.Status.CANCELLED:
         return cancel_order(order=order, actor=actor, note=note)
@@ -225,7 +232,9 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
     """Cancel a pending or processing order: its stock comes back, a completed payment is
     refunded through its provider. Records an OrderEvent.
 
-    Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled.
+    Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled,
+    and PaymentMethodUnavailable (400) when a completed payment's provider is no longer
+    configured, so it cannot be refunded (nothing changes).
     """
     order = _lock_order(order)
     _transition(order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note)
@@ -245,8 +254,9 @@ def pay_order(*, order: Order, token: str) -> Payment:
     payment rows are locked while charging). A completed payment moves a pending order to
     processing (change_order_status). A declined card is recorded (payment status failed)
     and then PaymentDeclined (402) is raised; the customer may retry with another token.
-    Raises PaymentNotAllowed (409) for a cancelled order or a cash-on-delivery order, and
-    InvalidPaymentToken (400) for a token the provider does not know.
+    Raises PaymentNotAllowed (409) for a cancelled order or a cash-on-delivery order,
+    InvalidPaymentToken (400) for a token the provider does not know, and
+    PaymentMethodUnavailable (400) when no card provider is configured (nothing changes).
     """
     with transaction.atomic():
         order = _lock_order(order)
@@ -447,16 +457,36 @@ def _lock_order(order: Order) -> Order:
 
 
 def _transition(*, order: Order, to_status: str, actor: User | None, note: str) -> None:
-    """Move the order along Order.TRANSITIONS with a conditional update; record the event."""
+    """Move the order along Order.TRANSITIONS with a conditional update; record the event.
+
+    An order paid online moves to Order.PAID_BEFORE only with a completed payment: the
+    condition is part of the update (Order.payment_status mirrors the payment), so a
+    payment changing meanwhile cannot slip through. Raises InvalidStatusTransition or
+    PaymentRequired (409).
+    """
     from_status = order.status
     if not order.can_transition_to(to_status):
         raise _invalid_transition(from_status, to_status)
-    moved = Order.objects.filter(pk=order.pk, status=from_status).update(
-        status=to_status, updated_at=timezone.now()
-    )
+    condition = Q(pk=order.pk, status=from_status)
+    method = _method_to_pay_first(order=order, to_status=to_status)
+    if method is not None:
+        condition &= Q(payment_status=Order.PaymentStatus.COMPLETED)
+    moved = Order.objects.filter(condition).update(status=to_status, updated_at=timezone.now())
     if not moved:
+        current, payment_status = Order.objects.values_list("status", "payment_status").get(
+            pk=order.pk
+        )
+        if method is not None and current == from_status:
+            raise PaymentRequired(
+                f"A {method} order must be paid before it is {to_status}; "
+                f"its payment is {payment_status}.",
+                details={
+                    "to": to_status,
+                    "payment_method": method,
+                    "payment_status": payment_status,
+                },
+            )
         # Another request moved the order first: judge the request against the new status.
-        current = Order.objects.values_list("status", flat=True).get(pk=order.pk)
         raise _invalid_transition(current, to_status)
     OrderEvent.objects.create(
         order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
@@ -465,6 +495,14 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
         order_id=order.pk, from_status=from_status, to_status=to_status
     )
     order.status = to_status
+
+
+def _method_to_pay_first(*, order: Order, to_status: str) -> str | None:
+    """The order's payment method if moving to `to_status` needs its payment completed."""
+    if to_status not in Order.PAID_BEFORE:
+        return None
+    method = Payment.objects.filter(order=order).values_list("method", flat=True).first()
+    return None if method is None or method in Payment.PAID_ON_DELIVERY else method
 
 
 def _invalid_transition(from_status: str, to_status: str) -> InvalidStatusTransition:

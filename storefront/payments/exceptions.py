@@ -31,3 +31,14 @@ class PaymentNotAllowed(Conflict):
 
     code = "payment_not_allowed"
     default_message = "This payment cannot be taken now."
+
+
+class PaymentMethodUnavailable(DomainError):
+    """No provider takes this payment method here (HTTP 400); nothing was charged or changed.
+
+    E.g. `payment_method: "card"` in production before a card gateway is registered (the
+    sandbox is off there). `details`: {"payment_method": str}.
+    """
+
+    code = "payment_method_unavailable"
+    default_message = "This payment method is not available."

@@ -19,6 +19,10 @@ class Payment(TimeStampedModel):
         CASH_ON_DELIVERY = "cash_on_delivery", "Cash on delivery"
         CARD = "card", "Card"
 
+    # Methods paid when the goods are handed over; an order paid any other way must be paid
+    # before it ships (Order.PAID_BEFORE).
+    PAID_ON_DELIVERY: ClassVar[frozenset[str]] = frozenset({Method.CASH_ON_DELIVERY})
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         COMPLETED = "completed", "Completed"

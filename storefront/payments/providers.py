@@ -3,10 +3,14 @@
 - Cash on delivery: nothing is charged online; staff record the cash as received.
 - Sandbox card: a development and test gateway. Like a real gateway's test mode, it takes a
   token instead of card data: "tok_success" is charged, "tok_declined" is declined, any
-  other token is refused as invalid.
+  other token is refused as invalid. It takes card payments only while
+  settings.PAYMENT_SANDBOX is on (`make run` and the tests; off in production), because
+  anyone who reads the docs can "pay" with it.
 
 A real gateway plugs in by implementing PaymentProvider and registering it for a method,
 e.g. from an AppConfig.ready(): `register_provider(Payment.Method.CARD, StripeProvider())`.
+A registered provider takes precedence over the sandbox. With neither, card payments are
+unavailable: checkout refuses them (PaymentMethodUnavailable).
 Providers receive tokens, never card numbers, and must not log what they receive.
 """
 
@@ -15,7 +19,13 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from storefront.payments.exceptions import InvalidPaymentToken, PaymentNotAllowed
+from django.conf import settings
+
+from storefront.payments.exceptions import (
+    InvalidPaymentToken,
+    PaymentMethodUnavailable,
+    PaymentNotAllowed,
+)
 from storefront.payments.models import Payment
 
 
@@ -92,15 +102,28 @@ class SandboxCardProvider(PaymentProvider):
         return f"sandbox_re_{uuid.uuid4().hex}"
 
 
+# Providers registered for a method; the sandbox is not one of them, so that turning
+# settings.PAYMENT_SANDBOX off (e.g. in a test) takes it away at once.
 _providers: dict[str, PaymentProvider] = {
     Payment.Method.CASH_ON_DELIVERY: CashOnDeliveryProvider(),
-    Payment.Method.CARD: SandboxCardProvider(),
 }
+_sandbox = SandboxCardProvider()
 
 
 def get_provider(method: str) -> PaymentProvider:
-    """The provider registered for a Payment.Method value; KeyError for an unknown method."""
-    return _providers[method]
+    """The provider that takes payments of `method` (a Payment.Method value).
+
+    The one registered for it, else for cards the sandbox while settings.PAYMENT_SANDBOX is
+    on. Raises PaymentMethodUnavailable (400) when no provider takes `method`.
+    """
+    provider = _providers.get(method)
+    if provider is None and method == Payment.Method.CARD and settings.PAYMENT_SANDBOX:
+        provider = _sandbox
+    if provider is None:
+        raise PaymentMethodUnavailable(
+            f'Payment method "{method}" is not available.', details={"payment_method": method}
+        )
+    return provider
 
 
 def register_provider(method: str, provider: PaymentProvider) -> None:
@@ -108,3 +131,8 @@ def register_provider(method: str, provider: PaymentProvider) -> None:
     if method not in Payment.Method.values:
         raise ValueError(f"Unknown payment method: {method!r}")
     _providers[method] = provider
+
+
+def unregister_provider(method: str) -> None:
+    """Stop using the provider registered for `method`; cards fall back to the sandbox if on."""
+    _providers.pop(method, None)

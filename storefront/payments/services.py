@@ -17,6 +17,14 @@ from storefront.payments.models import Payment
 from storefront.payments.providers import get_provider
 
 
+def check_method_available(*, method: str) -> None:
+    """Raise PaymentMethodUnavailable (400) unless a provider takes payments of `method`.
+
+    Cards need a registered gateway, or the sandbox with settings.PAYMENT_SANDBOX on.
+    """
+    get_provider(method)
+
+
 def new_payment(*, order: Order, method: str) -> Payment:
     """The pending payment of a new order, unsaved: the order's total, in its currency.
 
@@ -28,7 +36,8 @@ def new_payment(*, order: Order, method: str) -> Payment:
 def charge_payment(*, payment: Payment, token: str) -> Payment:
     """Charge the payment with a provider token and record the outcome: completed or failed.
 
-    Raises InvalidPaymentToken (400) for a token the provider does not know and
+    Raises InvalidPaymentToken (400) for a token the provider does not know,
+    PaymentMethodUnavailable (400) when no provider takes the method any more and
     PaymentNotAllowed (409) for a method that is not paid online; nothing changes then.
     A declined charge is not an exception here: the payment comes back with status failed.
     """
@@ -63,7 +72,11 @@ def complete_payment(*, payment: Payment, reference: str = "") -> Payment:
 
 
 def refund_payment(*, payment: Payment) -> Payment:
-    """Refund a completed payment in full through its provider; record it as refunded."""
+    """Refund a completed payment in full through its provider; record it as refunded.
+
+    Raises PaymentNotAllowed (409) unless the payment is completed and
+    PaymentMethodUnavailable (400) when no provider takes its method any more.
+    """
     if payment.status != Payment.Status.COMPLETED:
         raise PaymentNotAllowed("Only a completed payment can be refunded.")
     reference = get_provider(payment.method).refund(

@@ -2,6 +2,7 @@
 stock."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -57,6 +58,36 @@ def test_staff_see_figures_chart_top_products_and_low_stock(page):
     assert revenue[-1] == 70 and revenue[-4] == 10 and sum(revenue) == 80
     assert orders[-1] == 1 and sum(orders) == 2
     assert canvas.evaluate(PAINTED_PIXELS) > 1000
+
+
+# What the chart would show: the tooltip of the last bar, and the revenue axis's ticks.
+CHART_TEXT = """(canvas) => {
+  const chart = Chart.getChart(canvas);
+  const last = chart.data.labels.length - 1;
+  chart.tooltip.setActiveElements(
+    [{ datasetIndex: 0, index: last }, { datasetIndex: 1, index: last }], { x: 0, y: 0 }
+  );
+  chart.update();
+  return {
+    tooltip: chart.tooltip.body.flatMap((item) => item.lines),
+    ticks: chart.scales.revenue.ticks.map((tick) => tick.label),
+  };
+}"""
+
+
+def test_the_chart_shows_amounts_with_two_decimals(page):
+    staff = StaffFactory(email="manager@example.com")
+    today = timezone.localtime().replace(hour=0, minute=0, second=1, microsecond=0)
+    order_with_items([(VariantFactory(price=Decimal("12.50")), 1)], placed_at=today)
+
+    log_in_to_admin(page, staff.email)
+    page.goto("/admin/analytics/salesdashboard/")
+    canvas = page.wait_for_selector("#sales-chart[data-chart-ready=true]")
+    shown = canvas.evaluate(CHART_TEXT)
+
+    assert shown["tooltip"] == ["Revenue (USD): 12.50", "Orders: 1"]
+    assert shown["ticks"][0] == "0.00"
+    assert all(re.fullmatch(r"\d+\.\d\d", tick) for tick in shown["ticks"])
 
 
 def test_changing_the_period_and_interval_redraws_the_dashboard(page):

@@ -153,9 +153,12 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Add an image to a product (staff)",
-        description="multipart/form-data. The file must be a real image (checked with "
-        "Pillow) in an allowed format (JPEG, PNG, WebP, GIF by default) and at most "
-        "PRODUCT_IMAGE_MAX_BYTES (5 MiB by default); otherwise 400 and nothing is stored.",
+        description="multipart/form-data. The file must be an image that decodes completely, "
+        "in an allowed format (JPEG, PNG, WebP, GIF by default), of at most "
+        "PRODUCT_IMAGE_MAX_BYTES (5 MiB by default) and PRODUCT_IMAGE_MAX_PIXELS pixels "
+        "(40 million by default); otherwise 400 and nothing is stored. What is stored is a "
+        "copy re-encoded from the pixels: upright (EXIF orientation applied), without "
+        "metadata or anything appended to the file.",
         request={"multipart/form-data": ImageUploadSerializer},
         responses={201: UploadedImageSerializer},
     )

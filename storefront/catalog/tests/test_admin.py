@@ -1,8 +1,13 @@
+import re
+from pathlib import Path
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image
 
 from storefront.accounts.models import User
-from storefront.catalog.models import Category, Product
+from storefront.catalog.models import Category, Product, ProductImage
 from storefront.catalog.tests.factories import (
     CategoryFactory,
     CollectionFactory,
@@ -11,6 +16,7 @@ from storefront.catalog.tests.factories import (
     TagFactory,
     VariantFactory,
 )
+from storefront.catalog.tests.image_files import PHP, image_bytes, png_bomb, png_with_idat
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +118,89 @@ def test_admin_creates_a_product_with_a_variant(admin_client, catalog):
 
     assert response.status_code == 302, response.content
     assert Product.objects.get(slug="admin-shirt").variants.get().sku == "ADM-1"
+
+
+def product_with_image(category: Category, name: str, data: bytes) -> dict:
+    variant = {"sku": "ADM-1", "name": "M", "price": "9.99", "stock_quantity": "3"}
+    form = product_form(category, variants=[{**variant, "attributes": "{}"}])
+    form.update(
+        {
+            "images-TOTAL_FORMS": "1",
+            "images-0-image": SimpleUploadedFile(name, data),
+            "images-0-alt": "Front",
+            "images-0-sort_order": "0",
+        }
+    )
+    return form
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("bomb.png", png_bomb(13_000, 13_000), "more than the 40000000 pixels allowed"),
+        ("cut.png", png_with_idat(lambda pixels: pixels[:-100]), "not a valid image"),
+    ],
+    ids=["decompression-bomb", "does-not-decode"],
+)
+def test_admin_refuses_the_images_the_api_refuses(admin_client, catalog, name, data, message):
+    images_before = set(ProductImage.objects.values_list("pk", flat=True))
+
+    response = admin_client.post(
+        "/admin/catalog/product/add/", product_with_image(catalog.category, name, data)
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Product.objects.filter(slug="admin-shirt").exists()
+    assert set(ProductImage.objects.values_list("pk", flat=True)) == images_before
+
+
+def test_admin_stores_an_image_re_encoded_without_what_was_appended(admin_client, catalog):
+    data = image_bytes("PNG") + PHP
+
+    response = admin_client.post(
+        "/admin/catalog/product/add/", product_with_image(catalog.category, "shot.png", data)
+    )
+
+    assert response.status_code == 302, response.content
+    product = Product.objects.get(slug="admin-shirt")
+    image = product.images.get()
+    assert re.fullmatch(rf"products/{product.pk}-[0-9a-f]{{32}}\.png", image.image.name)
+    content = Path(image.image.path).read_bytes()
+    assert PHP not in content
+    with Image.open(image.image.path) as stored:
+        assert (stored.format, stored.size) == ("PNG", (16, 8))
+
+
+def test_admin_keeps_an_existing_image_when_other_fields_change(admin_client, catalog):
+    image, variant = catalog.images.get(), catalog.variants.get()
+    name = image.image.name
+    data = product_form(catalog.category, variants=[])
+    data.update(
+        {
+            "variants-TOTAL_FORMS": "1",
+            "variants-INITIAL_FORMS": "1",
+            "variants-0-id": variant.pk,
+            "variants-0-product": catalog.pk,
+            "variants-0-sku": variant.sku,
+            "variants-0-name": variant.name,
+            "variants-0-price": str(variant.price),
+            "variants-0-stock_quantity": str(variant.stock_quantity),
+            "variants-0-attributes": "{}",
+            "images-TOTAL_FORMS": "1",
+            "images-INITIAL_FORMS": "1",
+            "images-0-id": image.pk,
+            "images-0-product": catalog.pk,
+            "images-0-alt": "New alt",
+            "images-0-sort_order": "0",
+        }
+    )
+
+    response = admin_client.post(f"/admin/catalog/product/{catalog.pk}/change/", data)
+
+    assert response.status_code == 302, response.content
+    image.refresh_from_db()
+    assert (image.alt, image.image.name) == ("New alt", name)
 
 
 def test_admin_refuses_a_product_without_variants(admin_client, catalog):

@@ -4,11 +4,22 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from storefront.catalog.models import ProductImage
 from storefront.catalog.tests.factories import ProductImageFactory, StockedProductFactory
 from storefront.catalog.tests.helpers import assert_error
+from storefront.catalog.tests.image_files import (
+    HTML,
+    PHP,
+    animated_gif,
+    image_bytes,
+    jpeg_with_exif,
+    noisy_png,
+    png_bomb,
+    png_with_idat,
+    png_with_text,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +115,110 @@ def test_an_image_over_the_size_limit_is_refused(staff_client, product, settings
     error = refused(staff_client, product, {"image": upload})
 
     assert "larger than" in error["message"]
+
+
+def test_a_decompression_bomb_is_refused(staff_client, product):
+    # 13000 x 13000 = 169 megapixels in about 20 KB; Pillow itself only warns below 179 MP.
+    bomb = png_bomb(13_000, 13_000)
+    assert len(bomb) < 25_000
+
+    error = refused(staff_client, product, {"image": SimpleUploadedFile("bomb.png", bomb)})
+
+    assert error["fields"] == {"image": ["The image has more than the 40000000 pixels allowed."]}
+
+
+def test_the_pixel_limit_is_a_setting(staff_client, product, settings):
+    settings.PRODUCT_IMAGE_MAX_PIXELS = 16 * 8 - 1
+
+    error = refused(staff_client, product, {"image": image_file(size=(16, 8))})
+
+    assert "more than the 127 pixels allowed" in error["message"]
+
+
+def test_a_png_that_does_not_decode_is_refused(staff_client, product):
+    # Every chunk is well formed (lengths, CRCs), so only decoding finds the pixels cut short.
+    data = png_with_idat(lambda pixels: pixels[: len(pixels) // 2])
+
+    error = refused(staff_client, product, {"image": SimpleUploadedFile("cut.png", data)})
+
+    assert error["message"].startswith("image: The file is not a valid image")
+
+
+def test_a_truncated_png_is_refused(staff_client, product):
+    data = noisy_png()
+
+    refused(staff_client, product, {"image": SimpleUploadedFile("cut.png", data[: len(data) // 2])})
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "payload"),
+    [
+        ("polyglot.gif", image_bytes("GIF") + HTML, HTML),
+        ("polyglot.png", image_bytes("PNG") + PHP, PHP),
+        ("polyglot.png", png_with_text(PHP), PHP),
+    ],
+    ids=["gif-html-appended", "png-php-appended", "png-php-in-a-text-chunk"],
+)
+def test_polyglots_are_stored_without_their_payload(staff_client, product, name, data, payload):
+    response = staff_client.post(
+        upload_url(product), {"image": SimpleUploadedFile(name, data)}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    stored = Path(ProductImage.objects.get().image.path)
+    assert payload not in stored.read_bytes()
+    assert b"<?php" not in stored.read_bytes() and b"<script" not in stored.read_bytes()
+    with Image.open(stored) as image:
+        assert (image.format, image.size) == (Image.open(io.BytesIO(data)).format, (16, 8))
+
+
+def test_exif_is_stripped_and_the_orientation_applied(staff_client, product):
+    data = jpeg_with_exif(size=(40, 20), orientation=6)
+
+    response = staff_client.post(
+        upload_url(product), {"image": SimpleUploadedFile("photo.jpg", data)}, format="multipart"
+    )
+
+    assert response.status_code == 201, response.content
+    stored = Path(ProductImage.objects.get().image.path)
+    content = stored.read_bytes()
+    for secret in (b"SpyCam", b"Jane Doe", b"shot at home", b"Exif"):
+        assert secret not in content
+    with Image.open(stored) as image:
+        assert (image.format, image.size) == ("JPEG", (20, 40))  # Turned upright.
+        assert not image.getexif()
+        # The left half was red: turned 90 degrees clockwise, it is the top half.
+        top, bottom = image.getpixel((10, 5)), image.getpixel((10, 35))
+        assert top[0] > 200 and top[2] < 60
+        assert bottom[2] > 200 and bottom[0] < 60
+
+
+def test_an_animated_gif_keeps_its_frames_and_timing(staff_client, product):
+    response = staff_client.post(
+        upload_url(product),
+        {"image": SimpleUploadedFile("spin.gif", animated_gif((100, 200, 300)))},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    stored = Path(ProductImage.objects.get().image.path)
+    assert b"tracker" not in stored.read_bytes()
+    with Image.open(stored) as image:
+        durations = []
+        for frame in ImageSequence.Iterator(image):
+            frame.load()
+            durations.append(frame.info["duration"])
+        assert (image.n_frames, durations, image.info["loop"]) == (3, [100, 200, 300], 0)
+
+
+def test_the_frames_of_an_animation_count_towards_the_pixel_limit(staff_client, product, settings):
+    settings.PRODUCT_IMAGE_MAX_PIXELS = 12 * 12 * 2  # Two of the three frames.
+
+    error = refused(
+        staff_client, product, {"image": SimpleUploadedFile("spin.gif", animated_gif())}
+    )
+
+    assert "more than the 288 pixels allowed" in error["message"]
 
 
 def test_an_upload_without_a_file_is_refused(staff_client, product):

@@ -95,8 +95,9 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
 
         Body: {shipping_address, billing_address (text, or an id of one of your addresses),
         phone_number, additional_phone?, payment_method: "cash_on_delivery" (default) | "card"}.
-        400 empty_cart; 409 out_of_stock (details.lines: item_id, variant_id, sku, requested,
-        available); 422 idempotency_key_reused.
+        400 empty_cart; 400 payment_method_unavailable (no provider takes the method, e.g.
+        card without a gateway); 409 out_of_stock (details.lines: item_id, variant_id, sku,
+        requested, available); 422 idempotency_key_reused.
         """
         idempotency_key = _idempotency_key(request)
         serializer = PlaceOrderSerializer(data=request.data, context={"request": request})
@@ -141,7 +142,8 @@ class OrderStatusView(OrderDetailMixin, APIView):
     def post(self, request: Request, order_id: int) -> Response:
         """Staff: move the order to {status, note?} along the transition table.
 
-        200 + the order; 409 invalid_status_transition; 403 for customers.
+        200 + the order; 409 invalid_status_transition; 409 payment_required (a card order
+        moving to shipped or delivered before it is paid); 403 for customers.
         """
         serializer = ChangeOrderStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -162,7 +164,8 @@ class OrderPayView(OrderDetailMixin, APIView):
 
         200 + the order (a completed payment is never charged twice); 402 payment_declined
         (the payment is recorded as failed; retry with another token); 400
-        invalid_payment_token; 409 payment_not_allowed (cancelled or cash-on-delivery order).
+        invalid_payment_token; 400 payment_method_unavailable (no card provider configured);
+        409 payment_not_allowed (cancelled or cash-on-delivery order).
         """
         serializer = PayOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -54,6 +54,24 @@ def test_status_action_goes_through_the_transition_rules(staff_client):
     assert any(shipped.number in m for m in messages)
 
 
+def test_ship_action_refuses_an_unpaid_card_order_and_ships_cash_on_delivery(staff_client):
+    card = placed_order(payment_method=Payment.Method.CARD)
+    cash = placed_order()
+    Order.objects.update(status=Order.Status.PROCESSING)
+
+    response = run_action(staff_client, "mark_shipped", [card, cash])
+
+    assert response.status_code == 200
+    card.refresh_from_db()
+    cash.refresh_from_db()
+    assert (card.status, cash.status) == ("processing", "shipped")
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert warnings == [
+        f"Not changed: {card.number}: A card order must be paid before it is shipped; "
+        "its payment is pending."
+    ]
+
+
 def test_cancel_action_returns_the_stock(staff_client):
     order = placed_order(quantity=2)
     variant = order.items.get().variant

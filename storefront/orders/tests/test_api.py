@@ -93,6 +93,32 @@ def test_checkout_with_card_creates_a_pending_card_payment(client, customer):
     assert response.json()["payment"]["method"] == "card"
 
 
+def test_checkout_by_card_is_refused_without_a_card_provider(client, customer, settings):
+    settings.PAYMENT_SANDBOX = False
+    variant = fill_cart(customer, quantity=2)
+
+    response = checkout(client, payment_method="card")
+
+    assert response.status_code == 400
+    assert error(response)["code"] == "payment_method_unavailable"
+    assert error(response)["details"] == {"payment_method": "card"}
+    assert not Order.objects.exists()
+    assert not Payment.objects.exists()
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 10
+    assert customer.cart.items.get().quantity == 2
+
+
+def test_checkout_by_cash_on_delivery_works_without_a_card_provider(client, customer, settings):
+    settings.PAYMENT_SANDBOX = False
+    fill_cart(customer)
+
+    response = checkout(client, payment_method="cash_on_delivery")
+
+    assert response.status_code == 201
+    assert response.json()["payment"]["method"] == "cash_on_delivery"
+
+
 def test_checkout_accepts_the_id_of_one_of_the_customers_addresses(client, customer):
     fill_cart(customer)
     address = AddressFactory(customer=customer, street="9 Elm Rd", city="Shelbyville")
@@ -390,6 +416,20 @@ def test_invalid_transition_is_409(staff_client):
     assert order.status == "pending"
 
 
+def test_shipping_an_unpaid_card_order_is_409_payment_required(staff_client):
+    order = OrderFactory(status=Order.Status.PROCESSING)
+    Payment.objects.filter(order=order).update(method=Payment.Method.CARD)
+
+    response = staff_client.post(f"/api/orders/{order.pk}/status/", {"status": "shipped"})
+
+    assert response.status_code == 409
+    assert error(response)["code"] == "payment_required"
+    assert error(response)["details"]["payment_status"] == "pending"
+    order.refresh_from_db()
+    assert order.status == "processing"
+    assert not order.events.exists()
+
+
 @pytest.mark.parametrize("payload", [{"status": "lost"}, {"status": None}, {}, {"status": 3}])
 def test_unknown_status_is_400(staff_client, payload):
     order = OrderFactory()
@@ -419,6 +459,20 @@ def test_customer_pays_a_card_order_with_the_sandbox(client, customer):
     assert response.status_code == 200
     assert response.json()["payment"]["status"] == "completed"
     assert response.json()["status"] == "processing"
+
+
+def test_the_sandbox_token_pays_nothing_without_the_sandbox(client, customer, settings):
+    order = card_order(customer)
+    settings.PAYMENT_SANDBOX = False
+
+    response = client.post(f"/api/orders/{order.pk}/pay/", {"token": "tok_success"})
+
+    assert response.status_code == 400
+    assert error(response)["code"] == "payment_method_unavailable"
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.provider_reference) == ("pending", "")
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("pending", "pending")
 
 
 def test_declined_card_is_402_and_recorded(client, customer):

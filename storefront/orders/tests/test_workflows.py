@@ -10,7 +10,7 @@ from knox.models import AuthToken
 from storefront.accounts.models import User
 from storefront.accounts.tests.factories import AddressFactory, StaffFactory, UserFactory
 from storefront.catalog.tests.factories import VariantFactory
-from storefront.orders.exceptions import InvalidStatusTransition
+from storefront.orders.exceptions import InvalidStatusTransition, PaymentRequired
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.services import (
     REDACTED,
@@ -24,6 +24,7 @@ from storefront.orders.tests.factories import placed_order
 from storefront.payments.exceptions import (
     InvalidPaymentToken,
     PaymentDeclined,
+    PaymentMethodUnavailable,
     PaymentNotAllowed,
 )
 from storefront.payments.models import Payment
@@ -102,6 +103,50 @@ def test_a_transition_judged_on_a_stale_order_is_refused():
     assert fresh(order).status == Status.SHIPPED
 
 
+@pytest.mark.parametrize("declined", [False, True])
+def test_a_card_order_cannot_ship_before_it_is_paid(declined):
+    order = order_in(Status.PROCESSING, payment_method=Payment.Method.CARD)
+    if declined:
+        with pytest.raises(PaymentDeclined):
+            pay_order(order=order, token="tok_declined")
+    events = order.events.count()
+
+    with pytest.raises(PaymentRequired) as raised:
+        change_order_status(order=order, status=Status.SHIPPED, actor=StaffFactory())
+
+    payment_status = "failed" if declined else "pending"
+    assert raised.value.details == {
+        "to": "shipped",
+        "payment_method": "card",
+        "payment_status": payment_status,
+    }
+    assert (fresh(order).status, fresh(order).payment_status) == ("processing", payment_status)
+    assert order.events.count() == events
+
+
+def test_a_card_order_shipped_unpaid_cannot_be_delivered_unpaid():
+    # E.g. one shipped before the rule existed.
+    order = placed_order(payment_method=Payment.Method.CARD)
+    Order.objects.filter(pk=order.pk).update(status=Status.SHIPPED)
+    with pytest.raises(PaymentRequired):
+        change_order_status(order=fresh(order), status=Status.DELIVERED, actor=StaffFactory())
+    assert fresh(order).status == Status.SHIPPED
+
+
+def test_a_paid_card_order_ships_and_is_delivered():
+    order = placed_order(payment_method=Payment.Method.CARD)
+    pay_order(order=order, token="tok_success")
+    staff = StaffFactory()
+    for status in (Status.SHIPPED, Status.DELIVERED):
+        change_order_status(order=fresh(order), status=status, actor=staff)
+    assert fresh(order).status == Status.DELIVERED
+
+
+def test_a_cash_on_delivery_order_ships_and_is_delivered_unpaid():
+    order = order_in(Status.DELIVERED, payment_method=Payment.Method.CASH_ON_DELIVERY)
+    assert (fresh(order).status, fresh(order).payment_status) == ("delivered", "pending")
+
+
 def test_moving_to_cancelled_cancels_the_order_with_its_effects():
     order = placed_order(variants=[VariantFactory(stock_quantity=10)], quantity=3)
     assert stock_of(order) == 7
@@ -144,6 +189,20 @@ def test_cancelling_refunds_a_completed_payment():
     assert payment.refunded_at is not None
     assert payment.refund_reference.startswith("sandbox_re_")
     assert fresh(order).payment_status == Order.PaymentStatus.REFUNDED
+
+
+def test_a_card_payment_without_its_provider_is_not_refunded_and_the_order_stays(settings):
+    order = placed_order(payment_method=Payment.Method.CARD)
+    pay_order(order=order, token="tok_success")
+    stock = stock_of(order)
+    settings.PAYMENT_SANDBOX = False
+
+    with pytest.raises(PaymentMethodUnavailable):
+        cancel_order(order=order, actor=StaffFactory())
+
+    assert (fresh(order).status, fresh(order).payment_status) == ("processing", "completed")
+    assert Payment.objects.get(order=order).status == Payment.Status.COMPLETED
+    assert stock_of(order) == stock
 
 
 def test_cancelling_leaves_a_pending_payment_pending():
@@ -227,9 +286,10 @@ def test_cancelled_orders_cannot_be_paid():
 
 
 def test_payment_completing_after_staff_moved_the_order_leaves_its_status():
-    order = order_in(Status.SHIPPED, payment_method=Payment.Method.CARD)
+    order = order_in(Status.PROCESSING, payment_method=Payment.Method.CARD)
     pay_order(order=order, token="tok_success")
-    assert fresh(order).status == Status.SHIPPED
+    assert fresh(order).status == Status.PROCESSING
+    assert order.events.filter(to_status=Status.PROCESSING).count() == 1
 
 
 # --- Cash on delivery ---------------------------------------------------------------------

@@ -4,7 +4,11 @@ import pytest
 
 from storefront.orders.services import pay_order
 from storefront.orders.tests.factories import placed_order
-from storefront.payments.exceptions import InvalidPaymentToken, PaymentNotAllowed
+from storefront.payments.exceptions import (
+    InvalidPaymentToken,
+    PaymentMethodUnavailable,
+    PaymentNotAllowed,
+)
 from storefront.payments.models import Payment
 from storefront.payments.providers import (
     CashOnDeliveryProvider,
@@ -13,6 +17,7 @@ from storefront.payments.providers import (
     SandboxCardProvider,
     get_provider,
     register_provider,
+    unregister_provider,
 )
 
 CHARGE = {"amount": Decimal("10.00"), "currency": "USD", "payment_id": 1}
@@ -34,11 +39,10 @@ class RecordingGateway(PaymentProvider):
 
 @pytest.fixture
 def gateway():
-    original = get_provider(Payment.Method.CARD)
     gateway = RecordingGateway()
     register_provider(Payment.Method.CARD, gateway)
     yield gateway
-    register_provider(Payment.Method.CARD, original)
+    unregister_provider(Payment.Method.CARD)
 
 
 def test_sandbox_success_token_is_charged():
@@ -60,6 +64,27 @@ def test_sandbox_refuses_unknown_tokens():
 def test_cash_on_delivery_is_never_charged_online():
     with pytest.raises(PaymentNotAllowed):
         CashOnDeliveryProvider().charge(token="tok_success", **CHARGE)
+
+
+def test_the_sandbox_takes_card_payments_while_payment_sandbox_is_on(settings):
+    settings.PAYMENT_SANDBOX = True
+    assert isinstance(get_provider(Payment.Method.CARD), SandboxCardProvider)
+
+
+def test_without_the_sandbox_or_a_gateway_card_payments_are_unavailable(settings):
+    settings.PAYMENT_SANDBOX = False
+    with pytest.raises(PaymentMethodUnavailable) as raised:
+        get_provider(Payment.Method.CARD)
+    assert raised.value.details == {"payment_method": "card"}
+    assert isinstance(get_provider(Payment.Method.CASH_ON_DELIVERY), CashOnDeliveryProvider)
+
+
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_a_registered_gateway_takes_card_payments_with_or_without_the_sandbox(
+    settings, gateway, sandbox
+):
+    settings.PAYMENT_SANDBOX = sandbox
+    assert get_provider(Payment.Method.CARD) is gateway
 
 
 def test_registering_an_unknown_method_is_an_error():

@@ -12,6 +12,14 @@
     }
     var data = JSON.parse(source.textContent);
     var series = data.series;
+    // Amounts show two decimals, as everywhere in the admin: the tooltip shows the server's
+    // decimal string itself, the axis its ticks rounded to the cent.
+    function revenueLabel(context) {
+      if (context.dataset.yAxisID !== "revenue") {
+        return context.dataset.label + ": " + context.formattedValue;
+      }
+      return context.dataset.label + ": " + series[context.dataIndex].revenue;
+    }
     new window.Chart(canvas, {
       data: {
         labels: series.map(function (point) { return point.period_start; }),
@@ -41,8 +49,10 @@
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
+        plugins: { tooltip: { callbacks: { label: revenueLabel } } },
         scales: {
           revenue: { type: "linear", position: "left", beginAtZero: true,
+                     ticks: { callback: function (value) { return Number(value).toFixed(2); } },
                      title: { display: true, text: data.currency } },
           orders: { type: "linear", position: "right", beginAtZero: true,
                     ticks: { precision: 0 }, grid: { drawOnChartArea: false },
