@@ -1,12 +1,17 @@
-"""Root URLs: the REST API under /api/, its OpenAPI schema and docs, and the admin."""
+"""Root URLs: an index at /, the REST API under /api/ (its index, health, OpenAPI schema and
+docs), and the admin. A path under /api/ that matches nothing answers the JSON 404."""
 
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from storefront.core.api import views as core_views
+
 api_patterns = [
+    path("", core_views.ApiRootView.as_view(), name="api-root"),
+    path("health/", core_views.HealthView.as_view(), name="health"),
     path("", include("storefront.accounts.api.urls")),
     path("", include("storefront.catalog.api.urls")),
     path("", include("storefront.carts.api.urls")),
@@ -16,11 +21,18 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("", core_views.IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # Last: whatever else is under /api/ (or /api itself).
+    re_path(
+        r"^api(?:/(?P<rest>.*))?$",
+        core_views.api_not_found,
+        name=core_views.NOT_FOUND_URL_NAME,
+    ),
 ]
 
 if settings.DEBUG:

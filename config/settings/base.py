@@ -6,7 +6,8 @@ Environment variables (all optional here; production.py requires more):
   db.sqlite3 in the project folder.
 - REDIS_URL: Redis for the Celery broker and the cache. Default: redis://127.0.0.1:6379/0.
 - STORE_CURRENCY: ISO 4217 code of every price in the store. Default: USD.
-- CORS_ALLOWED_ORIGINS: comma-separated origins allowed to call the API from a browser.
+- CORS_ALLOWED_ORIGINS: comma-separated origins (scheme://host[:port]) whose pages may call
+  the API from a browser. Default: none (dev.py allows the usual local front-end origins).
 - MEDIA_ROOT, STATIC_ROOT: where uploads and collected static files live.
 - CELERY_BROKER_URL: the Celery broker. Default: REDIS_URL.
 - DEFAULT_FROM_EMAIL: sender of every email. Default: shop@localhost.
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from corsheaders.defaults import default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -80,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer, whichever middleware gives it, carries X-Request-ID.
+    "storefront.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -150,6 +154,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
+# Request headers a page may send (a checkout's Idempotency-Key, its own X-Request-ID), and
+# response headers its JavaScript may read (a new order's Location, a replayed checkout's
+# Idempotent-Replayed, the request id to quote in a support request, a 429's Retry-After).
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["Location", "Idempotent-Replayed", "X-Request-ID", "Retry-After"]
 
 # --- Store -------------------------------------------------------------------------------
 
@@ -182,6 +191,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "storefront.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_FILTER_BACKENDS": [
+        # First: a query parameter no other backend or the paginator reads answers 400.
+        "storefront.core.api.filters.KnownQueryParameters",
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
@@ -294,6 +305,16 @@ LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "storefront.core.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "default": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "default",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }

@@ -4,10 +4,15 @@ import socket
 from urllib.parse import urlsplit
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, env_bool
+from .base import CELERY_BROKER_URL, env_bool, env_list
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = ["*"]
+# The usual local front-end dev servers (create-react-app, Next.js: 3000; Vite: 5173).
+CORS_ALLOWED_ORIGINS = env_list(
+    "CORS_ALLOWED_ORIGINS",
+    "http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173,http://127.0.0.1:5173",
+)
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Cards are paid with the sandbox's test tokens (docs/checkout.md, Payments).
 PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", True)

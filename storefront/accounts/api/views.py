@@ -24,6 +24,7 @@ from storefront.accounts.api.serializers import (
 )
 from storefront.accounts.authentication import TokenAuthentication
 from storefront.core.api.exceptions import error_body
+from storefront.core.api.filters import KnownQueryParameters
 
 TAG = "accounts"
 ERROR_400 = OpenApiResponse(description="Invalid input; `fields` says where.")
@@ -172,7 +173,7 @@ class AddressListView(GenericAPIView):
 
     permission_classes = (IsAuthenticated,)
     serializer_class = AddressSerializer
-    filter_backends = ()
+    filter_backends = (KnownQueryParameters,)
 
     @extend_schema(
         tags=[TAG],
@@ -181,7 +182,8 @@ class AddressListView(GenericAPIView):
         responses={200: AddressSerializer(many=True), 401: ERROR_401},
     )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.list_addresses(customer=request.user))
+        addresses = self.filter_queryset(selectors.list_addresses(customer=request.user))
+        page = self.paginate_queryset(addresses)
         return self.get_paginated_response(AddressSerializer(page, many=True).data)
 
     @extend_schema(

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from storefront.analytics import selectors
 from storefront.analytics.api import serializers
+from storefront.core.api.filters import reject_unknown_query_parameters
 
 
 class AnalyticsView(APIView):
@@ -23,6 +24,7 @@ class AnalyticsView(APIView):
 
     def params(self, request) -> dict:
         params = self.params_class(data=request.query_params)
+        reject_unknown_query_parameters(request, params.fields)
         params.is_valid(raise_exception=True)
         return params.validated_data
 

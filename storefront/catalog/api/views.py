@@ -32,6 +32,7 @@ from storefront.catalog.api.serializers import (
     UploadedImageSerializer,
 )
 from storefront.catalog.models import Category, Collection, Product, Tag
+from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.exceptions import NotFound
 
 
@@ -87,7 +88,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductSerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [KnownQueryParameters, DjangoFilterBackend]
     filterset_class = ProductFilter
     lookup_value_converter = "int"
 
@@ -113,6 +114,8 @@ class ProductViewSet(viewsets.ModelViewSet):
         return ProductSerializer(product, context=self.get_serializer_context()).data
 
     def list(self, request, *args, **kwargs):
+        # Before the cache: a cached answer must not hide an unknown parameter.
+        KnownQueryParameters.check(request, self)
         return cached_read(
             request,
             lambda: super(ProductViewSet, self).list(request, *args, **kwargs),
@@ -226,7 +229,7 @@ class CategoryViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CategoryTreeSerializer
     queryset = Category.objects.all()
-    filter_backends: list = []
+    filter_backends = [KnownQueryParameters]
     pagination_class = None
     lookup_value_converter = "int"
 
@@ -240,6 +243,7 @@ class CategoryViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
         return Response(CategoryTreeSerializer(node).data, status=status_code)
 
     def list(self, request, *args, **kwargs):
+        KnownQueryParameters.check(request, self)
         return Response(CategoryTreeSerializer(selectors.category_tree(), many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -286,7 +290,7 @@ class CollectionViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = CollectionSerializer
     queryset = Collection.objects.order_by("name", "id")
-    filter_backends: list = []
+    filter_backends = [KnownQueryParameters]
     lookup_value_converter = "int"
 
 
@@ -309,5 +313,5 @@ class TagViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = TagSerializer
     queryset = Tag.objects.order_by("name", "id")
-    filter_backends: list = []
+    filter_backends = [KnownQueryParameters]
     lookup_value_converter = "int"

@@ -4,9 +4,11 @@ Errors use the shape of docs/api.md; codes and examples in docs/checkout.md.
 """
 
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.filters import OrderingFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.permissions import IsAdminUser
@@ -14,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from storefront.core.api.filters import KnownQueryParameters
 from storefront.orders import selectors, services
 from storefront.orders.api.filters import OrderFilter
 from storefront.orders.api.serializers import (
@@ -67,6 +70,7 @@ class OrderDetailMixin:
 
 class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
     serializer_class = OrderSerializer
+    filter_backends = [KnownQueryParameters, DjangoFilterBackend, OrderingFilter]
     filterset_class = OrderFilter
     ordering_fields = ["placed_at", "total"]
     ordering = ["-placed_at", "-id"]

@@ -1,0 +1,178 @@
+"""The front door: `/` and `/api/` (indexes of links), GET /api/health/, and the JSON 404 of
+every path under /api/ that no endpoint matches (docs/api.md)."""
+
+from django.conf import settings
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve, reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from storefront.core.api.exceptions import error_body
+from storefront.core.health import system_health
+
+NOT_FOUND_URL_NAME = "api-not-found"
+
+# The areas of the API and the URL names of their entry points, as GET /api/ lists them.
+API_AREAS = {
+    "accounts": {
+        "register": "auth-register",
+        "token": "auth-token",
+        "logout": "auth-logout",
+        "me": "me",
+        "addresses": "address-list",
+    },
+    "catalog": {
+        "products": "product-list",
+        "categories": "category-list",
+        "collections": "collection-list",
+        "tags": "tag-list",
+    },
+    "cart": {"cart": "cart", "cart_items": "cart-items", "guest_carts": "guest-carts"},
+    "orders": {"orders": "order-list"},
+    "analytics": {
+        "summary": "analytics-summary",
+        "top_products": "analytics-top-products",
+        "sales": "analytics-sales",
+        "sales_csv": "analytics-sales-csv",
+        "revenue_by_category": "analytics-revenue-by-category",
+    },
+}
+DOCUMENTATION = {"docs": "api-docs", "redoc": "api-redoc", "schema": "schema"}
+
+
+def _links(request: Request, names: dict[str, str]) -> dict[str, str]:
+    return {label: request.build_absolute_uri(reverse(name)) for label, name in names.items()}
+
+
+class PublicView(APIView):
+    """Anonymous and never throttled; a stale or bad token is ignored rather than a 401."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = ()
+
+
+@extend_schema(exclude=True)  # The site's index, not an endpoint of the API.
+class IndexView(PublicView):
+    def get(self, request: Request) -> Response:
+        """What this server is, with absolute links to the API, its docs, the admin and health."""
+        links = _links(
+            request,
+            {"api": "api-root", **DOCUMENTATION, "admin": "admin:index", "health": "health"},
+        )
+        return Response(
+            {
+                "name": "Storefront",
+                "description": "Headless e-commerce backend: a REST API under /api/.",
+                "links": links,
+            }
+        )
+
+
+class ApiRootView(PublicView):
+    @extend_schema(
+        summary="Index of the API",
+        responses=inline_serializer(
+            "ApiIndex",
+            {
+                "links": serializers.DictField(child=serializers.URLField()),
+                "areas": serializers.DictField(
+                    child=serializers.DictField(child=serializers.URLField())
+                ),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        """Absolute links: `links` (health, docs, schema) and `areas`, each area's endpoints."""
+        return Response(
+            {
+                "links": _links(request, {"health": "health", **DOCUMENTATION}),
+                "areas": {area: _links(request, names) for area, names in API_AREAS.items()},
+            }
+        )
+
+
+CHECK = inline_serializer(
+    "HealthCheck",
+    {
+        "status": serializers.ChoiceField(choices=["ok", "down"]),
+        "error": serializers.CharField(required=False),
+    },
+)
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthView(PublicView):
+    @extend_schema(
+        summary="Health of this server",
+        responses={
+            200: inline_serializer(
+                "Health",
+                {
+                    "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+                    "checks": inline_serializer(
+                        "HealthChecks", {"database": CHECK, "cache": CHECK, "broker": CHECK}
+                    ),
+                },
+            ),
+            503: OpenApiResponse(
+                description="`unhealthy`: the database is down; `details.checks` as in a 200."
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """200 while the database answers (`status` "ok", or "degraded" when the cache or the
+        broker is down, which the API survives); 503 `unhealthy` when it does not.
+
+        Costs one SQL query, one cache round trip and one broker connection; never cached.
+        """
+        health = system_health()
+        if health["status"] == "down":
+            body = error_body(
+                503,
+                "unhealthy",
+                "The database is not answering.",
+                details={"checks": health["checks"]},
+            )
+            return Response(body, status=503)
+        return Response(health)
+
+
+def _endpoint_with_slash(request) -> str | None:
+    """The path of `request` with a trailing slash if an endpoint lives there, else None."""
+    path = request.path_info
+    if not settings.APPEND_SLASH or path.endswith("/"):
+        return None
+    try:
+        match = resolve(path + "/")
+    except Resolver404:
+        return None
+    if match.url_name == NOT_FOUND_URL_NAME or not getattr(match.func, "should_append_slash", True):
+        return None
+    return request.path + "/"
+
+
+@csrf_exempt
+def api_not_found(request, rest: str = ""):
+    """Every path under /api/ that no endpoint matches: 404 `not_found` in the error shape,
+    with DEBUG on or off (DEBUG's technical 404 page would otherwise answer in HTML).
+
+    GET or HEAD of an endpoint's path without its trailing slash redirects to it (301), as
+    APPEND_SLASH does for the rest of the site. Any other method answers 404 naming the path
+    with the slash: a client following a redirected POST would resend it as a GET, and
+    CommonMiddleware refuses to redirect one in DEBUG (RuntimeError, a 500).
+    """
+    with_slash = _endpoint_with_slash(request)
+    if with_slash and request.method in ("GET", "HEAD"):
+        return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+    message = "Not found."
+    if with_slash:
+        message = f"Not found. Send {request.method} to {with_slash} (with a trailing slash)."
+    return JsonResponse(error_body(404, "not_found", message), status=404)
