@@ -9,9 +9,13 @@ from django_countries.fields import CountryField
 
 from storefront.core.models import TimeStampedModel
 
+# The formats of docs/accounts.md: "+44 20 7946 0000", "+1 (555) 123-4567", "(555) 123-4567",
+# "555-123-4567", "555.123.4567", "5551234567". A number starts with a digit, after an optional
+# "+" and an optional "(" (an area code in parentheses).
 phone_validator = RegexValidator(
-    r"^\+?[0-9][0-9 ().-]{4,30}$",
-    "Enter a phone number: digits, spaces, dashes or dots, optionally starting with +.",
+    r"^\+?\(?[0-9][0-9 ().-]{4,30}$",
+    "Enter a phone number: digits, spaces, dashes, dots or parentheses, optionally starting "
+    "with +.",
 )
 
 
