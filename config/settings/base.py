@@ -271,7 +271,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "storefront.accounts.tasks.delete_expired_tokens",
         "schedule": crontab(minute=17),
     },
+    "delete-stale-guest-carts": {
+        "task": "storefront.carts.tasks.delete_stale_guest_carts",
+        "schedule": crontab(hour=3, minute=41),
+    },
 }
+# Guest carts untouched for this many days are deleted (the beat task above, or
+# `manage.py delete_stale_guest_carts`).
+GUEST_CART_MAX_AGE_DAYS = int(os.environ.get("GUEST_CART_MAX_AGE_DAYS", "30"))
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
