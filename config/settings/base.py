@@ -15,6 +15,15 @@ Environment variables (all optional here; production.py requires more):
 - LOW_STOCK_THRESHOLD: a variant with fewer units than this is low on stock. Default: 5.
 - CATALOG_CACHE_SECONDS: how long a cached product list or detail response may live (changes
   invalidate it sooner; 0 turns the cache off). Default: 300.
+- NUM_PROXIES: how many reverse proxies in front of the application append to X-Forwarded-For;
+  throttles and login lockouts count the client under the address the outermost one saw. 0
+  ignores the header and uses the socket's address. Default: 0 (production: see there).
+- THROTTLE_RATE_REGISTER, THROTTLE_RATE_LOGIN, THROTTLE_RATE_GUEST_CART: requests per client
+  address to POST /api/auth/register/, POST /api/auth/token/ and POST /api/carts/, as
+  "<number>/<second|minute|hour|day>" ("none" turns the limit off). Defaults: 20/hour,
+  30/hour, 60/hour.
+- GUEST_CART_MAX_AGE_DAYS: guest carts untouched for this many days are deleted every night.
+  Default: 30.
 """
 
 import os
@@ -36,6 +45,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A Django REST framework rate such as "20/hour"; "none" (any case) means no limit."""
+    value = os.environ.get(name, default).strip()
+    return None if value.lower() == "none" else value
 
 
 SECRET_KEY = os.environ.get(
@@ -161,6 +176,11 @@ PRODUCT_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 
 # --- API ---------------------------------------------------------------------------------
 
+# Reverse proxies in front of the application, each appending to X-Forwarded-For: the client's
+# address is then the one the outermost proxy saw (storefront/core/client_address.py). 0 uses
+# the socket's address, so a client cannot choose its address by sending the header.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # knox, hardened: an undecodable token answers 401, not 500.
@@ -176,7 +196,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "storefront.core.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"register": "20/hour"},
+    # Every throttle is a storefront.core.api.throttling.RateThrottle, per client address.
+    "DEFAULT_THROTTLE_RATES": {
+        "register": env_rate("THROTTLE_RATE_REGISTER", "20/hour"),
+        "login": env_rate("THROTTLE_RATE_LOGIN", "30/hour"),
+        "guest_cart": env_rate("THROTTLE_RATE_GUEST_CART", "60/hour"),
+    },
+    # DRF's own reading of X-Forwarded-For, should anything use it, agrees with client_address.
+    "NUM_PROXIES": NUM_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -197,6 +224,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "storefront.accounts.api.views.lockout_response"
 AXES_USERNAME_CALLABLE = "storefront.accounts.backends.axes_username"
+AXES_CLIENT_IP_CALLABLE = "storefront.core.client_address.client_address"
 # The issue asks for throttling per email (axes.W006 warns that per-username lockouts can be
 # used to lock a customer out; that is the documented trade-off of this policy).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

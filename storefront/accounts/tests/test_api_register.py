@@ -192,6 +192,21 @@ def test_register_is_throttled_per_client(api_client):
     assert other_client.status_code == 201
 
 
+def test_register_ignores_a_forged_x_forwarded_for(api_client):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["register"]
+    allowed = int(rate.split("/")[0])
+    statuses = [
+        api_client.post(
+            URL,
+            {"email": f"forged{n}@example.com", "password": STRONG_PASSWORD},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(allowed + 10)
+    ]
+
+    assert statuses == [201] * allowed + [429] * 10
+
+
 def test_register_hashes_the_password_of_a_new_email(api_client, hashed):
     assert register(api_client).status_code == 201
 

@@ -17,12 +17,15 @@ TOKEN_URL = "/api/auth/token/"
 LOGOUT_URL = "/api/auth/logout/"
 LOGOUT_ALL_URL = "/api/auth/logout-all/"
 ME_URL = "/api/me/"
+# The test client's default REMOTE_ADDR, and another client's.
+OWN_ADDRESS = "127.0.0.1"
+ATTACKER = "198.51.100.66"
 
 pytestmark = pytest.mark.django_db
 
 
-def log_in(client, email, password=DEFAULT_PASSWORD):
-    return client.post(TOKEN_URL, {"email": email, "password": password})
+def log_in(client, email, password=DEFAULT_PASSWORD, *, remote_addr=OWN_ADDRESS):
+    return client.post(TOKEN_URL, {"email": email, "password": password}, REMOTE_ADDR=remote_addr)
 
 
 def client_with(token: str) -> APIClient:
@@ -125,11 +128,31 @@ def test_token_rejects_bad_input_without_counting_a_failure(api_client, payload,
     assert not AccessAttempt.objects.exists()
 
 
+# --- Throttle per client address --------------------------------------------------------
+
+
+def test_password_spraying_across_many_accounts_is_throttled_per_client_address(api_client):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"]
+    allowed = int(rate.split("/")[0])
+    victims = [UserFactory(email=f"victim{n}@example.com").email for n in range(72)]
+
+    statuses = [log_in(api_client, email, "Summer2026!").status_code for email in victims]
+
+    assert statuses == [400] * allowed + [429] * (72 - allowed)
+    response = log_in(api_client, victims[0])
+    assert_error(response, 429, "throttled")
+    assert int(response.headers["Retry-After"]) > 0
+    assert log_in(api_client, victims[0], remote_addr="192.0.2.7").status_code == 200
+
+
 # --- Lockout (django-axes) ---------------------------------------------------------------
 
 
-def fail(client, email, times):
-    return [log_in(client, email, "wrong-password").status_code for _ in range(times)]
+def fail(client, email, times, *, remote_addr=OWN_ADDRESS):
+    return [
+        log_in(client, email, "wrong-password", remote_addr=remote_addr).status_code
+        for _ in range(times)
+    ]
 
 
 def test_lockout_answers_429_from_the_failure_that_reaches_the_limit(api_client, customer):
