@@ -96,7 +96,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs) -> None:
         self.email = UserManager.normalize_email(self.email)
         if not self._state.adding:
+            # set_password() keeps the new password in _password until the save (Django's
+            # AbstractBaseUser, which also leaves it unset when it only rehashes a password).
+            # Imported here, not at the top, because the services module imports this one.
+            from storefront.accounts.services import password_changed
+
+            update_fields = kwargs.get("update_fields")
+            changed = self._password is not None and (
+                update_fields is None or "password" in update_fields
+            )
             super().save(*args, **kwargs)
+            if changed:
+                password_changed(user=self)
             return
         # Every customer has exactly one cart, created with them whatever creates the user
         # (API, admin, createsuperuser, factories): both rows or neither. Imported here, not at

@@ -27,8 +27,9 @@ def check_limits(app_configs, **kwargs) -> list[Error]:
     """Settings that would fail only later, on a request or in a task, checked at start-up.
 
     storefront.E001: a negative NUM_PROXIES. storefront.E002: a throttle rate DRF cannot
-    read (every throttled request would answer 500). storefront.E004: GUEST_CART_MAX_AGE_DAYS
-    below 1 (the nightly task would delete every guest cart).
+    read (every throttled request would answer 500). storefront.E003: AUTH_TOKENS_PER_USER
+    below 1 (every login would revoke the token it issues). storefront.E004:
+    GUEST_CART_MAX_AGE_DAYS below 1 (the nightly task would delete every guest cart).
     """
     errors = []
     if settings.NUM_PROXIES is not None and settings.NUM_PROXIES < 0:
@@ -45,6 +46,8 @@ def check_limits(app_configs, **kwargs) -> list[Error]:
                     id="storefront.E002",
                 )
             )
+    if settings.AUTH_TOKENS_PER_USER < 1:
+        errors.append(Error("AUTH_TOKENS_PER_USER must be at least 1.", id="storefront.E003"))
     if settings.GUEST_CART_MAX_AGE_DAYS < 1:
         errors.append(Error("GUEST_CART_MAX_AGE_DAYS must be at least 1.", id="storefront.E004"))
     return errors

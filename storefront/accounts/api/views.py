@@ -32,7 +32,8 @@ ERROR_404 = OpenApiResponse(description="No such address among the customer's ow
 
 
 def lockout_response(request, credentials=None, *args, **kwargs) -> JsonResponse:
-    """django-axes lockout: too many failed logins for one email answers 429 in the error shape."""
+    """django-axes lockout: too many failed logins for one email from one client address
+    answers 429 in the error shape."""
     return JsonResponse(
         error_body(429, "throttled", "Too many failed login attempts; try again later."),
         status=429,
@@ -85,11 +86,13 @@ class TokenView(APIView):
         summary="Obtain an API token",
         description=(
             "Answer a new token and its expiry (ISO 8601). Send it as "
-            "`Authorization: Token <token>`. Wrong email or password, or an inactive "
+            "`Authorization: Token <token>`; a user holds at most AUTH_TOKENS_PER_USER "
+            "tokens, the oldest being revoked. Wrong email or password, or an inactive "
             "account: 400 `invalid_credentials`. After 5 failures (LOGIN_FAILURE_LIMIT) for "
-            "one email, 429 `throttled` for that email, even with the right password, until "
-            "the cool-off (LOGIN_COOLOFF_MINUTES) passes. Every request also counts against "
-            "the `login` rate per client address (THROTTLE_RATE_LOGIN, 429 `throttled`)."
+            "one email from one client address, 429 `throttled` for that email from that "
+            "address, even with the right password, until the cool-off "
+            "(LOGIN_COOLOFF_MINUTES) passes. Every request also counts against the `login` "
+            "rate per client address (THROTTLE_RATE_LOGIN, 429 `throttled`)."
         ),
         request=LoginSerializer,
         responses={
@@ -97,7 +100,7 @@ class TokenView(APIView):
             400: OpenApiResponse(description="Invalid input, or `invalid_credentials`."),
             429: OpenApiResponse(
                 description="Too many logins from this client address, or too many failed "
-                "logins for this email."
+                "logins for this email from it."
             ),
         },
     )

@@ -198,6 +198,7 @@ def test_a_rate_drf_cannot_read_fails_the_system_checks(settings):
     ("name", "value", "code"),
     [
         ("NUM_PROXIES", -1, "E001"),
+        ("AUTH_TOKENS_PER_USER", 0, "E003"),
         ("GUEST_CART_MAX_AGE_DAYS", 0, "E004"),
     ],
 )
