@@ -67,6 +67,14 @@ def test_cache_off_storefront_is_storefront_with_catalog_cache_seconds_zero(benc
     assert run.python_for("storefront_nocache") == run.python_for("storefront")
 
 
+@pytest.mark.parametrize("system", ["storefront", "storefront_nocache"])
+def test_storefront_logs_its_bench_customers_in_without_the_login_rate(bench_env, system):
+    env = run.system_env(run.Config(), system)
+
+    assert env["THROTTLE_RATE_LOGIN"] == "none"
+    assert env["NUM_PROXIES"] == "0"
+
+
 class _Server:
     def __init__(self, system: str) -> None:
         self.base = f"http://{system}.invalid"

@@ -1,8 +1,13 @@
 """Production: DEBUG off, HTTPS only, secrets from the environment.
 
 Required: DJANGO_SECRET_KEY (50+ random characters), DJANGO_ALLOWED_HOSTS, DATABASE_URL.
+Set explicitly: NUM_PROXIES, the number of reverse proxies in front of gunicorn that append the
+client's address to X-Forwarded-For (0 if gunicorn faces the clients). Throttles and login
+lockouts count clients by that address; unset counts as 0, and `check --deploy` warns
+(storefront.W001), since behind a proxy every client would then share the proxy's address. The
+proxy must also set X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER below) and overwrite, not pass
+on, any X-Forwarded-Proto the client sent.
 Optional: REDIS_URL (the broker; the cache uses CACHE_URL, default the same Redis, database 1),
-NUM_PROXIES (reverse proxies in front of gunicorn, so throttles see the client's address),
 DJANGO_CSRF_TRUSTED_ORIGINS, DJANGO_SECURE_SSL_REDIRECT (default on; turn off only
 behind a proxy that already redirects), DJANGO_HSTS_SECONDS (default one year), EMAIL_URL-style
 SMTP settings EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS,
@@ -33,10 +38,9 @@ CACHES = {
         "LOCATION": os.environ.get("CACHE_URL", REDIS_URL.rsplit("/", 1)[0] + "/1"),  # noqa: F405
     }
 }
-REST_FRAMEWORK = {
-    **REST_FRAMEWORK,  # noqa: F405
-    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
-}
+NUM_PROXIES = int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None
+# DRF's None would trust any X-Forwarded-For: unset means 0 there too.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": NUM_PROXIES or 0}  # noqa: F405
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)

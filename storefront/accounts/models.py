@@ -9,9 +9,13 @@ from django_countries.fields import CountryField
 
 from storefront.core.models import TimeStampedModel
 
+# The formats of docs/accounts.md: "+44 20 7946 0000", "+1 (555) 123-4567", "(555) 123-4567",
+# "555-123-4567", "555.123.4567", "5551234567". A number starts with a digit, after an optional
+# "+" and an optional "(" (an area code in parentheses).
 phone_validator = RegexValidator(
-    r"^\+?[0-9][0-9 ().-]{4,30}$",
-    "Enter a phone number: digits, spaces, dashes or dots, optionally starting with +.",
+    r"^\+?\(?[0-9][0-9 ().-]{4,30}$",
+    "Enter a phone number: digits, spaces, dashes, dots or parentheses, optionally starting "
+    "with +.",
 )
 
 
@@ -92,7 +96,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs) -> None:
         self.email = UserManager.normalize_email(self.email)
         if not self._state.adding:
+            # set_password() keeps the new password in _password until the save (Django's
+            # AbstractBaseUser, which also leaves it unset when it only rehashes a password).
+            # Imported here, not at the top, because the services module imports this one.
+            from storefront.accounts.services import password_changed
+
+            update_fields = kwargs.get("update_fields")
+            changed = self._password is not None and (
+                update_fields is None or "password" in update_fields
+            )
             super().save(*args, **kwargs)
+            if changed:
+                password_changed(user=self)
             return
         # Every customer has exactly one cart, created with them whatever creates the user
         # (API, admin, createsuperuser, factories): both rows or neither. Imported here, not at

@@ -1,8 +1,10 @@
-"""Account workflows: registration, token log-in/log-out, profile and address changes."""
+"""Account workflows: registration, token log-in/log-out, password changes, profile, addresses."""
 
 from collections.abc import Mapping
 from typing import Any
 
+from axes.utils import reset as reset_login_failures
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.exceptions import ValidationError
@@ -12,6 +14,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from storefront.accounts.backends import lockout_keys
 from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
 from storefront.accounts.models import Address, User, UserManager
 from storefront.notifications import services as notifications
@@ -64,13 +67,15 @@ def log_in(*, request: HttpRequest, email: str, password: str) -> tuple[AuthToke
     """Check the credentials and issue a knox token: (token row, raw token).
 
     The raw token is returned once and only its SHA-512 digest is stored; the token expires
-    after REST_KNOX["TOKEN_TTL"]. `request` must be Django's HttpRequest (not DRF's
-    wrapper): django-axes counts failures per email and flags a lockout on the request it
-    is given (`request.axes_locked_out`), and its middleware reads that flag there.
+    after REST_KNOX["TOKEN_TTL"]. A user holds at most settings.AUTH_TOKENS_PER_USER tokens:
+    beyond that, the oldest are revoked (knox's TOKEN_LIMIT_PER_USER would refuse the login
+    instead). `request` must be Django's HttpRequest (not DRF's wrapper): django-axes counts
+    failures per email and client address and flags a lockout on the request it is given
+    (`request.axes_locked_out`), and its middleware reads that flag there.
 
-    Raises LoginLockedOut (429) once AXES_FAILURE_LIMIT failures for this email have been
-    counted, whatever the password; InvalidCredentials (400) for a wrong email or password
-    or an inactive account.
+    Raises LoginLockedOut (429) once AXES_FAILURE_LIMIT failures for this email from this
+    client address have been counted, whatever the password; InvalidCredentials (400) for a
+    wrong email or password or an inactive account.
     """
     # Not atomic on purpose: the failure django-axes records must survive the error raised
     # below, or the lockout would never trigger.
@@ -79,7 +84,13 @@ def log_in(*, request: HttpRequest, email: str, password: str) -> tuple[AuthToke
         raise LoginLockedOut()
     if user is None:
         raise InvalidCredentials()
-    instance, token = AuthToken.objects.create(user, knox_settings.TOKEN_TTL)
+    with transaction.atomic():
+        # Serialises the logins of one user: concurrent ones, each blind to the other's new
+        # token, would leave one too many.
+        _lock_user(user.pk)
+        instance, token = AuthToken.objects.create(user, knox_settings.TOKEN_TTL)
+        newest = user.auth_token_set.order_by("-created", "-pk").values("pk")
+        user.auth_token_set.exclude(pk__in=newest[: settings.AUTH_TOKENS_PER_USER]).delete()
     # As Django's login() does: updates last_login and lets django-axes reset the failures.
     user_logged_in.send(sender=type(user), request=request, user=user)
     return instance, token
@@ -94,9 +105,35 @@ def log_out(*, request: HttpRequest, token: AuthToken) -> None:
 
 def log_out_everywhere(*, request: HttpRequest, user: User) -> int:
     """Revoke every token of the user; returns how many were revoked."""
-    count, _ = user.auth_token_set.all().delete()
+    count = revoke_tokens(user=user)
     user_logged_out.send(sender=type(user), request=request, user=user)
     return count
+
+
+def revoke_tokens(*, user: User) -> int:
+    """Revoke every API token of the user (they answer 401 from now on); return how many."""
+    count, _ = user.auth_token_set.all().delete()
+    return count
+
+
+def clear_login_lockout(*, email: str) -> int:
+    """Forget every failed login of `email`, API and admin, from every client address.
+
+    Lifts the lockouts (django-axes) of that email; returns how many failure records went.
+    Called when the password changes (password_changed), which a password reset does too.
+    """
+    return sum(reset_login_failures(username=key) for key in lockout_keys(email))
+
+
+def password_changed(*, user: User) -> None:
+    """What follows a password change, however it was made: revoke the user's API tokens and
+    lift the lockouts of their email.
+
+    Called by User.save() after set_password() (the admin's password form, `manage.py
+    changepassword`, a password reset), in the transaction of the save if any.
+    """
+    revoke_tokens(user=user)
+    clear_login_lockout(email=user.email)
 
 
 def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:
@@ -120,7 +157,7 @@ def create_address(*, customer: User, data: Mapping[str, Any]) -> Address:
     stops being one, in the same transaction.
     """
     _reject_unknown_fields(data, ADDRESS_FIELDS)
-    _lock_address_book(customer.pk)
+    _lock_user(customer.pk)
     address = Address(customer=customer, **data)
     _release_defaults_taken_by(address)
     address.save()
@@ -131,7 +168,7 @@ def create_address(*, customer: User, data: Mapping[str, Any]) -> Address:
 def update_address(*, address: Address, changes: Mapping[str, Any]) -> Address:
     """Apply already-validated changes (ADDRESS_FIELDS) to an address; defaults as above."""
     _reject_unknown_fields(changes, ADDRESS_FIELDS)
-    _lock_address_book(address.customer_id)
+    _lock_user(address.customer_id)
     for name, value in changes.items():
         setattr(address, name, value)
     _release_defaults_taken_by(address)
@@ -150,15 +187,14 @@ def _reject_unknown_fields(changes: Mapping[str, Any], allowed: frozenset[str]) 
         raise ValueError(f"Not writable here: {', '.join(sorted(unknown))}.")
 
 
-def _lock_address_book(customer_id: int) -> None:
-    # Serialises default changes of one customer: without it, two requests making two
-    # different addresses the default would both pass the "unset the old one" step and one
-    # would hit the partial unique constraint. NO KEY UPDATE does not block inserts of rows
-    # that merely reference the user (carts, orders).
+def _lock_user(user_id: int) -> None:
+    # Serialises changes of one user's address book or tokens: without it, two requests
+    # making two different addresses the default would both pass the "unset the old one" step
+    # and one would hit the partial unique constraint, and two concurrent logins, each blind
+    # to the other's new token, would leave one token too many. NO KEY UPDATE does not block
+    # inserts of rows that merely reference the user (carts, orders, tokens).
     list(
-        User.objects.select_for_update(no_key=True)
-        .filter(pk=customer_id)
-        .values_list("pk", flat=True)
+        User.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk", flat=True)
     )
 
 

@@ -11,7 +11,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from storefront.accounts import selectors, services
@@ -25,6 +24,7 @@ from storefront.accounts.api.serializers import (
 from storefront.accounts.authentication import TokenAuthentication
 from storefront.core.api.exceptions import error_body
 from storefront.core.api.filters import KnownQueryParameters
+from storefront.core.api.throttling import ClientAddressThrottle
 
 TAG = "accounts"
 ERROR_400 = OpenApiResponse(description="Invalid input; `fields` says where.")
@@ -33,7 +33,8 @@ ERROR_404 = OpenApiResponse(description="No such address among the customer's ow
 
 
 def lockout_response(request, credentials=None, *args, **kwargs) -> JsonResponse:
-    """django-axes lockout: too many failed logins for one email answers 429 in the error shape."""
+    """django-axes lockout: too many failed logins for one email from one client address
+    answers 429 in the error shape."""
     return JsonResponse(
         error_body(429, "throttled", "Too many failed login attempts; try again later."),
         status=429,
@@ -46,7 +47,7 @@ class RegisterView(APIView):
     # Anonymous by design: a stale session cookie must not make registration need CSRF.
     authentication_classes = ()
     permission_classes = (AllowAny,)
-    throttle_classes = (ScopedRateThrottle,)
+    throttle_classes = (ClientAddressThrottle,)
     throttle_scope = "register"
 
     @extend_schema(
@@ -56,7 +57,8 @@ class RegisterView(APIView):
             "Create a customer account and answer its profile (no token: log in with "
             "POST /api/auth/token/). The email is unique case-insensitively and stored "
             "lower-cased; the password must pass Django's password validators (errors under "
-            "`password`). Throttled per client by the `register` rate (429 `throttled`)."
+            "`password`). Throttled per client address by the `register` rate "
+            "(THROTTLE_RATE_REGISTER, 429 `throttled`)."
         ),
         request=RegistrationSerializer,
         responses={
@@ -77,22 +79,30 @@ class TokenView(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    throttle_classes = (ClientAddressThrottle,)
+    throttle_scope = "login"
 
     @extend_schema(
         tags=[TAG],
         summary="Obtain an API token",
         description=(
             "Answer a new token and its expiry (ISO 8601). Send it as "
-            "`Authorization: Token <token>`. Wrong email or password, or an inactive "
+            "`Authorization: Token <token>`; a user holds at most AUTH_TOKENS_PER_USER "
+            "tokens, the oldest being revoked. Wrong email or password, or an inactive "
             "account: 400 `invalid_credentials`. After 5 failures (LOGIN_FAILURE_LIMIT) for "
-            "one email, 429 `throttled` for that email, even with the right password, until "
-            "the cool-off (LOGIN_COOLOFF_MINUTES) passes."
+            "one email from one client address, 429 `throttled` for that email from that "
+            "address, even with the right password, until the cool-off "
+            "(LOGIN_COOLOFF_MINUTES) passes. Every request also counts against the `login` "
+            "rate per client address (THROTTLE_RATE_LOGIN, 429 `throttled`)."
         ),
         request=LoginSerializer,
         responses={
             200: TokenSerializer,
             400: OpenApiResponse(description="Invalid input, or `invalid_credentials`."),
-            429: OpenApiResponse(description="Too many failed logins for this email."),
+            429: OpenApiResponse(
+                description="Too many logins from this client address, or too many failed "
+                "logins for this email from it."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

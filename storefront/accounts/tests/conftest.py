@@ -1,6 +1,7 @@
 """Fixtures of the accounts tests."""
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from storefront.accounts.models import User
@@ -26,4 +27,12 @@ def staff(db) -> User:
 def customer_client(customer) -> APIClient:
     client = APIClient()
     client.force_authenticate(customer)
+    return client
+
+
+@pytest.fixture
+def admin(db) -> Client:
+    """A browser logged in to the admin as a superuser (root@example.com)."""
+    client = Client()
+    client.force_login(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
     return client

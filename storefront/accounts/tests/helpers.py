@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.core.management import call_command
+
 
 def assert_error(response, status: int, code: str, *, field: str | None = None) -> dict[str, Any]:
     """Assert the one error shape of docs/api.md; with `field`, that the field is blamed."""
@@ -13,3 +15,12 @@ def assert_error(response, status: int, code: str, *, field: str | None = None) 
     if field is not None:
         assert field in error["fields"], error
     return error
+
+
+def change_password_with_changepassword(monkeypatch, email: str, password: str) -> None:
+    """`manage.py changepassword <email>`, typing `password` at both prompts."""
+    monkeypatch.setattr(
+        "django.contrib.auth.management.commands.changepassword.getpass.getpass",
+        lambda prompt="": password,
+    )
+    call_command("changepassword", email, stdout=None)

@@ -1,6 +1,5 @@
 import pytest
 from django.forms import inlineformset_factory
-from django.test import Client
 
 from storefront.accounts.admin import AddressInlineFormSet
 from storefront.accounts.models import Address, User
@@ -10,13 +9,6 @@ pytestmark = pytest.mark.django_db
 
 USERS_URL = "/admin/accounts/user/"
 ADDRESSES_URL = "/admin/accounts/address/"
-
-
-@pytest.fixture
-def admin(db) -> Client:
-    client = Client()
-    client.force_login(UserFactory(email="root@example.com", is_staff=True, is_superuser=True))
-    return client
 
 
 def test_user_changelist_searches_by_email_and_name(admin):

@@ -1,5 +1,6 @@
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import MD5PasswordHasher
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -11,6 +12,23 @@ URL = "/api/auth/register/"
 STRONG_PASSWORD = "violet-otter-harbour-92"
 
 pytestmark = pytest.mark.django_db
+
+
+class CountingHasher(MD5PasswordHasher):
+    """The test suite's hasher, counting the passwords it hashes."""
+
+    hashed: list[str] = []
+
+    def encode(self, password, salt):
+        self.hashed.append(password)
+        return super().encode(password, salt)
+
+
+@pytest.fixture
+def hashed(settings) -> list[str]:
+    settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+    CountingHasher.hashed = []
+    return CountingHasher.hashed
 
 
 def register(api_client, *, remote_addr: str = "127.0.0.1", **overrides):
@@ -172,3 +190,47 @@ def test_register_is_throttled_per_client(api_client):
     assert not User.objects.filter(email="one-too-many@example.com").exists()
     other_client = register(api_client, email="elsewhere@example.com", remote_addr="10.1.2.3")
     assert other_client.status_code == 201
+
+
+def test_register_ignores_a_forged_x_forwarded_for(api_client):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["register"]
+    allowed = int(rate.split("/")[0])
+    statuses = [
+        api_client.post(
+            URL,
+            {"email": f"forged{n}@example.com", "password": STRONG_PASSWORD},
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(allowed + 10)
+    ]
+
+    assert statuses == [201] * allowed + [429] * 10
+
+
+def test_register_hashes_the_password_of_a_new_email(api_client, hashed):
+    assert register(api_client).status_code == 201
+
+    assert hashed == [STRONG_PASSWORD]
+
+
+def test_register_hashes_the_password_of_a_taken_email_too(api_client, hashed):
+    UserFactory(email="taken@example.com")
+    hashed.clear()
+
+    response = register(api_client, email="TAKEN@example.com")
+
+    assert_error(response, 400, "invalid", field="email")
+    assert hashed == [STRONG_PASSWORD]
+
+
+def test_register_hashes_nothing_for_a_weak_password_whether_or_not_the_email_is_taken(
+    api_client, hashed
+):
+    UserFactory(email="taken@example.com")
+    hashed.clear()
+
+    new = register(api_client, email="new@example.com", password="123")
+    taken = register(api_client, email="taken@example.com", password="123")
+
+    assert (new.status_code, taken.status_code) == (400, 400)
+    assert hashed == []

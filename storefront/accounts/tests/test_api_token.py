@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from knox.crypto import hash_token
 from knox.models import AuthToken
@@ -17,12 +18,23 @@ TOKEN_URL = "/api/auth/token/"
 LOGOUT_URL = "/api/auth/logout/"
 LOGOUT_ALL_URL = "/api/auth/logout-all/"
 ME_URL = "/api/me/"
+ADMIN_LOGIN_URL = "/admin/login/?next=/admin/"
+# The test client's default REMOTE_ADDR, and another client's.
+OWN_ADDRESS = "127.0.0.1"
+ATTACKER = "198.51.100.66"
 
 pytestmark = pytest.mark.django_db
 
 
-def log_in(client, email, password=DEFAULT_PASSWORD):
-    return client.post(TOKEN_URL, {"email": email, "password": password})
+def log_in(client, email, password=DEFAULT_PASSWORD, *, remote_addr=OWN_ADDRESS):
+    return client.post(TOKEN_URL, {"email": email, "password": password}, REMOTE_ADDR=remote_addr)
+
+
+def admin_log_in(email, password=DEFAULT_PASSWORD, *, remote_addr=OWN_ADDRESS):
+    """POST the admin's login form: 302 to the admin on success, 200 (the form) on failure."""
+    return Client().post(
+        ADMIN_LOGIN_URL, {"username": email, "password": password}, REMOTE_ADDR=remote_addr
+    )
 
 
 def client_with(token: str) -> APIClient:
@@ -125,11 +137,38 @@ def test_token_rejects_bad_input_without_counting_a_failure(api_client, payload,
     assert not AccessAttempt.objects.exists()
 
 
+# --- Throttle per client address --------------------------------------------------------
+
+
+def test_password_spraying_across_many_accounts_is_throttled_per_client_address(api_client):
+    rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"]
+    allowed = int(rate.split("/")[0])
+    victims = [UserFactory(email=f"victim{n}@example.com").email for n in range(72)]
+
+    statuses = [log_in(api_client, email, "Summer2026!").status_code for email in victims]
+
+    assert statuses == [400] * allowed + [429] * (72 - allowed)
+    response = log_in(api_client, victims[0])
+    assert_error(response, 429, "throttled")
+    assert int(response.headers["Retry-After"]) > 0
+    assert log_in(api_client, victims[0], remote_addr="192.0.2.7").status_code == 200
+
+
 # --- Lockout (django-axes) ---------------------------------------------------------------
 
 
-def fail(client, email, times):
-    return [log_in(client, email, "wrong-password").status_code for _ in range(times)]
+def fail(client, email, times, *, remote_addr=OWN_ADDRESS):
+    return [
+        log_in(client, email, "wrong-password", remote_addr=remote_addr).status_code
+        for _ in range(times)
+    ]
+
+
+def fail_admin(email, times, *, remote_addr=OWN_ADDRESS):
+    return [
+        admin_log_in(email, "wrong-password", remote_addr=remote_addr).status_code
+        for _ in range(times)
+    ]
 
 
 def test_lockout_answers_429_from_the_failure_that_reaches_the_limit(api_client, customer):
@@ -171,6 +210,49 @@ def test_lockout_of_one_email_leaves_another_email_unaffected(api_client, custom
     response = log_in(api_client, other.email)
 
     assert response.status_code == 200
+
+
+def test_an_attackers_failures_do_not_lock_the_customer_out_from_their_own_address(
+    api_client, customer
+):
+    fail(api_client, customer.email, settings.AXES_FAILURE_LIMIT, remote_addr=ATTACKER)
+
+    assert log_in(api_client, customer.email, remote_addr=ATTACKER).status_code == 429
+    assert log_in(api_client, customer.email).status_code == 200
+    # The customer's success forgets their own failures only: the attacker stays locked out.
+    assert log_in(api_client, customer.email, remote_addr=ATTACKER).status_code == 429
+
+
+def test_lockout_is_recorded_for_the_pair_of_email_and_client_address(api_client, customer):
+    fail(api_client, customer.email, 2, remote_addr=ATTACKER)
+    fail(api_client, customer.email, 1)
+
+    pairs = AccessAttempt.objects.values_list("username", "ip_address", "failures_since_start")
+    assert sorted(pairs) == [(customer.email, OWN_ADDRESS, 1), (customer.email, ATTACKER, 2)]
+
+
+def test_admin_login_is_locked_out_after_the_limit_in_the_error_shape(staff):
+    statuses = fail_admin(staff.email, settings.AXES_FAILURE_LIMIT)
+
+    assert statuses == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+    assert_error(admin_log_in(staff.email), 429, "throttled")
+
+
+def test_api_failures_do_not_lock_staff_out_of_the_admin(api_client, staff):
+    fail(api_client, staff.email, settings.AXES_FAILURE_LIMIT)
+    assert log_in(api_client, staff.email).status_code == 429
+
+    response = admin_log_in(staff.email)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/"
+
+
+def test_admin_failures_do_not_lock_the_api_login(api_client, staff):
+    fail_admin(staff.email, settings.AXES_FAILURE_LIMIT)
+    assert admin_log_in(staff.email).status_code == 429
+
+    assert log_in(api_client, staff.email).status_code == 200
 
 
 def test_successful_login_resets_the_failure_count(api_client, customer):

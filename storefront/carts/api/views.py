@@ -23,6 +23,7 @@ from storefront.carts.api.serializers import (
 )
 from storefront.carts.models import Cart
 from storefront.carts.selectors import load_cart_contents
+from storefront.core.api.throttling import ClientAddressThrottle
 
 
 class CartViewMixin:
@@ -159,12 +160,15 @@ class CartMergeView(CustomerCartMixin, APIView):
 
 class GuestCartCreateView(APIView):
     permission_classes = [AllowAny]
+    throttle_classes = [ClientAddressThrottle]
+    throttle_scope = "guest_cart"
 
     @extend_schema(request=None, responses={201: GuestCartSerializer})
     def post(self, request: Request) -> Response:
         """Create an empty guest cart. 201 + {id, token, items, total, currency}.
 
-        Keep the token: it is the only key to the cart (/api/carts/{token}/...).
+        Keep the token: it is the only key to the cart (/api/carts/{token}/...). 429
+        `throttled` beyond the `guest_cart` rate per client address (THROTTLE_RATE_GUEST_CART).
         """
         cart = services.create_guest_cart()
         load_cart_contents(cart)
