@@ -35,6 +35,8 @@ def check_deploy(**env: str) -> subprocess.CompletedProcess:
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
             "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+            # README "Production": the number of proxies is set explicitly.
+            "NUM_PROXIES": "1",
             **env,
         },
         capture_output=True,
