@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+from django.conf import settings
+
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, MAX_CART_LINES
 from storefront.core.exceptions import Conflict, DomainError, NotFound
 from storefront.orders.models import MAX_ORDER_TOTAL
@@ -45,18 +47,26 @@ class CartLinesLimitExceeded(DomainError):
     code = "cart_lines_limit_exceeded"
     default_message = f"A cart holds at most {MAX_CART_LINES} different items."
 
+    def __init__(self, *, lines: int):
+        super().__init__(
+            f"A cart holds at most {MAX_CART_LINES} different items; this would make {lines}.",
+            details={"max_lines": MAX_CART_LINES, "lines": lines},
+        )
+
 
 class CartTotalLimitExceeded(DomainError):
-    """The cart's total at current prices would exceed what an order can record (HTTP 400).
+    """The cart's total at current prices would pass what an order can record,
+    MAX_ORDER_TOTAL (HTTP 400).
 
     `details`: {"max_total", "total" (the cart's total now), "new_total" (what it would
-    be)}: decimal strings in "currency" (ISO 4217).
+    be)}: decimal strings in "currency" (ISO 4217, the store currency).
     """
 
     code = "cart_total_limit_exceeded"
     default_message = "The cart's total would exceed what one order can hold."
 
-    def __init__(self, *, total: Decimal, new_total: Decimal, currency: str):
+    def __init__(self, *, total: Decimal, new_total: Decimal):
+        currency = settings.STORE_CURRENCY
         super().__init__(
             f"A cart's total is at most {MAX_ORDER_TOTAL:,} {currency}; this would make it "
             f"{new_total:,.2f}.",

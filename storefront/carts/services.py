@@ -20,7 +20,6 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Least
@@ -260,7 +259,7 @@ def update_cart_item(*, cart: Cart, item_id: int, quantity: int) -> None:
         total = _contents(cart_id=cart.pk)["total"]
         new_total = total + price * (quantity - in_cart)
         if quantity > in_cart and new_total > MAX_ORDER_TOTAL:
-            raise _total_exceeded(total=total, new_total=new_total)
+            raise CartTotalLimitExceeded(total=total, new_total=new_total)
     raise CartChanged()
 
 
@@ -295,9 +294,9 @@ def merge_carts(*, customer: User, guest_token: uuid.UUID) -> Cart:
     after = _contents(cart_id=cart.pk)
     # Raised inside the transaction: the merged items roll back.
     if after["lines"] > MAX_CART_LINES and after["lines"] > before["lines"]:
-        raise _lines_exceeded(lines=after["lines"])
+        raise CartLinesLimitExceeded(lines=after["lines"])
     if after["total"] > MAX_ORDER_TOTAL and after["total"] > before["total"]:
-        raise _total_exceeded(total=before["total"], new_total=after["total"])
+        raise CartTotalLimitExceeded(total=before["total"], new_total=after["total"])
     guest_cart.delete()
     return cart
 
@@ -361,10 +360,10 @@ def _refusal(*, cart_id: int, variant_id: int, quantity: int) -> Exception | Non
     if in_cart + quantity > MAX_CART_ITEM_QUANTITY:
         return _limit_exceeded(variant_id=variant_id, in_cart=in_cart)
     if not in_cart and contents["lines"] >= MAX_CART_LINES:
-        return _lines_exceeded(lines=contents["lines"] + 1)
+        return CartLinesLimitExceeded(lines=contents["lines"] + 1)
     new_total = contents["total"] + price * quantity
     if new_total > MAX_ORDER_TOTAL:
-        return _total_exceeded(total=contents["total"], new_total=new_total)
+        return CartTotalLimitExceeded(total=contents["total"], new_total=new_total)
     return None
 
 
@@ -376,20 +375,6 @@ def _limit_exceeded(*, variant_id: int, in_cart: int) -> QuantityLimitExceeded:
             "max_quantity": MAX_CART_ITEM_QUANTITY,
             "in_cart": in_cart,
         },
-    )
-
-
-def _lines_exceeded(*, lines: int) -> CartLinesLimitExceeded:
-    """`lines`: how many items the cart would have."""
-    return CartLinesLimitExceeded(
-        f"A cart holds at most {MAX_CART_LINES} different items; this would make {lines}.",
-        details={"max_lines": MAX_CART_LINES, "lines": lines},
-    )
-
-
-def _total_exceeded(*, total: Decimal, new_total: Decimal) -> CartTotalLimitExceeded:
-    return CartTotalLimitExceeded(
-        total=total, new_total=new_total, currency=settings.STORE_CURRENCY
     )
 
 
