@@ -3,11 +3,14 @@
 import pytest
 
 from storefront.accounts.tests.factories import UserFactory
-from storefront.carts.models import Cart, CartItem
+from storefront.carts.api.serializers import CartSerializer
+from storefront.carts.exceptions import CartLinesLimitExceeded
+from storefront.carts.models import MAX_CART_LINES, Cart, CartItem
+from storefront.carts.selectors import load_cart_contents
 from storefront.carts.services import add_to_cart, merge_carts
 from storefront.carts.tests.factories import CartItemFactory, GuestCartFactory
 from storefront.catalog.models import ProductVariant
-from storefront.catalog.tests.factories import VariantFactory
+from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,3 +44,23 @@ def test_concurrent_merges_of_one_guest_cart_move_its_items_once():
 
     assert sum(outcome.error is None for outcome in outcomes) == 1
     assert customer.cart.items.get().quantity == 3
+
+
+def test_concurrent_adds_to_a_cart_one_item_short_of_the_cap_keep_it_readable():
+    # Each add reads the cart as its statement started, so several may pass the lines cap
+    # together (docs/checkout.md); none is lost, and the cart still reads and checks out.
+    cart = GuestCartFactory()
+    product = ProductFactory()
+    full = VariantFactory.create_batch(MAX_CART_LINES - 1, product=product)
+    CartItem.objects.bulk_create(CartItem(cart=cart, variant=v, quantity=1) for v in full)
+    new = VariantFactory.create_batch(6, product=product)
+
+    outcomes = run_concurrently([add(cart, variant.pk, 1) for variant in new])
+
+    added = [outcome for outcome in outcomes if outcome.error is None]
+    assert added
+    assert all(isinstance(o.error, CartLinesLimitExceeded) for o in outcomes if o not in added)
+    lines = CartItem.objects.filter(cart=cart).count()
+    assert lines == MAX_CART_LINES - 1 + len(added) <= MAX_CART_LINES - 1 + len(new)
+    data = CartSerializer(load_cart_contents(Cart.objects.get(pk=cart.pk))).data
+    assert len(data["items"]) == lines

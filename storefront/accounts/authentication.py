@@ -7,20 +7,25 @@ from knox import auth
 from knox.signals import token_expired
 from rest_framework import exceptions
 
+from storefront.core.api.parsers import text_error
+
 
 class TokenAuthentication(auth.TokenAuthentication):
     """knox's `Authorization: Token <token>` authentication (tokens hashed, expiring).
 
     knox decodes the token as UTF-8 without catching the error, so any header byte that is
-    not UTF-8 (HTTP headers arrive as Latin-1) made every endpoint answer 500. Such a token
-    cannot exist, so it is refused like any other invalid token: 401.
+    not UTF-8 (HTTP headers arrive as Latin-1) made every endpoint answer 500, and it looks
+    a NUL up in PostgreSQL, which refuses it (500 again). Such a token cannot exist, so it
+    is refused like any other invalid token: 401.
     """
 
     def authenticate_credentials(self, token: bytes):
         try:
-            token.decode("utf-8")
+            text = token.decode("utf-8")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+            text = None
+        if text is None or text_error(text) is not None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
         return super().authenticate_credentials(token)
 
     def _cleanup_token(self, auth_token) -> bool:

@@ -14,6 +14,10 @@ from storefront.core.models import TimeStampedModel
 
 # Upper bound of one cart item's quantity (units); the database enforces it with a CHECK.
 MAX_CART_ITEM_QUANTITY = 1000
+# Upper bound of the items (distinct variants) of one cart. Together with the units per item
+# it bounds what reading, merging and checking out a cart costs. The cart's total is bounded
+# too, by what an order records (orders.models.MAX_ORDER_TOTAL): see carts.services.
+MAX_CART_LINES = 100
 
 
 def is_valid_quantity(value: object) -> bool:
@@ -60,7 +64,10 @@ class Cart(TimeStampedModel):
         return self.customer_id is None
 
     def total(self) -> Decimal:
-        """Sum of the line totals at current prices (store currency); uses prefetched items."""
+        """Sum of the line totals at current prices (store currency); uses prefetched items.
+
+        Adds keep it within MAX_ORDER_TOTAL, but a price raised later can take it past.
+        """
         return sum((item.line_total for item in self.items.all()), Decimal("0.00"))
 
 

@@ -5,26 +5,46 @@ requests on the same cart never lose an update: adding is one INSERT ... ON CONF
 UPDATE on the (cart, variant) unique constraint, other quantity changes are conditional
 UPDATEs on `F("quantity")`, and a merged item is inserted in a savepoint so that a concurrent
 insert of the same variant falls back to the UPDATE.
+
+What a cart holds is capped, so that every cart can be checked out: at most MAX_CART_LINES
+items, and a total at current prices (the sum of price x quantity over its items) of at most
+MAX_ORDER_TOTAL, what an order records. Adding, merging and raising a quantity check both in
+the statement that writes; lowering a quantity or removing an item is always allowed. The
+caps hold for one request at a time: two adds to one cart at the same moment each check the
+cart as it was, and may together pass a cap by their own lines. A staff price increase can
+also take a cart past the total cap; such a cart still reads, lowers and removes, and
+checkout refuses it (orders.exceptions.OrderTooLarge).
 """
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Least
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from storefront.accounts.models import User
 from storefront.carts.exceptions import (
+    CartChanged,
     CartItemNotFound,
+    CartLinesLimitExceeded,
     CartNotFound,
+    CartTotalLimitExceeded,
     InvalidQuantity,
     QuantityLimitExceeded,
     VariantUnavailable,
 )
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem, is_valid_quantity
+from storefront.carts.models import (
+    MAX_CART_ITEM_QUANTITY,
+    MAX_CART_LINES,
+    Cart,
+    CartItem,
+    is_valid_quantity,
+)
 from storefront.catalog.models import Product, ProductVariant
+from storefront.orders.models import MAX_ORDER_TOTAL
 
 
 def get_or_create_customer_cart(*, customer: User) -> Cart:
@@ -54,22 +74,39 @@ def add_to_cart(*, cart: Cart, variant: ProductVariant, quantity: int = 1) -> Ca
     """Put `quantity` units of `variant` in the cart, adding to the item if it is there already.
 
     `variant` must come with its product loaded (select_related) so publication is checked
-    without a query. One SQL statement, safe under concurrent adds to the same cart. Returns
-    the item with its new quantity. Raises VariantUnavailable (400) for an unpublished
-    product, QuantityLimitExceeded (400) when the item would exceed MAX_CART_ITEM_QUANTITY
-    units, InvalidQuantity (400) for a quantity outside 1..MAX_CART_ITEM_QUANTITY.
-    Nothing changes when an error is raised.
+    without a query. One SQL statement, safe under concurrent adds to the same cart, checks
+    and adds (_add_in_one_statement); when it refuses, two more queries find out why.
+    Returns the item with its new quantity. Raises (all 400 unless said) VariantUnavailable
+    for an unpublished product, InvalidQuantity for a quantity outside
+    1..MAX_CART_ITEM_QUANTITY, QuantityLimitExceeded when the item would exceed
+    MAX_CART_ITEM_QUANTITY units, CartLinesLimitExceeded when a new item would make more
+    than MAX_CART_LINES, CartTotalLimitExceeded when the cart's total would pass
+    MAX_ORDER_TOTAL, and CartChanged (409) in the rare case that the cart changed under two
+    attempts in a row. Nothing changes when an error is raised.
     """
     _require_purchasable(variant)
     _require_quantity(quantity)
-    row = _insert_or_add(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
-    if row is None:
-        in_cart = _quantity_in_cart(cart=cart, variant_id=variant.pk)
-        raise _limit_exceeded(variant_id=variant.pk, in_cart=in_cart or 0)
-    item_id, new_quantity = row
+    connection = connections[router.db_for_write(CartItem)]
+    for _ in range(2):
+        row = _add_in_one_statement(
+            connection,
+            owner="cart.id = %s",
+            owner_value=cart.pk,
+            variant_id=variant.pk,
+            quantity=quantity,
+        )
+        if row is not None:
+            break
+        refusal = _refusal(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
+        if refusal is not None:
+            raise refusal
+        # Nothing refuses the add now: the cart changed in between (an item removed), retry.
+    else:
+        raise CartChanged()
+    item_id, new_quantity, _ = row
     # The fields not read back (timestamps) load on first access.
     item = CartItem.from_db(
-        router.db_for_write(CartItem),
+        connection.alias,
         ["id", "cart_id", "variant_id", "quantity"],
         [item_id, cart.pk, variant.pk, new_quantity],
     )
@@ -88,35 +125,31 @@ def add_to_cart_by_ids(
 
     The hot path of adding to a cart: the cart is found by exactly one of `customer_id` (the
     customer's cart) or `token` (a guest cart), and the variant is checked to belong to a
-    published product, inside the INSERT ... SELECT ... ON CONFLICT DO UPDATE that adds the
-    units. `variant_id` is a positive int; `quantity` an int in 1..MAX_CART_ITEM_QUANTITY
-    (checked, InvalidQuantity otherwise). Returns the cart (its id and customer; a guest
-    cart also its token), or None when the statement changed nothing: no such cart, an
-    unknown or unpublished variant, or an item that would exceed MAX_CART_ITEM_QUANTITY.
-    The caller then takes the checked path (the cart lookup, the input serializer and
-    add_to_cart), which says which it was.
+    published product and the caps are checked, inside the INSERT ... SELECT ... ON
+    CONFLICT DO UPDATE that adds the units (_add_in_one_statement). `variant_id` is a
+    positive int; `quantity` an int in 1..MAX_CART_ITEM_QUANTITY (checked, InvalidQuantity
+    otherwise). Returns the cart (its id and customer; a guest cart also its token), or
+    None when the statement changed nothing: no such cart, an unknown or unpublished
+    variant, or an add past a cap (MAX_CART_ITEM_QUANTITY units in the item,
+    MAX_CART_LINES items or MAX_ORDER_TOTAL in the cart). The caller then takes the checked
+    path (the cart lookup, the input serializer and add_to_cart), which says which it was.
     """
     if (customer_id is None) == (token is None):
         raise TypeError("Pass exactly one of customer_id and token.")
     _require_quantity(quantity)
     connection = connections[router.db_for_write(CartItem)]
-    quote = connection.ops.quote_name
-    owner = (
-        "cart.customer_id = %s" if token is None else "cart.token = %s AND cart.customer_id IS NULL"
-    )
-    source = f"""
-        SELECT %s, %s, cart.id, variant.id, %s
-        FROM {quote(Cart._meta.db_table)} AS cart,
-            {quote(ProductVariant._meta.db_table)} AS variant
-            JOIN {quote(Product._meta.db_table)} AS product ON product.id = variant.product_id
-        WHERE {owner} AND variant.id = %s AND product.is_published
-    """
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
     if token is None:
-        owner_value = customer_id
+        owner, owner_value = "cart.customer_id = %s", customer_id
     else:
+        owner = "cart.token = %s AND cart.customer_id IS NULL"
         owner_value = Cart._meta.get_field("token").get_db_prep_value(token, connection)
-    row = _upsert(connection, source, [now, now, quantity, owner_value, variant_id])
+    row = _add_in_one_statement(
+        connection,
+        owner=owner,
+        owner_value=owner_value,
+        variant_id=variant_id,
+        quantity=quantity,
+    )
     if row is None:
         return None
     cart = Cart.from_db(connection.alias, ["id", "customer_id"], [row[2], customer_id])
@@ -125,41 +158,64 @@ def add_to_cart_by_ids(
     return cart
 
 
-def _insert_or_add(*, cart_id: int, variant_id: int, quantity: int) -> tuple[int, int] | None:
-    """Insert the item, or add `quantity` to the existing one if that stays within the limit.
+def _add_in_one_statement(
+    connection, *, owner: str, owner_value, variant_id: int, quantity: int
+) -> tuple[int, int, int] | None:
+    """Add `quantity` units of variant `variant_id` to the cart that `owner` finds (SQL on
+    the alias `cart`, with one %s for `owner_value`); return (item id, new quantity, cart
+    id), or None when nothing changed.
 
-    Returns (item id, new quantity), or None when the existing item would exceed
-    MAX_CART_ITEM_QUANTITY.
+    Nothing changes unless the cart exists, the variant's product is published and the add
+    stays within the caps: the cart's other items fewer than MAX_CART_LINES, its total plus
+    price x quantity at most MAX_ORDER_TOTAL (the total grows by that whether the variant is
+    in the cart or not), and the item at most MAX_CART_ITEM_QUANTITY units. The total is
+    Cart.total() in SQL: the sum of price x quantity over the cart's items.
+
+    One INSERT ... SELECT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+, SQLite 3.35+): atomic
+    against a concurrent add of the same variant, with no savepoint and no retry. The caps
+    are read in the same statement; concurrent adds of different variants each read the
+    cart as it was (see the module docstring).
     """
-    connection = connections[router.db_for_write(CartItem)]
+    quote = connection.ops.quote_name
+    items = quote(CartItem._meta.db_table)
+    variants = quote(ProductVariant._meta.db_table)
+    carts = quote(Cart._meta.db_table)
+    products = quote(Product._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    row = _upsert(
-        connection, "VALUES (%s, %s, %s, %s, %s)", [now, now, cart_id, variant_id, quantity]
-    )
-    return (row[0], row[1]) if row else None
-
-
-def _upsert(connection, source: str, params: list) -> tuple[int, int, int] | None:
-    """INSERT the cart item row(s) from `source` (VALUES or SELECT of created_at, updated_at,
-    cart_id, variant_id, quantity), or add the quantity to an existing item if that stays
-    within MAX_CART_ITEM_QUANTITY; return (item id, new quantity, cart id) or None.
-
-    One INSERT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+, SQLite 3.35+): atomic against a
-    concurrent add of the same variant, with no savepoint and no retry.
-    """
-    table = connection.ops.quote_name(CartItem._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
+            # CAST: SQLite binds a Decimal as text, which any number would compare below.
             f"""
-            INSERT INTO {table} AS item (created_at, updated_at, cart_id, variant_id, quantity)
-            {source}
+            INSERT INTO {items} AS item (created_at, updated_at, cart_id, variant_id, quantity)
+            SELECT %s, %s, cart.id, variant.id, %s
+            FROM {carts} AS cart,
+                {variants} AS variant JOIN {products} AS product ON product.id = variant.product_id
+            WHERE {owner} AND variant.id = %s AND product.is_published
+                AND (
+                    SELECT COUNT(CASE WHEN line.variant_id <> variant.id THEN 1 END) < %s
+                        AND COALESCE(SUM(line_variant.price * line.quantity), 0)
+                            + variant.price * %s <= CAST(%s AS NUMERIC)
+                    FROM {items} AS line
+                        JOIN {variants} AS line_variant ON line_variant.id = line.variant_id
+                    WHERE line.cart_id = cart.id
+                )
             ON CONFLICT (cart_id, variant_id) DO UPDATE
                 SET quantity = item.quantity + excluded.quantity,
                     updated_at = excluded.updated_at
                 WHERE item.quantity <= %s - excluded.quantity
             RETURNING id, quantity, cart_id
             """,
-            [*params, MAX_CART_ITEM_QUANTITY],
+            [
+                now,
+                now,
+                quantity,
+                owner_value,
+                variant_id,
+                MAX_CART_LINES,
+                quantity,
+                MAX_ORDER_TOTAL,
+                MAX_CART_ITEM_QUANTITY,
+            ],
         )
         return cursor.fetchone()
 
@@ -167,15 +223,44 @@ def _upsert(connection, source: str, params: list) -> tuple[int, int, int] | Non
 def update_cart_item(*, cart: Cart, item_id: int, quantity: int) -> None:
     """Set the quantity (units) of one item of this cart.
 
-    Raises CartItemNotFound (404) if the item is not in this cart, InvalidQuantity (400) for
-    a quantity outside 1..MAX_CART_ITEM_QUANTITY.
+    One conditional UPDATE: lowering a quantity is always allowed, raising it only while the
+    cart's total at current prices stays within MAX_ORDER_TOTAL. Raises CartItemNotFound
+    (404) if the item is not in this cart, InvalidQuantity (400) for a quantity outside
+    1..MAX_CART_ITEM_QUANTITY, CartTotalLimitExceeded (400) past the total cap, CartChanged
+    (409) if the cart changed under two attempts in a row.
     """
     _require_quantity(quantity)
-    updated = CartItem.objects.filter(pk=item_id, cart=cart).update(
-        quantity=quantity, updated_at=timezone.now()
+    cart_total = Subquery(
+        CartItem.objects.filter(cart_id=OuterRef("cart_id"))
+        .values("cart_id")
+        .annotate(total=Sum(_LINE_TOTAL))
+        .values("total")
     )
-    if not updated:
-        raise CartItemNotFound()
+    fits = Q(quantity__gte=quantity) | Q(
+        new_total__lte=Value(MAX_ORDER_TOTAL, output_field=_AMOUNT)
+    )
+    for _ in range(2):
+        updated = (
+            CartItem.objects.filter(pk=item_id, cart=cart)
+            .alias(new_total=cart_total + F("variant__price") * (quantity - F("quantity")))
+            .filter(fits)
+            .update(quantity=quantity, updated_at=timezone.now())
+        )
+        if updated:
+            return
+        item = (
+            CartItem.objects.filter(pk=item_id, cart=cart)
+            .values_list("quantity", "variant__price")
+            .first()
+        )
+        if item is None:
+            raise CartItemNotFound()
+        in_cart, price = item
+        total = _contents(cart_id=cart.pk)["total"]
+        new_total = total + price * (quantity - in_cart)
+        if quantity > in_cart and new_total > MAX_ORDER_TOTAL:
+            raise CartTotalLimitExceeded(total=total, new_total=new_total)
+    raise CartChanged()
 
 
 def remove_cart_item(*, cart: Cart, item_id: int) -> None:
@@ -191,18 +276,27 @@ def merge_carts(*, customer: User, guest_token: uuid.UUID) -> Cart:
 
     Quantities of the same variant add up, capped at MAX_CART_ITEM_QUANTITY; the guest cart
     is then deleted. Raises CartNotFound (404) for an unknown token or a customer's cart's
-    token. The guest cart row is locked first, so two merges of one guest cart move its
-    items once (the second finds it gone). Costs two or three queries per guest item; guest
-    carts are small.
+    token, CartLinesLimitExceeded or CartTotalLimitExceeded (400) when the merged cart would
+    have more than MAX_CART_LINES items or a total past MAX_ORDER_TOTAL (more than it had):
+    nothing moves then, and the guest cart stays. The guest cart row is locked first, so
+    two merges of one guest cart move its items once (the second finds it gone). Costs two
+    or three queries per guest item, plus two; guest carts are small.
     """
     cart = get_or_create_customer_cart(customer=customer)
     try:
         guest_cart = Cart.objects.guests().select_for_update().get(token=guest_token)
     except Cart.DoesNotExist:
         raise CartNotFound() from None
+    before = _contents(cart_id=cart.pk)
     now = timezone.now()
     for variant_id, quantity in guest_cart.items.values_list("variant_id", "quantity"):
         _merge_item(cart=cart, variant_id=variant_id, quantity=quantity, now=now)
+    after = _contents(cart_id=cart.pk)
+    # Raised inside the transaction: the merged items roll back.
+    if after["lines"] > MAX_CART_LINES and after["lines"] > before["lines"]:
+        raise CartLinesLimitExceeded(lines=after["lines"])
+    if after["total"] > MAX_ORDER_TOTAL and after["total"] > before["total"]:
+        raise CartTotalLimitExceeded(total=before["total"], new_total=after["total"])
     guest_cart.delete()
     return cart
 
@@ -237,12 +331,40 @@ def _merge_item(*, cart: Cart, variant_id: int, quantity: int, now: datetime) ->
             raise
 
 
-def _quantity_in_cart(*, cart: Cart, variant_id: int) -> int | None:
-    return (
-        CartItem.objects.filter(cart=cart, variant_id=variant_id)
-        .values_list("quantity", flat=True)
+# A cart item's total at current prices, in SQL: CartItem.line_total.
+_AMOUNT = DecimalField(max_digits=None, decimal_places=2)
+_LINE_TOTAL = F("variant__price") * F("quantity")
+
+
+def _contents(*, cart_id: int, variant_id: int | None = None) -> dict:
+    """{"lines": items, "in_cart": units of `variant_id`, "total": Cart.total()} (1 query)."""
+    return CartItem.objects.filter(cart_id=cart_id).aggregate(
+        lines=Count("pk"),
+        in_cart=Coalesce(Sum("quantity", filter=Q(variant_id=variant_id)), 0),
+        total=Coalesce(Sum(_LINE_TOTAL, output_field=_AMOUNT), Value(Decimal("0.00"))),
+    )
+
+
+def _refusal(*, cart_id: int, variant_id: int, quantity: int) -> Exception | None:
+    """Why _add_in_one_statement refused the add, as the cart is now (2 queries), or None
+    when nothing refuses it any more."""
+    price = (
+        ProductVariant.objects.filter(pk=variant_id, product__is_published=True)
+        .values_list("price", flat=True)
         .first()
     )
+    if price is None:
+        return VariantUnavailable()
+    contents = _contents(cart_id=cart_id, variant_id=variant_id)
+    in_cart = contents["in_cart"]
+    if in_cart + quantity > MAX_CART_ITEM_QUANTITY:
+        return _limit_exceeded(variant_id=variant_id, in_cart=in_cart)
+    if not in_cart and contents["lines"] >= MAX_CART_LINES:
+        return CartLinesLimitExceeded(lines=contents["lines"] + 1)
+    new_total = contents["total"] + price * quantity
+    if new_total > MAX_ORDER_TOTAL:
+        return CartTotalLimitExceeded(total=contents["total"], new_total=new_total)
+    return None
 
 
 def _limit_exceeded(*, variant_id: int, in_cart: int) -> QuantityLimitExceeded:

@@ -4,6 +4,7 @@ Order items are snapshots (names, SKU, unit price at the time of sale), so later
 changes never alter a placed order. Amounts are Decimal in `currency` (ISO 4217).
 """
 
+from decimal import Decimal
 from typing import ClassVar
 
 from django.conf import settings
@@ -103,6 +104,18 @@ class Order(TimeStampedModel):
     def can_cancel(self) -> bool:
         """Whether the order may still be cancelled: pending or processing, not yet shipped."""
         return self.can_transition_to(self.Status.CANCELLED)
+
+
+def _largest_value(field: models.DecimalField) -> Decimal:
+    """The largest value a DECIMAL(max_digits, decimal_places) column holds."""
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(1).scaleb(
+        -field.decimal_places
+    )
+
+
+# The largest total an order can record (Order.total is DECIMAL(14, 2): 999,999,999,999.99).
+# A cart may not hold more (carts.services), so that every cart can be checked out.
+MAX_ORDER_TOTAL = _largest_value(Order._meta.get_field("total"))
 
 
 class OrderItem(models.Model):

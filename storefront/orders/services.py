@@ -45,7 +45,7 @@ from storefront.orders.exceptions import (
     OutOfStock,
     PaymentRequired,
 )
-from storefront.orders.models import Order, OrderEvent, OrderItem
+from storefront.orders.models import MAX_ORDER_TOTAL, Order, OrderEvent, OrderItem
 from storefront.payments import services as payment_services
 from storefront.payments.exceptions import PaymentDeclined, PaymentNotAllowed
 from storefront.payments.models import Payment
@@ -53,8 +53,6 @@ from storefront.payments.models import Payment
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud is not misheard.
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ORDER_NUMBER_ATTEMPTS = 3
-# Order.total is DECIMAL(14, 2).
-MAX_ORDER_TOTAL = Decimal("999999999999.99")
 REDACTED = "[removed]"
 
 

@@ -22,6 +22,7 @@ from storefront.accounts.api.serializers import (
     TokenSerializer,
 )
 from storefront.accounts.authentication import TokenAuthentication
+from storefront.accounts.models import Address
 from storefront.core.api.exceptions import error_body
 from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.api.throttling import ClientAddressThrottle
@@ -222,8 +223,7 @@ class AddressDetailView(GenericAPIView):
         responses={200: AddressSerializer, 401: ERROR_401, 404: ERROR_404},
     )
     def get(self, request: Request, pk: int) -> Response:
-        address = selectors.get_address(customer=request.user, address_id=pk)
-        return Response(AddressSerializer(address).data)
+        return Response(AddressSerializer(self.get_object()).data)
 
     @extend_schema(
         tags=[TAG],
@@ -249,12 +249,19 @@ class AddressDetailView(GenericAPIView):
         responses={204: None, 401: ERROR_401, 404: ERROR_404},
     )
     def delete(self, request: Request, pk: int) -> Response:
-        address = selectors.get_address(customer=request.user, address_id=pk)
-        services.delete_address(address=address)
+        services.delete_address(address=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def get_object(self) -> Address:
+        """The signed-in customer's address `pk`; AddressNotFound (404) for anyone else's.
+
+        Also what OPTIONS calls (DRF's metadata) to decide whether to describe the PUT body:
+        GenericAPIView's own get_object needs a `queryset`, which this view has none of.
+        """
+        return selectors.get_address(customer=self.request.user, address_id=self.kwargs["pk"])
+
     def _update(self, request: Request, pk: int, *, partial: bool) -> Response:
-        address = selectors.get_address(customer=request.user, address_id=pk)
+        address = self.get_object()
         serializer = AddressSerializer(address, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
         address = services.update_address(address=address, changes=serializer.validated_data)

@@ -6,9 +6,13 @@ from rest_framework import serializers
 
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem, is_valid_quantity
 from storefront.catalog.models import Product, ProductImage, ProductVariant
-from storefront.core.api.formats import AMOUNT_FIELD, PRICE_FIELD
+from storefront.core.api.formats import PRICE_FIELD
 
 IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
+# A cart's line totals and total: no cap on digits. Adds keep a cart's total within what an
+# order records (DECIMAL(14, 2)), but a price raised later can take a cart past it, and
+# the cart must still show (checkout then refuses it, order_too_large).
+CART_AMOUNT_FIELD = serializers.DecimalField(max_digits=None, decimal_places=2)
 # The largest id a BigAutoField (the project's DEFAULT_AUTO_FIELD) holds.
 MAX_ID = 2**63 - 1
 
@@ -44,7 +48,7 @@ class CartItemSerializer(serializers.ModelSerializer):
     unit_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, help_text="The variant's current price."
     )
-    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=None, decimal_places=2)
     available = serializers.BooleanField(
         source="is_available",
         help_text="Whether the product is on sale and its stock covers the quantity now.",
@@ -60,7 +64,7 @@ class CartSerializer(serializers.ModelSerializer):
     """{id, items, total, currency}: a cart at current prices (use after load_cart_contents)."""
 
     items = CartItemSerializer(many=True)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(max_digits=None, decimal_places=2)
     currency = serializers.CharField(help_text="ISO 4217 code of every amount.")
 
     class Meta:
@@ -94,14 +98,14 @@ class CartSerializer(serializers.ModelSerializer):
                     },
                     "quantity": item.quantity,
                     "unit_price": PRICE_FIELD.to_representation(item.unit_price),
-                    "line_total": AMOUNT_FIELD.to_representation(item.line_total),
+                    "line_total": CART_AMOUNT_FIELD.to_representation(item.line_total),
                     "available": item.is_available,
                 }
             )
         return {
             "id": cart.pk,
             "items": items,
-            "total": AMOUNT_FIELD.to_representation(cart.total()),
+            "total": CART_AMOUNT_FIELD.to_representation(cart.total()),
             "currency": cart.currency,
         }
 

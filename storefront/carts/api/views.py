@@ -82,7 +82,9 @@ class CartItemsBase(CartViewMixin, APIView):
         """Add {variant_id, quantity=1}; adds up with the same variant's item. 201 + cart.
 
         400 `invalid` (fields.variant_id) for an unknown or unpublished variant, or a quantity
-        outside 1..1000; 400 `quantity_limit_exceeded` if the item would exceed 1000 units.
+        outside 1..1000; 400 `quantity_limit_exceeded` if the item would exceed 1000 units,
+        `cart_lines_limit_exceeded` if a new item would make more than 100,
+        `cart_total_limit_exceeded` if the cart's total would pass 999,999,999,999.99.
         """
         values = AddCartItemSerializer.plain_values(request.data)
         if values is not None:
@@ -107,7 +109,11 @@ class CartItemsBase(CartViewMixin, APIView):
 
 class CartItemBase(CartViewMixin, APIView):
     def patch(self, request: Request, item_id: int, **kwargs) -> Response:
-        """Set an item's {quantity} (1..1000). 200 + cart; 404 if the item is not in this cart."""
+        """Set an item's {quantity} (1..1000). 200 + cart; 404 if the item is not in this cart.
+
+        400 `cart_total_limit_exceeded` if raising it would take the cart's total past
+        999,999,999,999.99; lowering is always allowed.
+        """
         cart = self.get_cart()
         serializer = UpdateCartItemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -148,7 +154,8 @@ class CartMergeView(CustomerCartMixin, APIView):
         """Move the guest cart {token}'s items into the customer's cart; delete the guest cart.
 
         Quantities of the same variant add up, capped at 1000. 200 + the customer's cart;
-        404 for an unknown guest token.
+        404 for an unknown guest token; 400 `cart_lines_limit_exceeded` or
+        `cart_total_limit_exceeded` if the merged cart would pass a cap (nothing moves).
         """
         serializer = MergeCartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

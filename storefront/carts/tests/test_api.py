@@ -5,11 +5,15 @@ import pytest
 from rest_framework.test import APIClient
 
 from storefront.accounts.tests.factories import UserFactory
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, MAX_CART_LINES, Cart, CartItem
 from storefront.carts.tests.factories import CartItemFactory, GuestCartFactory
-from storefront.catalog.tests.factories import ProductImageFactory, VariantFactory
+from storefront.catalog.models import ProductVariant
+from storefront.catalog.tests.factories import ProductFactory, ProductImageFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
+
+# What ProductVariant.price (DECIMAL(12, 2)) holds at most.
+LARGEST_PRICE = Decimal("9999999999.99")
 
 
 @pytest.fixture
@@ -202,6 +206,84 @@ def test_add_item_past_the_maximum_is_refused(client, customer):
     assert response.status_code == 400
     assert error_code(response) == "quantity_limit_exceeded"
     assert item_quantities(customer.cart) == {item.variant_id: MAX_CART_ITEM_QUANTITY}
+
+
+def test_add_item_past_the_lines_cap_is_refused_with_its_details(client, customer):
+    variants = VariantFactory.create_batch(MAX_CART_LINES, product=ProductFactory())
+    CartItem.objects.bulk_create(
+        CartItem(cart=customer.cart, variant=variant, quantity=1) for variant in variants
+    )
+    response = client.post("/api/cart/items/", {"variant_id": VariantFactory().pk})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": 400,
+        "code": "cart_lines_limit_exceeded",
+        "message": (
+            f"A cart holds at most {MAX_CART_LINES} different items; this would make "
+            f"{MAX_CART_LINES + 1}."
+        ),
+        "details": {"max_lines": MAX_CART_LINES, "lines": MAX_CART_LINES + 1},
+    }
+    assert customer.cart.items.count() == MAX_CART_LINES
+
+
+def test_guest_add_item_past_the_total_cap_is_refused_with_its_details():
+    item = CartItemFactory(
+        cart=GuestCartFactory(), variant=VariantFactory(price=LARGEST_PRICE), quantity=100
+    )
+    response = APIClient().post(
+        f"/api/carts/{item.cart.token}/items/", {"variant_id": VariantFactory().pk}
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "cart_total_limit_exceeded"
+    assert error["details"] == {
+        "max_total": "999999999999.99",
+        "total": "999999999999.00",
+        "new_total": "1000000000018.99",
+        "currency": "USD",
+    }
+    assert item_quantities(item.cart) == {item.variant_id: 100}
+
+
+def test_a_cart_a_price_rise_took_past_the_total_cap_still_reads_and_checkout_refuses_it(
+    client, customer
+):
+    variant = VariantFactory(price=Decimal("1000.00"), stock_quantity=5000)
+    client.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": MAX_CART_ITEM_QUANTITY})
+    ProductVariant.objects.filter(pk=variant.pk).update(price=LARGEST_PRICE)
+
+    cart = client.get("/api/cart/")
+    checkout = client.post(
+        "/api/orders/",
+        {
+            "shipping_address": "1 Main St",
+            "billing_address": "1 Main St",
+            "phone_number": "+1 555 0100",
+        },
+    )
+    add = client.post("/api/cart/items/", {"variant_id": VariantFactory().pk})
+
+    assert cart.status_code == 200
+    assert cart.json()["total"] == cart.json()["items"][0]["line_total"] == "9999999999990.00"
+    assert checkout.status_code == 400
+    assert error_code(checkout) == "order_too_large"
+    assert error_code(add) == "cart_total_limit_exceeded"
+    assert not customer.orders.exists()
+    assert item_quantities(customer.cart) == {variant.pk: MAX_CART_ITEM_QUANTITY}
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 5000
+
+
+def test_patch_item_past_the_total_cap_is_refused(client, customer):
+    item = CartItemFactory(
+        cart=customer.cart, variant=VariantFactory(price=LARGEST_PRICE), quantity=100
+    )
+    response = client.patch(f"/api/cart/items/{item.pk}/", {"quantity": 101})
+    assert response.status_code == 400
+    assert error_code(response) == "cart_total_limit_exceeded"
+    item.refresh_from_db()
+    assert item.quantity == 100
 
 
 def test_add_item_refuses_a_body_that_is_not_json(client, customer):

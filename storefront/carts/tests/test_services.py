@@ -1,6 +1,7 @@
 import io
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -10,14 +11,19 @@ from storefront.accounts.tests.factories import UserFactory
 from storefront.carts import services
 from storefront.carts.exceptions import (
     CartItemNotFound,
+    CartLinesLimitExceeded,
     CartNotFound,
+    CartTotalLimitExceeded,
     InvalidQuantity,
     QuantityLimitExceeded,
     VariantUnavailable,
 )
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, MAX_CART_LINES, Cart, CartItem
+from storefront.carts.selectors import load_cart_contents
 from storefront.carts.tests.factories import CartItemFactory, GuestCartFactory
-from storefront.catalog.tests.factories import VariantFactory
+from storefront.catalog.models import ProductVariant
+from storefront.catalog.tests.factories import ProductFactory, VariantFactory
+from storefront.orders.models import MAX_ORDER_TOTAL
 
 pytestmark = pytest.mark.django_db
 
@@ -231,3 +237,154 @@ def test_delete_stale_guest_carts_command_reports_what_it_deleted():
     call_command("delete_stale_guest_carts", "--days", "7", stdout=out)
     assert "Deleted 1 guest cart(s)" in out.getvalue()
     assert not Cart.objects.filter(pk=stale.pk).exists()
+
+
+# --- Caps: items per cart, and a total an order can record ---------------------------------
+
+# The largest price a variant can have: 100 units make 999,999,999,999.00, within the cap.
+DEAR = Decimal("9999999999.99")
+
+
+def full_cart(cart: Cart, lines: int = MAX_CART_LINES) -> list[ProductVariant]:
+    """Fill `cart` with `lines` items of one unit each (one product, cheap variants)."""
+    variants = VariantFactory.create_batch(lines, product=ProductFactory())
+    CartItem.objects.bulk_create(CartItem(cart=cart, variant=v, quantity=1) for v in variants)
+    return variants
+
+
+def test_a_new_item_past_the_lines_cap_is_refused_and_changes_nothing():
+    cart = GuestCartFactory()
+    full_cart(cart)
+    with pytest.raises(CartLinesLimitExceeded) as raised:
+        services.add_to_cart(cart=cart, variant=VariantFactory(), quantity=1)
+    assert raised.value.details == {"max_lines": MAX_CART_LINES, "lines": MAX_CART_LINES + 1}
+    assert cart.items.count() == MAX_CART_LINES
+
+
+def test_a_full_cart_still_takes_more_units_of_its_items():
+    cart = GuestCartFactory()
+    variants = full_cart(cart)
+    item = services.add_to_cart(cart=cart, variant=variants[-1], quantity=4)
+    assert item.quantity == 5
+    assert cart.items.count() == MAX_CART_LINES
+
+
+def test_an_add_past_the_total_cap_is_refused_with_its_amounts():
+    cart = GuestCartFactory()
+    variant = VariantFactory(price=DEAR)
+    services.add_to_cart(cart=cart, variant=variant, quantity=100)
+
+    with pytest.raises(CartTotalLimitExceeded) as raised:
+        services.add_to_cart(cart=cart, variant=variant, quantity=1)
+
+    assert raised.value.details == {
+        "max_total": "999999999999.99",
+        "total": "999999999999.00",
+        "new_total": "1009999999998.99",
+        "currency": "USD",
+    }
+    assert raised.value.message == (
+        "A cart's total is at most 999,999,999,999.99 USD; this would make it 1,009,999,999,998.99."
+    )
+    assert list(cart.items.values_list("quantity", flat=True)) == [100]
+
+
+def test_a_cart_may_hold_exactly_the_largest_order_total_and_not_a_cent_more():
+    cart = GuestCartFactory()
+    services.add_to_cart(
+        cart=cart, variant=VariantFactory(price=Decimal("999999999.99")), quantity=1000
+    )
+    services.add_to_cart(cart=cart, variant=VariantFactory(price=Decimal("9.99")), quantity=1)
+    assert load_cart_contents(GuestCartFactory.build(pk=cart.pk)).total() == MAX_ORDER_TOTAL
+    with pytest.raises(CartTotalLimitExceeded):
+        services.add_to_cart(cart=cart, variant=VariantFactory(price=Decimal("0.01")), quantity=1)
+    # A free variant adds nothing to the total.
+    services.add_to_cart(cart=cart, variant=VariantFactory(price=Decimal("0.00")), quantity=1)
+    assert cart.items.count() == 3
+
+
+def test_add_by_ids_returns_none_past_a_cap_and_changes_nothing():
+    customer = UserFactory()
+    full_cart(customer.cart)
+    dear_cart = GuestCartFactory()
+    dear = VariantFactory(price=DEAR)
+    CartItemFactory(cart=dear_cart, variant=dear, quantity=100)
+
+    new = VariantFactory(price=Decimal("0.99"))
+    assert (
+        services.add_to_cart_by_ids(variant_id=new.pk, quantity=1, customer_id=customer.pk) is None
+    )
+    assert (
+        services.add_to_cart_by_ids(variant_id=dear.pk, quantity=1, token=dear_cart.token) is None
+    )
+    assert (
+        services.add_to_cart_by_ids(variant_id=new.pk, quantity=1, token=dear_cart.token)
+        is not None
+    )
+
+    assert customer.cart.items.count() == MAX_CART_LINES
+    assert dict(dear_cart.items.values_list("variant_id", "quantity")) == {dear.pk: 100, new.pk: 1}
+
+
+def test_raising_a_quantity_past_the_total_cap_is_refused_and_changes_nothing():
+    item = CartItemFactory(variant=VariantFactory(price=DEAR), quantity=100)
+    with pytest.raises(CartTotalLimitExceeded) as raised:
+        services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=101)
+    assert raised.value.details["new_total"] == "1009999999998.99"
+    item.refresh_from_db()
+    assert item.quantity == 100
+
+
+def test_a_cart_pushed_past_the_total_cap_by_a_price_rise_can_still_be_lowered_and_emptied():
+    item = CartItemFactory(variant=VariantFactory(price=Decimal("5000000000.00")), quantity=100)
+    other = CartItemFactory(cart=item.cart, quantity=1)
+    ProductVariant.objects.filter(pk=item.variant_id).update(price=DEAR)
+
+    with pytest.raises(CartTotalLimitExceeded):
+        services.update_cart_item(cart=item.cart, item_id=other.pk, quantity=2)
+    with pytest.raises(CartTotalLimitExceeded):
+        services.add_to_cart(cart=item.cart, variant=other.variant, quantity=1)
+    services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=99)
+    # Setting the quantity it has is no raise either.
+    services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=99)
+    services.remove_cart_item(cart=item.cart, item_id=other.pk)
+
+    assert dict(item.cart.items.values_list("id", "quantity")) == {item.pk: 99}
+
+
+def test_a_merge_past_the_lines_cap_is_refused_and_moves_nothing():
+    customer = UserFactory()
+    full_cart(customer.cart, MAX_CART_LINES - 1)
+    guest_cart = GuestCartFactory()
+    full_cart(guest_cart, 2)
+
+    with pytest.raises(CartLinesLimitExceeded) as raised:
+        services.merge_carts(customer=customer, guest_token=guest_cart.token)
+
+    assert raised.value.details == {"max_lines": MAX_CART_LINES, "lines": MAX_CART_LINES + 1}
+    assert customer.cart.items.count() == MAX_CART_LINES - 1
+    assert guest_cart.items.count() == 2
+
+
+def test_a_merge_past_the_total_cap_is_refused_and_keeps_the_guest_cart():
+    customer = UserFactory()
+    dear = VariantFactory(price=DEAR)
+    CartItemFactory(cart=customer.cart, variant=dear, quantity=60)
+    guest_cart = GuestCartFactory()
+    CartItemFactory(cart=guest_cart, variant=dear, quantity=50)
+
+    with pytest.raises(CartTotalLimitExceeded) as raised:
+        services.merge_carts(customer=customer, guest_token=guest_cart.token)
+
+    assert raised.value.details["new_total"] == f"{DEAR * 110:.2f}"
+    assert customer.cart.items.get().quantity == 60
+    assert Cart.objects.filter(pk=guest_cart.pk).exists()
+
+
+def test_a_merge_up_to_the_caps_goes_through():
+    customer = UserFactory()
+    full_cart(customer.cart, MAX_CART_LINES - 1)
+    guest_cart = GuestCartFactory()
+    full_cart(guest_cart, 1)
+    services.merge_carts(customer=customer, guest_token=guest_cart.token)
+    assert customer.cart.items.count() == MAX_CART_LINES

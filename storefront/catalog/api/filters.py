@@ -9,7 +9,7 @@ from django.core.validators import slug_re
 from django.db.models import F
 from django_filters.fields import ModelChoiceField
 
-from storefront.catalog.models import Category, Collection, Product, Tag
+from storefront.catalog.models import Category, Collection, Product, ProductVariant, Tag
 from storefront.catalog.querysets import ProductQuerySet
 
 
@@ -50,6 +50,20 @@ class StrictBooleanField(forms.Field):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
+
+
+class PriceFilter(django_filters.NumberFilter):
+    """A bound on a price, in the store currency: a number from 0 to 1e50 (django-filter's
+    cap) with at most as many decimal places as ProductVariant.price has (2); anything
+    else is a 400. A bound above every price is fine: it finds nothing, or everything.
+
+    PostgreSQL's `numeric` cannot hold a number such as 1e-16384 or -1e99999, which
+    answered 500.
+    """
+
+    def __init__(self, **kwargs):
+        decimal_places = ProductVariant._meta.get_field("price").decimal_places
+        super().__init__(decimal_places=decimal_places, min_value=Decimal("0"), **kwargs)
 
 
 class ProductOrderingFilter(django_filters.OrderingFilter):
@@ -101,11 +115,11 @@ class ProductFilter(django_filters.FilterSet):
         help_text="Tag slug: products with this tag.",
         error_messages={"invalid_choice": "No tag has this slug."},
     )
-    min_price = django_filters.NumberFilter(
+    min_price = PriceFilter(
         method="filter_min_price",
         help_text="Products whose lowest variant price is at least this (store currency).",
     )
-    max_price = django_filters.NumberFilter(
+    max_price = PriceFilter(
         method="filter_max_price",
         help_text="Products whose lowest variant price is at most this (store currency).",
     )

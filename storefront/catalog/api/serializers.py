@@ -17,6 +17,7 @@ from storefront.catalog.models import (
     Tag,
 )
 from storefront.core.api.formats import DATETIME_FIELD, PRICE_FIELD
+from storefront.core.api.parsers import text_error
 
 # PostgreSQL `integer`, the column type of stock quantities and sort orders.
 MAX_INT = 2**31 - 1
@@ -233,15 +234,20 @@ class VariantWriteSerializer(serializers.Serializer):
         if len(value) > MAX_ATTRIBUTES:
             raise serializers.ValidationError(f"At most {MAX_ATTRIBUTES} attributes.")
         for key, item in value.items():
+            # jsonb cannot store a NUL, UTF-8 cannot encode a lone surrogate. The key itself
+            # is not echoed back: it may be the string refused.
+            problem = text_error(key)
+            if problem is not None:
+                raise serializers.ValidationError(f"In a key: {problem}")
             items = item if isinstance(item, list) else [item]
-            for scalar in [key, *items]:
+            for scalar in items:
                 if not (scalar is None or isinstance(scalar, str | int | float | bool)):
                     raise serializers.ValidationError(
                         f"{key}: values must be strings, numbers, booleans or null."
                     )
-                # PostgreSQL jsonb cannot store NUL characters.
-                if isinstance(scalar, str) and "\x00" in scalar:
-                    raise serializers.ValidationError("Null characters are not allowed.")
+                problem = text_error(scalar) if isinstance(scalar, str) else None
+                if problem is not None:
+                    raise serializers.ValidationError(f"{key}: {problem}")
         return value
 
 

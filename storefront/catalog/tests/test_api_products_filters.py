@@ -150,6 +150,13 @@ def test_ordering_by_several_fields(api_client):
         ({"max_price": "NaN"}, "max_price"),
         ({"max_price": "Infinity"}, "max_price"),
         ({"min_price": "1e400"}, "min_price"),
+        ({"min_price": "1e-16384"}, "min_price"),
+        ({"max_price": "1e-16384"}, "max_price"),
+        ({"max_price": "-1e-99999"}, "max_price"),
+        ({"max_price": "-1e99999"}, "max_price"),
+        ({"min_price": "1E+99999"}, "min_price"),
+        ({"min_price": "0.001"}, "min_price"),
+        ({"max_price": "-1"}, "max_price"),
         ({"category": "no-such-category"}, "category"),
         ({"category": "bad\x00slug"}, "category"),
         ({"category": "not a slug!"}, "category"),
@@ -178,6 +185,23 @@ def test_huge_min_price_finds_nothing(api_client):
 
     assert response.status_code == 200
     assert ids(response) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1e-16384", "Ensure that there are no more than 2 decimal places."),
+        ("-5", "Ensure this value is greater than or equal to 0."),
+    ],
+)
+def test_a_price_bound_says_what_a_price_looks_like(api_client, value, message):
+    error = assert_error(api_client.get(LIST_URL, {"max_price": value}), 400, "invalid")
+    assert error["fields"] == {"max_price": [message]}
+
+
+def test_a_price_bound_may_be_written_with_an_exponent(api_client):
+    product = priced("20.00")
+    assert ids(api_client.get(LIST_URL, {"min_price": "2E1", "max_price": "2e+1"})) == [product.pk]
 
 
 def test_empty_filter_values_are_ignored(api_client):

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from knox.models import AuthToken
 
+from storefront.catalog.api.serializers import VariantWriteSerializer
 from storefront.catalog.models import Product, ProductVariant
 from storefront.catalog.tests.factories import (
     CategoryFactory,
@@ -137,6 +138,38 @@ def test_invalid_variant_values_are_refused(staff_client, payload, variant_chang
 
     assert field in error["fields"]["variants"]["0"]
     assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"Size": "M\x00"}, "Size: Null characters are not allowed."),
+        ({"Size": ["S", "\ud800"]}, "Size: Surrogate characters are not allowed: U+D800."),
+        ({"Si\x00ze": "M"}, "In a key: Null characters are not allowed."),
+        ({"\udc00": "M"}, "In a key: Surrogate characters are not allowed: U+DC00."),
+    ],
+)
+def test_variant_attributes_refuse_what_jsonb_cannot_store(attributes, message):
+    serializer = VariantWriteSerializer(
+        data={"sku": "A", "price": "1.00", "attributes": attributes}
+    )
+    assert not serializer.is_valid()
+    assert serializer.errors == {"attributes": [message]}
+
+
+@pytest.mark.parametrize("raw", [rb'{"Size": "\ud800"}', rb'{"\ud800": "M"}'])
+def test_staff_setting_a_lone_surrogate_in_variant_attributes_is_a_400(staff_client, raw):
+    variant = VariantFactory(attributes={"Size": "M"})
+    body = b'{"variants": [{"id": %d, "attributes": %s}]}' % (variant.pk, raw)
+
+    response = staff_client.generic(
+        "PATCH", detail_url(variant.product_id), body, content_type="application/json"
+    )
+
+    error = assert_error(response, 400, "invalid")
+    assert list(error["fields"]["variants"]["0"]) == ["attributes"]
+    variant.refresh_from_db()
+    assert variant.attributes == {"Size": "M"}
 
 
 @pytest.mark.parametrize(

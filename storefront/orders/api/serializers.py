@@ -221,9 +221,14 @@ class AddressField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Send the address as text, or the id of one of your addresses.",
-        "blank": "This field may not be blank.",
-        "max_length": f"Ensure this field has no more than {MAX_ADDRESS_LENGTH} characters.",
     }
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Text is judged as a CharField judges it: stripped, not blank, at most
+        # MAX_ADDRESS_LENGTH characters, and no NUL or lone surrogate (a text column
+        # cannot store them), in the same words.
+        self.text = serializers.CharField(max_length=MAX_ADDRESS_LENGTH)
 
     def to_internal_value(self, data: Any) -> int | str:
         if isinstance(data, int) and not isinstance(data, bool):
@@ -232,12 +237,7 @@ class AddressField(serializers.Field):
             return data
         if not isinstance(data, str):
             self.fail("invalid")
-        text = data.strip()
-        if not text:
-            self.fail("blank")
-        if len(text) > MAX_ADDRESS_LENGTH:
-            self.fail("max_length")
-        return text
+        return self.text.run_validation(data)
 
     def to_representation(self, value: Any) -> Any:
         return value

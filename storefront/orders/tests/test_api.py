@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ from storefront.accounts.tests.factories import AddressFactory, StaffFactory, Us
 from storefront.carts.models import CartItem
 from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import VariantFactory
+from storefront.orders.api.serializers import PlaceOrderSerializer
 from storefront.orders.models import Order
 from storefront.orders.tests.factories import OrderEventFactory, OrderFactory, OrderItemFactory
 from storefront.payments.models import Payment
@@ -169,6 +171,57 @@ def test_checkout_refuses_bad_input_and_changes_nothing(client, customer, overri
     variant.refresh_from_db()
     assert variant.stock_quantity == 10
     assert customer.cart.items.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1 Main St\x00", "Null characters are not allowed."),
+        ("1 Main St \ud800", "Surrogate characters are not allowed: U+D800."),
+    ],
+)
+@pytest.mark.parametrize("field", ["shipping_address", "billing_address"])
+def test_checkout_refuses_an_address_a_text_column_cannot_store(
+    client, customer, field, text, message
+):
+    variant = fill_cart(customer)
+    body = json.dumps({**CHECKOUT, field: text})  # NUL and surrogate as \u escapes.
+
+    response = client.generic("POST", "/api/orders/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert error(response)["fields"] == {field: [message]}
+    assert not Order.objects.exists()
+    variant.refresh_from_db()
+    assert variant.stock_quantity == 10
+
+
+def test_checkout_refuses_a_nul_in_a_form_encoded_address(client, customer):
+    # Form bodies do not go through the JSON parser: the address field itself refuses.
+    fill_cart(customer)
+    response = client.post(
+        "/api/orders/", {**CHECKOUT, "shipping_address": "1 Main St\x00"}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert error(response)["fields"] == {"shipping_address": ["Null characters are not allowed."]}
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a\x00b", "Null characters are not allowed."),
+        ("a\udfffb", "Surrogate characters are not allowed: U+DFFF."),
+        ("   ", "This field may not be blank."),
+        ("x" * 2001, "Ensure this field has no more than 2000 characters."),
+    ],
+)
+def test_the_address_field_judges_text_as_a_char_field_does(text, message):
+    serializer = PlaceOrderSerializer(
+        data={**CHECKOUT, "billing_address": text}, context={"request": None}
+    )
+    assert not serializer.is_valid()
+    assert serializer.errors == {"billing_address": [message]}
 
 
 @pytest.mark.parametrize("body", [[1, 2], "text", 5])
