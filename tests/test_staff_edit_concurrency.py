@@ -281,5 +281,5 @@ def test_staff_edits_during_checkouts_of_the_same_product_cause_no_deadlock_and_
         (kind, status) for kind, counts in statuses.items() for status in counts if status >= 500
     ] == [], statuses
     # Enough of each happened for the race to mean something; every edit and sale went in.
-    assert set(statuses["edit"]) == {200} and statuses["edit"][200] >= 10, statuses
-    assert set(statuses["checkout"]) == {201} and statuses["checkout"][201] >= 30, statuses
+    assert set(statuses["edit"]) == {200} and statuses["edit"][200] >= 5, statuses
+    assert set(statuses["checkout"]) == {201} and statuses["checkout"][201] >= 20, statuses
