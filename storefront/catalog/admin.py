@@ -97,8 +97,11 @@ class ProductAdmin(admin.ModelAdmin):
             super().save_related(request, form, formsets, change)
             return
         changed = set(form.changed_data)
-        variant_formset = next(fs for fs in formsets if fs.model is ProductVariant)
-        variants, deleted = _variant_changes(variant_formset)
+        # Absent for staff without permission to change variants.
+        variant_formset = next((fs for fs in formsets if fs.model is ProductVariant), None)
+        variants, deleted = [], None
+        if variant_formset is not None:
+            variants, deleted = _variant_changes(variant_formset)
         services.update_product(
             product=form.instance,
             changes={f: form.cleaned_data[f] for f in services.PRODUCT_FIELDS if f in changed},

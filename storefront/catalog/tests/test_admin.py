@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from storefront.accounts.models import User
@@ -234,6 +235,21 @@ def test_admin_product_edit_of_the_name_alone_keeps_the_variants(admin_client, c
     catalog.refresh_from_db()
     assert catalog.name == "Renamed"
     assert list(catalog.variants.values_list("pk", "stock_quantity")) == [(variant.pk, 10)]
+
+
+def test_admin_product_edit_by_staff_who_may_not_change_variants(catalog):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_product"))
+    client = Client()
+    client.force_login(staff)
+    form = change_form(catalog, [], name="Renamed")
+    form = {k: v for k, v in form.items() if not k.startswith(("variants-", "images-"))}
+
+    response = client.post(f"/admin/catalog/product/{catalog.pk}/change/", form)
+
+    assert response.status_code == 302, response.content
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.variants.count()) == ("Renamed", 1)
 
 
 def test_admin_product_edit_of_a_price_keeps_the_units_sold_since_the_page_was_shown(
