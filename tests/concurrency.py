@@ -1,6 +1,7 @@
 """Run callables at the same moment in real threads, each on its own database connection."""
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,3 +43,23 @@ def run_concurrently(calls: list[Callable[[], Any]]) -> list[Outcome]:
         thread.join(TIMEOUT_SECONDS)
     assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
     return outcomes
+
+
+def deadlocks_detected() -> int:
+    """How many deadlocks PostgreSQL has detected in the test database so far
+    (pg_stat_database), once every other connection to it has closed: a backend reports
+    its count when it exits, so read it after the threads that raced have closed theirs."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if not cursor.fetchone()[0]:
+                break
+            assert time.monotonic() < deadline, "another connection to the database stayed open"
+            time.sleep(0.05)
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]

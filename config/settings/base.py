@@ -4,6 +4,8 @@ Environment variables (all optional here; production.py requires more):
 - DJANGO_SECRET_KEY: the secret key.
 - DATABASE_URL: e.g. postgres://postgres@127.0.0.1:5432/storefront. Default: SQLite file
   db.sqlite3 in the project folder.
+- DATABASE_CONNECT_TIMEOUT: seconds a request waits to open a PostgreSQL connection before it
+  answers 503 (libpq's connect_timeout; 2 at least). Default: 5.
 - REDIS_URL: Redis for the Celery broker and the cache. Default: redis://127.0.0.1:6379/0.
 - STORE_CURRENCY: ISO 4217 code of every price in the store. Default: USD.
 - CORS_ALLOWED_ORIGINS: comma-separated origins (scheme://host[:port]) whose pages may call
@@ -109,6 +111,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before anything reads the request body: it keeps the body for a second run of the view.
+    "storefront.core.database.RetryOnConflictMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -135,8 +139,22 @@ TEMPLATES = [
     },
 ]
 
+# A server that accepts TCP connections but never answers (hung, overloaded, SIGSTOPped)
+# would otherwise hold a request for as long as the kernel keeps the socket open.
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+
+
+def database_config(url: str, **options) -> dict:
+    """DATABASES entry for `url` (dj_database_url.parse `options`), with connect_timeout
+    for PostgreSQL unless the URL sets one (?connect_timeout=N)."""
+    config = dj_database_url.parse(url, **options)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    return config
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_config(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,

@@ -3,12 +3,11 @@
 import os
 import tempfile
 
-import dj_database_url
-
 from .base import *  # noqa: F403
+from .base import database_config
 
 DATABASES = {
-    "default": dj_database_url.parse(
+    "default": database_config(
         os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/storefront"),
         conn_max_age=0,
     )

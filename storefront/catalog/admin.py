@@ -1,6 +1,13 @@
 """Catalog admin for staff: the category tree, products with variants and images, collections,
-tags, and a variant list whose prices and stock quantities are edited in place."""
+tags, and a variant list whose prices and stock quantities are edited in place.
 
+Writes to products and variants take their locks in the lock order of docs/checkout.md, as
+the API's do: a product edit and deletions go through storefront/catalog/services.py, and the
+variant list locks the variants it saves in id order first. Only the columns a form changed
+are written, so a save never puts back a stock quantity read before a sale.
+"""
+
+import re
 from decimal import Decimal
 
 from django import forms
@@ -8,6 +15,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.utils import formats
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
@@ -35,7 +43,19 @@ class CategoryAdmin(TreeAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
-class ProductVariantInline(admin.TabularInline):
+class StockAsShownMixin:
+    """The stock field remembers the value the page showed (a hidden initial input), so a
+    form counts it as changed only when staff changed it, not when a sale changed it since
+    the page was loaded; unchanged, it is not written (see the module docstring)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "stock_quantity":
+            field.show_hidden_initial = True
+        return field
+
+
+class ProductVariantInline(StockAsShownMixin, admin.TabularInline):
     model = ProductVariant
     fields = ["sku", "name", "price", "stock_quantity", "attributes"]
     extra = 0
@@ -107,9 +127,70 @@ class ProductAdmin(admin.ModelAdmin):
             return None
         return formats.number_format(product.price.quantize(CENT), decimal_pos=2)
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+        # A change is written by save_related, with its variants, in one service call.
+
+    def save_related(self, request, form, formsets, change):
+        """Save a changed product, its collections, tags and variants through
+        services.update_product, which locks them in the lock order; then its images."""
+        if not change:
+            super().save_related(request, form, formsets, change)
+            return
+        changed = set(form.changed_data)
+        # Absent for staff without permission to change variants.
+        variant_formset = next((fs for fs in formsets if fs.model is ProductVariant), None)
+        variants, deleted = [], None
+        if variant_formset is not None:
+            variants, deleted = _variant_changes(variant_formset)
+        services.update_product(
+            product=form.instance,
+            changes={f: form.cleaned_data[f] for f in services.PRODUCT_FIELDS if f in changed},
+            collections=form.cleaned_data["collections"] if "collections" in changed else None,
+            tags=form.cleaned_data["tags"] if "tags" in changed else None,
+            variants=variants or None,
+            deleted_variants=deleted,
+        )
+        for formset in formsets:
+            if formset is not variant_formset:
+                self.save_formset(request, form, formset, change)
+
+    def delete_model(self, request, obj):
+        services.delete_product(product=obj)
+
+    def delete_queryset(self, request, queryset):
+        # One transaction per product: the lock order is per product (its variants in id
+        # order), not across products.
+        for product in queryset.order_by("pk"):
+            services.delete_product(product=product)
+
+
+def _variant_changes(formset) -> tuple[list[services.VariantData], list[int]]:
+    """The variant inline's changes as update_product takes them: the variants to update
+    (changed fields only) or create, and the ids to delete. Records them on the formset as
+    its own save() would (new_objects, changed_objects, deleted_objects: the change message
+    is built from them)."""
+    deleted_forms = formset.deleted_forms
+    formset.deleted_objects = [form.instance for form in deleted_forms]
+    formset.changed_objects, formset.new_objects = [], []
+    variants: list[services.VariantData] = []
+    for form in formset.initial_forms:
+        if form in deleted_forms or not form.has_changed():
+            continue
+        fields = [f for f in form.changed_data if f in services.VARIANT_FIELDS]
+        variants.append({"id": form.instance.pk, **{f: form.cleaned_data[f] for f in fields}})
+        formset.changed_objects.append((form.instance, fields))
+    for form in formset.extra_forms:
+        if form in deleted_forms or not form.has_changed():
+            continue
+        variants.append({f: form.cleaned_data[f] for f in services.VARIANT_FIELDS})
+        formset.new_objects.append(form.instance)
+    return variants, [form.instance.pk for form in deleted_forms]
+
 
 @admin.register(ProductVariant)
-class ProductVariantAdmin(admin.ModelAdmin):
+class ProductVariantAdmin(StockAsShownMixin, admin.ModelAdmin):
     list_display = ["sku", "product", "name", "price", "stock_quantity"]
     list_editable = ["price", "stock_quantity"]
     list_filter = ["product__category"]
@@ -117,6 +198,30 @@ class ProductVariantAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name", "product__name"]
     autocomplete_fields = ["product"]
     ordering = ["product__name", "price", "id"]
+
+    def changelist_view(self, request, extra_context=None):
+        """The list's edits are saved row by row in the list's order (product name, price):
+        lock the rows sent in id order first, as a checkout locks them."""
+        if request.method != "POST" or "_save" not in request.POST:
+            return super().changelist_view(request, extra_context)
+        prefix = self.get_changelist_formset(request).get_default_prefix()
+        row_id = re.compile(rf"{re.escape(prefix)}-\d+-id")
+        posted = [v for k, v in request.POST.items() if row_id.fullmatch(k) and v.isdigit()]
+        with transaction.atomic():
+            services.lock_variants(kept=map(int, posted))
+            return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+        elif form.changed_data:
+            obj.save(update_fields=[*form.changed_data, "updated_at"])
+
+    def delete_model(self, request, obj):
+        services.delete_variants(variant_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.delete_variants(variant_ids=queryset.values_list("pk", flat=True))
 
 
 @admin.register(Collection)

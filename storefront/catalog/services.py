@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from PIL import Image
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
+from storefront.carts.models import CartItem
 from storefront.catalog import images
 from storefront.catalog.exceptions import (
     CategoryHasProducts,
@@ -132,66 +133,168 @@ def update_product(
     collections: Iterable[Collection] | None = None,
     tags: Iterable[Tag] | None = None,
     variants: Sequence[VariantData] | None = None,
+    deleted_variants: Iterable[int] | None = None,
 ) -> Product:
     """Apply `changes` (any of name, slug, description, category, is_published) to `product`.
 
-    `collections` / `tags`, when given, replace the product's. `variants`, when given,
-    replaces its variants: an item with `id` updates that variant, an item without creates
-    one, and the variants not listed are deleted (cart items holding them go too; order
-    items keep their snapshot). Raises ValidationError: empty `variants`; an `id` that is not
-    a variant of this product; a SKU used by another product; slug or SKU taken meanwhile.
-    Nothing is saved on error.
+    `collections` / `tags`, when given, replace the product's. `variants`, when given: an
+    item with `id` updates that variant, an item without creates one. Variants are deleted
+    (cart items holding them go too; order items keep their snapshot) as `deleted_variants`
+    says: the ids to delete; when it is None and `variants` is given, every variant not
+    listed (the API's replace semantics). Only the columns whose value changes are written.
+    Raises ProductNotFound if the product was deleted meanwhile; ValidationError: empty
+    `variants` (or every variant deleted); an `id` that is not a variant of this product; a
+    SKU used by another product; slug or SKU taken meanwhile. Nothing is saved on error.
+
+    Locks follow the lock order of docs/checkout.md: the product FOR NO KEY UPDATE (staff
+    edits of one product apply one after the other, while checkouts' foreign-key checks
+    against it pass), then the variants in id order, and the product's own UPDATE last, so a
+    new slug (a key change, FOR UPDATE) is only written once no checkout waits on this edit.
     """
     if variants is not None:
         if not variants:
             raise ValidationError({"variants": ["A product needs at least one variant."]})
         _check_skus_free(skus=[v["sku"] for v in variants if "sku" in v], product=product)
     with _atomic_reporting_duplicates():
-        # Lock the product so two concurrent edits of its variants apply one after the other.
-        locked = Product.objects.select_for_update().filter(pk=product.pk).first()
-        if locked is None:  # Deleted meanwhile.
-            raise ProductNotFound()
-        for field in PRODUCT_FIELDS:
-            if field in changes:
-                setattr(locked, field, changes[field])
-        locked.save()
+        locked = lock_product(product=product)
+        if variants is not None or deleted_variants is not None:
+            _write_variants(product=locked, variants=variants or (), deleted=deleted_variants)
+        fields = {field: changes[field] for field in PRODUCT_FIELDS if field in changes}
+        locked.save(update_fields=[*_assign_changes(locked, fields), "updated_at"])
         if collections is not None:
             locked.collections.set(collections)
         if tags is not None:
             locked.tags.set(tags)
-        if variants is not None:
-            _replace_variants(product=locked, variants=variants)
     return locked
 
 
-def _replace_variants(*, product: Product, variants: Sequence[VariantData]) -> None:
-    existing = {v.pk: v for v in ProductVariant.objects.filter(product=product)}
-    unknown = sorted({v["id"] for v in variants if "id" in v} - existing.keys())
+def lock_product(*, product: Product) -> Product:
+    """Lock `product` FOR NO KEY UPDATE until the transaction ends; return it freshly read.
+
+    The first lock of every staff write to a product (see update_product). Raises
+    ProductNotFound if it was deleted meanwhile. Call it inside a transaction.
+    """
+    locked = Product.objects.select_for_update(no_key=True).filter(pk=product.pk).first()
+    if locked is None:
+        raise ProductNotFound()
+    return locked
+
+
+def lock_variants(
+    *, kept: Iterable[int], deleted: Iterable[int] = (), product: Product | None = None
+) -> dict[int, ProductVariant]:
+    """Lock variants for a staff write, in the lock order of docs/checkout.md; return the
+    `kept` ones (those to update), freshly read, by id.
+
+    Ascending id, as a checkout locks them; each `deleted` variant's cart items are locked
+    just before it, because a checkout holding one of them waits for its variant next.
+    `kept` variants are locked FOR NO KEY UPDATE, `deleted` ones FOR UPDATE. With `product`,
+    only its variants are locked. Ids that match no variant (deleted meanwhile) are skipped.
+    Call it inside a transaction, after lock_product when the product is written too.
+    """
+    kept, deleted = set(kept), set(deleted)
+    variants = ProductVariant.objects.all() if product is None else product.variants.all()
+    locked: dict[int, ProductVariant] = {}
+    run: list[int] = []
+
+    def lock_run() -> None:
+        """One statement for a run of kept variants with no deleted one between them."""
+        locked.update(
+            (variant.pk, variant)
+            for variant in variants.select_for_update(no_key=True).filter(pk__in=run).order_by("pk")
+        )
+        run.clear()
+
+    for pk in sorted(kept | deleted):
+        if pk not in deleted:
+            run.append(pk)
+            continue
+        if run:
+            lock_run()
+        list(
+            CartItem.objects.select_for_update()
+            .filter(variant_id=pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        list(variants.select_for_update().filter(pk=pk).values_list("pk", flat=True))
+    if run:
+        lock_run()
+    return locked
+
+
+def _write_variants(
+    *, product: Product, variants: Sequence[VariantData], deleted: Iterable[int] | None
+) -> None:
+    """update_product's variant writes: lock, then delete, then update and create in the
+    order given (a SKU one variant gives up can be taken by a variant listed after it)."""
+    existing = set(product.variants.values_list("pk", flat=True))
+    listed = {v["id"] for v in variants if "id" in v}
+    deleted = existing - listed if deleted is None else set(deleted)
+    unknown = sorted((listed | deleted) - existing)
     if unknown:
         ids = ", ".join(str(pk) for pk in unknown)
         raise ValidationError({"variants": [f"Not a variant of this product: {ids}."]})
-    kept = {v["id"] for v in variants if "id" in v}
-    ProductVariant.objects.filter(product=product).exclude(pk__in=kept).delete()
+    if deleted & listed:
+        raise ValidationError({"variants": ["A variant cannot be both kept and deleted."]})
+    if deleted and deleted == existing and all("id" in v for v in variants):
+        raise ValidationError({"variants": ["A product needs at least one variant."]})
+    locked = lock_variants(kept=listed, deleted=deleted, product=product)
+    gone = sorted(listed - locked.keys())
+    if gone:
+        ids = ", ".join(str(pk) for pk in gone)
+        raise ValidationError({"variants": [f"Not a variant of this product: {ids}."]})
+    if deleted:
+        product.variants.filter(pk__in=deleted).delete()
     for data in variants:
         values = {f: data[f] for f in VARIANT_FIELDS if f in data}
-        if "id" in data:
-            variant = existing[data["id"]]
-            for field, value in values.items():
-                setattr(variant, field, value)
-            variant.save()
-        else:
+        if "id" not in data:
             ProductVariant.objects.create(product=product, **values)
+            continue
+        variant = locked[data["id"]]
+        changed = _assign_changes(variant, values)
+        if changed:
+            variant.save(update_fields=[*changed, "updated_at"])
+
+
+def _assign_changes(instance: Product | ProductVariant, values: Mapping[str, Any]) -> list[str]:
+    """Set `values` (field name: value) on `instance`; return the names of those that differ
+    from what it holds, the only columns to write: writing a column again from a copy read
+    earlier (a stock quantity read before a sale) would undo a concurrent change."""
+    changed = []
+    for name, value in values.items():
+        field = instance._meta.get_field(name)
+        current = getattr(instance, field.attname)
+        new = value.pk if field.is_relation and value is not None else value
+        if current != new:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
 
 
 def delete_product(*, product: Product) -> None:
     """Delete `product`, its variants and images (files removed once the deletion commits).
 
-    Order items keep their snapshot (their product and variant links become null).
+    Order items keep their snapshot (their product and variant links become null). Raises
+    ProductNotFound if it was deleted meanwhile. Locks in the lock order of docs/checkout.md
+    (product FOR NO KEY UPDATE, its variants in id order, the product's DELETE last).
     """
-    files = [image.image.name for image in product.images.all()]
     with transaction.atomic():
-        product.delete()
+        locked = lock_product(product=product)
+        lock_variants(kept=(), deleted=locked.variants.values_list("pk", flat=True))
+        files = [image.image.name for image in locked.images.all()]
+        locked.delete()
         transaction.on_commit(lambda: _delete_files(files))
+
+
+def delete_variants(*, variant_ids: Iterable[int]) -> None:
+    """Delete the variants `variant_ids` (cart items holding them go too; order items keep
+    their snapshot, their variant link becomes null), locking in the lock order of
+    docs/checkout.md. Ids of variants already deleted are skipped."""
+    variant_ids = set(variant_ids)
+    with transaction.atomic():
+        lock_variants(kept=(), deleted=variant_ids)
+        ProductVariant.objects.filter(pk__in=variant_ids).delete()
 
 
 def _delete_files(names: Iterable[str]) -> None:

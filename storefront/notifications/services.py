@@ -137,8 +137,14 @@ def stock_changed(
 def variant_saved(*, sender: type, instance: ProductVariant, created: bool, **kwargs) -> None:
     """post_save receiver of ProductVariant: a staff edit (admin or API) may have raised or
     lowered the stock, so check it against the threshold (stock_changed). New variants are
-    left alone: an alert is about stock that ran low, not stock never received. Sales and
-    cancellations change stock with UPDATE statements and call stock_changed themselves."""
+    left alone: an alert is about stock that ran low, not stock never received; so is a save
+    whose `update_fields` leave the stock out (the instance's copy of it may be stale). Sales
+    and cancellations change stock with UPDATE statements and call stock_changed themselves.
+    It runs while the saving transaction holds the variant's lock, as a checkout's call does
+    (the lock order of docs/checkout.md: a variant's low-stock alert after the variant)."""
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and "stock_quantity" not in update_fields:
+        return
     if not created and not kwargs.get("raw"):
         stock_changed(variant_ids=[instance.pk], stock={instance.pk: instance.stock_quantity})
 

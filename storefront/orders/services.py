@@ -9,11 +9,24 @@ These are the only places where the events of an order's life happen, so side ef
 - cancel_order: an order is cancelled (stock back, completed payment refunded);
 - pay_order / complete_cash_on_delivery_payment: a payment completes (or a card is declined).
 
-Locking, to stay correct under concurrency without deadlocks: a checkout locks the cart
-items, their cart row and their variants with one SELECT ... ORDER BY variant id FOR UPDATE;
-every workflow on an existing order locks the order row, then its payment row, then (to
-restock) the variants in id order. Locks are always taken in this order, so no two
-transactions wait on each other in a cycle.
+Lock order. Every writer of these rows, here and in the other apps (staff edits of the
+catalog through the API or the admin, imports, refunds), takes its row locks in this order,
+skipping what it does not need, so that no two transactions wait on each other in a cycle
+(docs/checkout.md, "Lock order", says why each step is where it is):
+
+1. an order, then its payment (every workflow on an existing order);
+2. a product FOR NO KEY UPDATE (a staff write to it; storefront/catalog/services.py);
+3. variants in ascending id, each one preceded by the cart items holding it that the
+   transaction locks (a checkout: its line, then its cart row; deleting a variant: all of
+   them) and followed by its low-stock alert;
+4. a customer's row, after their cart items (anonymise_customer);
+5. last, the locks that block foreign-key checks (FOR UPDATE of a product: a new slug, a
+   deletion), once nothing a checkout holds is still awaited.
+
+At COMMIT, PostgreSQL checks the deferred foreign keys of the rows written with FOR KEY SHARE
+of the rows they refer to (the products, variants, customer of a new order): only FOR UPDATE
+conflicts with that, hence step 5 and the NO KEY UPDATE of step 2. A writer updates only the
+columns it changes. A deadlock that still happens is retried once (storefront/core/database.py).
 """
 
 import hashlib
@@ -303,6 +316,9 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
     replaces them with "[removed]" (use it once the accounting retention period is over).
     Returns the anonymised user.
     """
+    # The cart items before the customer's row (lock order, step 4): a checkout holding them
+    # checks its order against the customer's row at COMMIT.
+    CartItem.objects.filter(cart__customer=customer).delete()
     customer = User.objects.select_for_update().get(pk=customer.pk)
     old_email = customer.email
     customer.email = f"anonymised-{customer.pk}@anonymised.invalid"
@@ -312,7 +328,6 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
     customer.set_unusable_password()
     customer.save()
     customer.addresses.all().delete()
-    CartItem.objects.filter(cart__customer=customer).delete()
     AuthToken.objects.filter(user=customer).delete()
     for model in (AccessAttempt, AccessFailureLog, AccessLog):
         model.objects.filter(username=old_email).delete()

@@ -1,13 +1,18 @@
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
 from storefront.accounts.models import User
-from storefront.catalog.models import Category, Product, ProductImage
+from storefront.accounts.tests.factories import UserFactory
+from storefront.carts.models import CartItem
+from storefront.catalog.models import Category, Product, ProductImage, ProductVariant
 from storefront.catalog.tests.factories import (
     CategoryFactory,
     CollectionFactory,
@@ -234,3 +239,169 @@ def test_admin_edits_variant_price_and_stock_from_the_list(admin_client, catalog
     assert response.status_code == 302, response.content
     variant.refresh_from_db()
     assert (str(variant.price), variant.stock_quantity) == ("1.23", 42)
+
+
+def change_form(product: Product, variants: list[dict], **fields) -> dict:
+    """The POST of the product's change page: its fields (`fields` override them), one
+    inline row per item of `variants` (existing ones carry their `id`) and its images
+    unchanged. A stock value is sent with the hidden initial the page showed beside it."""
+    data = {
+        "name": product.name,
+        "slug": product.slug,
+        "description": product.description,
+        "category": product.category_id,
+        "is_published": "on",
+        "collections": [c.pk for c in product.collections.all()],
+        "tags": [t.pk for t in product.tags.all()],
+        "variants-TOTAL_FORMS": str(len(variants)),
+        "variants-INITIAL_FORMS": str(sum("id" in v for v in variants)),
+        "variants-MIN_NUM_FORMS": "1",
+        "variants-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
+    images = list(product.images.all())
+    data.update({"images-TOTAL_FORMS": str(len(images)), "images-INITIAL_FORMS": str(len(images))})
+    data.update({"images-MIN_NUM_FORMS": "0", "images-MAX_NUM_FORMS": "1000"})
+    for index, image in enumerate(images):
+        data.update({f"images-{index}-id": image.pk, f"images-{index}-product": product.pk})
+        data.update({f"images-{index}-alt": image.alt, f"images-{index}-sort_order": "0"})
+    for index, variant in enumerate(variants):
+        row = {"product": product.pk, "attributes": "{}", **variant}
+        row["initial-stock_quantity"] = row.pop("stock_shown", row.get("stock_quantity", "0"))
+        for field, value in row.items():
+            if field.startswith("initial-"):
+                data[f"initial-variants-{index}-{field.removeprefix('initial-')}"] = value
+            else:
+                data[f"variants-{index}-{field}"] = value
+    return data
+
+
+def variant_row(variant, **changes) -> dict:
+    row = {"id": variant.pk, "sku": variant.sku, "name": variant.name}
+    row.update(price=str(variant.price), stock_quantity=str(variant.stock_quantity))
+    return {**row, **changes}
+
+
+def test_admin_product_edit_updates_deletes_and_adds_variants_and_logs_them(admin_client, catalog):
+    kept = catalog.variants.get()
+    removed = VariantFactory(product=catalog)
+    rows = [
+        variant_row(kept, price="5.00"),
+        variant_row(removed, DELETE="on"),
+        {"sku": "ADM-NEW", "name": "XL", "price": "7.00", "stock_quantity": "2"},
+    ]
+
+    response = admin_client.post(
+        f"/admin/catalog/product/{catalog.pk}/change/",
+        change_form(catalog, rows, name="Renamed"),
+    )
+
+    assert response.status_code == 302, response.content
+    catalog.refresh_from_db()
+    assert catalog.name == "Renamed"
+    assert sorted(catalog.variants.values_list("sku", "price", "stock_quantity")) == [
+        ("ADM-NEW", Decimal("7.00"), 2),
+        (kept.sku, Decimal("5.00"), 10),
+    ]
+    # Images, tags and collections stay as they were.
+    assert (catalog.images.count(), catalog.tags.count(), catalog.collections.count()) == (1, 1, 1)
+    [entry] = LogEntry.objects.filter(object_id=str(catalog.pk))
+    message = entry.get_change_message()
+    assert "Changed Name." in message
+    assert all(word in message for word in ("Added", "Changed Price", "Deleted"))
+
+
+def test_admin_product_edit_of_the_name_alone_keeps_the_variants(admin_client, catalog):
+    variant = catalog.variants.get()
+
+    response = admin_client.post(
+        f"/admin/catalog/product/{catalog.pk}/change/",
+        change_form(catalog, [variant_row(variant)], name="Renamed"),
+    )
+
+    assert response.status_code == 302, response.content
+    catalog.refresh_from_db()
+    assert catalog.name == "Renamed"
+    assert list(catalog.variants.values_list("pk", "stock_quantity")) == [(variant.pk, 10)]
+
+
+def test_admin_product_edit_by_staff_who_may_not_change_variants(catalog):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__endswith="_product"))
+    client = Client()
+    client.force_login(staff)
+    form = change_form(catalog, [], name="Renamed")
+    form = {k: v for k, v in form.items() if not k.startswith(("variants-", "images-"))}
+
+    response = client.post(f"/admin/catalog/product/{catalog.pk}/change/", form)
+
+    assert response.status_code == 302, response.content
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.variants.count()) == ("Renamed", 1)
+
+
+def test_admin_product_edit_of_a_price_keeps_the_units_sold_since_the_page_was_shown(
+    admin_client, catalog
+):
+    variant = catalog.variants.get()
+    shown = variant_row(variant, price="5.00")  # The page showed 10 units.
+    ProductVariant.objects.filter(pk=variant.pk).update(stock_quantity=7)  # A sale of 3.
+
+    response = admin_client.post(
+        f"/admin/catalog/product/{catalog.pk}/change/", change_form(catalog, [shown])
+    )
+
+    assert response.status_code == 302, response.content
+    variant.refresh_from_db()
+    assert (variant.price, variant.stock_quantity) == (Decimal("5.00"), 7)
+
+
+def test_admin_variant_list_edit_of_a_price_keeps_the_units_sold_since_the_page_was_shown(
+    admin_client, catalog
+):
+    variant = catalog.variants.get()
+    data = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+        "form-0-id": str(variant.pk),
+        "form-0-price": "1.23",
+        # The page showed 10 units; a sale of 3 happens before staff save.
+        "form-0-stock_quantity": "10",
+        "initial-form-0-stock_quantity": "10",
+    }
+    ProductVariant.objects.filter(pk=variant.pk).update(stock_quantity=7)
+
+    response = admin_client.post("/admin/catalog/productvariant/", data)
+
+    assert response.status_code == 302, response.content
+    variant.refresh_from_db()
+    assert (str(variant.price), variant.stock_quantity) == ("1.23", 7)
+
+
+def test_admin_deletes_a_variant_with_the_cart_items_holding_it(admin_client, catalog):
+    variant = VariantFactory(product=catalog)
+    CartItem.objects.create(cart=UserFactory().cart, variant=variant, quantity=1)
+
+    response = admin_client.post(
+        f"/admin/catalog/productvariant/{variant.pk}/delete/", {"post": "yes"}
+    )
+
+    assert response.status_code == 302, response.content
+    assert not ProductVariant.objects.filter(pk=variant.pk).exists()
+    assert not CartItem.objects.exists()
+
+
+def test_admin_deletes_selected_products_with_their_variants(admin_client, catalog):
+    other = StockedProductFactory()
+
+    response = admin_client.post(
+        "/admin/catalog/product/",
+        {"action": "delete_selected", "post": "yes", "_selected_action": [catalog.pk, other.pk]},
+    )
+
+    assert response.status_code == 302, response.content
+    assert not Product.objects.exists()
+    assert not ProductVariant.objects.exists()

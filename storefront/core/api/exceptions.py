@@ -6,20 +6,27 @@
 
 `exception_handler` is DRF's EXCEPTION_HANDLER; the `bad_request` ... `server_error` views
 are Django's handler400/403/404/500, so URLs outside DRF views answer in the same shape.
+
+Database conflicts and outages (storefront/core/database.py) are not handled by
+`exception_handler`: they go on to RetryOnConflictMiddleware, which may run the view again,
+then to `server_error`, which answers 503 `service_unavailable` with `Retry-After` (JSON under
+/api/, a short HTML page elsewhere, e.g. the admin) instead of 500.
 """
 
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from storefront.core.database import Failure, failure_of
 from storefront.core.exceptions import DomainError
 
 
@@ -78,7 +85,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # An unexpected error: Django's handler500 answers (and logs it).
+        # An unexpected error, or a database conflict or outage: Django's handler500 answers
+        # (and logs it), after RetryOnConflictMiddleware had its chance (module docstring).
+        return None
 
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
@@ -119,6 +128,27 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    """Django's handler500: 503 for a database conflict or outage (module docstring), 500
+    for anything else. Django calls it while handling the exception, hence sys.exception()."""
+    failure = failure_of(sys.exception())
+    if failure is not None:
+        return _service_unavailable(request, failure)
     if _is_api(request):
         return _json_error(500, "server_error", "Server error.")
     return defaults.server_error(request)
+
+
+SERVICE_UNAVAILABLE_PAGE = (
+    '<!doctype html><html lang="en"><head><title>Service Unavailable</title></head>'
+    "<body><h1>Service Unavailable</h1><p>{message}</p></body></html>"
+)
+
+
+def _service_unavailable(request, failure: Failure) -> HttpResponse:
+    if _is_api(request):
+        response = _json_error(503, "service_unavailable", failure.message)
+    else:
+        page = SERVICE_UNAVAILABLE_PAGE.format(message=failure.message)
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(failure.retry_after)
+    return response

@@ -319,6 +319,21 @@ def test_a_staff_edit_of_a_variant_checks_its_stock(
     ]
 
 
+def test_a_save_that_leaves_the_stock_out_keeps_the_alert_of_a_sale_it_did_not_see(
+    low_stock_setup, django_capture_on_commit_callbacks
+):
+    variant = low_stock_setup
+    edited = ProductVariant.objects.get(pk=variant.pk)  # Read before the sale: 6 units.
+    sell(variant, 3, django_capture_on_commit_callbacks)  # 3 left: alert
+
+    with django_capture_on_commit_callbacks(execute=True):
+        edited.price = Decimal("9.99")
+        edited.save(update_fields=["price", "updated_at"])
+
+    assert LowStockAlert.objects.get().resolved_at is None
+    assert len(mail.outbox) == 1
+
+
 def test_a_new_variant_with_little_stock_alerts_nobody(low_stock_setup):
     VariantFactory(stock_quantity=1)
 
