@@ -237,7 +237,8 @@ def test_health_answers_503_in_the_error_shape_when_the_database_is_down(django_
 
     assert response.status == 503
     error = json.loads(response.body)["error"]
-    assert (error["status"], error["code"]) == (503, "unhealthy")
+    assert (error["status"], error["code"]) == (503, "service_unavailable")
+    assert response.getheader("Retry-After") == "5"
     assert {name: check["status"] for name, check in error["details"]["checks"].items()} == {
         "database": "down",
         "cache": "down",

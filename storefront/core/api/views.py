@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from storefront.core.api.exceptions import error_body
+from storefront.core.database import Failure
 from storefront.core.health import system_health
 
 NOT_FOUND_URL_NAME = "api-not-found"
@@ -123,13 +124,15 @@ class HealthView(PublicView):
                 },
             ),
             503: OpenApiResponse(
-                description="`unhealthy`: the database is down; `details.checks` as in a 200."
+                description="`service_unavailable`: the database is down; `details.checks` as "
+                "in a 200; `Retry-After` in seconds."
             ),
         },
     )
     def get(self, request: Request) -> Response:
         """200 while the database answers (`status` "ok", or "degraded" when the cache or the
-        broker is down, which the API survives); 503 `unhealthy` when it does not.
+        broker is down, which the API survives); 503 `service_unavailable` when it does not,
+        the code every request answers during a database outage (storefront/core/database.py).
 
         Costs one SQL query, one cache round trip and one broker connection; never cached.
         """
@@ -137,11 +140,13 @@ class HealthView(PublicView):
         if health["status"] == "down":
             body = error_body(
                 503,
-                "unhealthy",
+                "service_unavailable",
                 "The database is not answering.",
                 details={"checks": health["checks"]},
             )
-            return Response(body, status=503)
+            return Response(
+                body, status=503, headers={"Retry-After": str(Failure.OUTAGE.retry_after)}
+            )
         return Response(health)
 
 
