@@ -63,3 +63,18 @@ def deadlocks_detected() -> int:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
         return cursor.fetchone()[0]
+
+
+def wait_until_blocked_by(pid: int) -> None:
+    """Wait until another backend of the test database waits for a lock held by `pid`."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                [pid],
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the write never waited for the checkout's locks")

@@ -26,7 +26,12 @@ from storefront.catalog.models import Product, ProductVariant
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.orders.models import Order, OrderItem
 from storefront.orders.services import anonymise_customer, place_order
-from tests.concurrency import TIMEOUT_SECONDS, deadlocks_detected, run_concurrently
+from tests.concurrency import (
+    TIMEOUT_SECONDS,
+    deadlocks_detected,
+    run_concurrently,
+    wait_until_blocked_by,
+)
 from tests.helpers import CHECKOUT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,21 +52,6 @@ def staff_api_client() -> APIClient:
 def backend_pid() -> int:
     connection.ensure_connection()
     return connection.connection.info.backend_pid
-
-
-def wait_until_blocked_by(pid: int) -> None:
-    """Wait until another backend of the test database waits for a lock held by `pid`."""
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
-                [pid],
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the write never waited for the checkout's locks")
 
 
 def while_a_checkout_waits_to_commit(customer: User, write: Callable[[], Any]) -> Any:

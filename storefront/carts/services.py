@@ -183,40 +183,50 @@ def _add_in_one_statement(
     products = quote(Product._meta.db_table)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(
-            # CAST: SQLite binds a Decimal as text, which any number would compare below.
-            f"""
-            INSERT INTO {items} AS item (created_at, updated_at, cart_id, variant_id, quantity)
-            SELECT %s, %s, cart.id, variant.id, %s
-            FROM {carts} AS cart,
-                {variants} AS variant JOIN {products} AS product ON product.id = variant.product_id
-            WHERE {owner} AND variant.id = %s AND product.is_published
-                AND (
-                    SELECT COUNT(CASE WHEN line.variant_id <> variant.id THEN 1 END) < %s
-                        AND COALESCE(SUM(line_variant.price * line.quantity), 0)
-                            + variant.price * %s <= CAST(%s AS NUMERIC)
-                    FROM {items} AS line
-                        JOIN {variants} AS line_variant ON line_variant.id = line.variant_id
-                    WHERE line.cart_id = cart.id
-                )
-            ON CONFLICT (cart_id, variant_id) DO UPDATE
-                SET quantity = item.quantity + excluded.quantity,
-                    updated_at = excluded.updated_at
-                WHERE item.quantity <= %s - excluded.quantity
-            RETURNING id, quantity, cart_id
-            """,
-            [
-                now,
-                now,
-                quantity,
-                owner_value,
-                variant_id,
-                MAX_CART_LINES,
-                quantity,
-                MAX_ORDER_TOTAL,
-                MAX_CART_ITEM_QUANTITY,
-            ],
-        )
+        try:
+            cursor.execute(
+                # CAST: SQLite binds a Decimal as text, which any number would compare below.
+                f"""
+                INSERT INTO {items} AS item (created_at, updated_at, cart_id, variant_id, quantity)
+                SELECT %s, %s, cart.id, variant.id, %s
+                FROM {carts} AS cart,
+                    {variants} AS variant
+                    JOIN {products} AS product ON product.id = variant.product_id
+                WHERE {owner} AND variant.id = %s AND product.is_published
+                    AND (
+                        SELECT COUNT(CASE WHEN line.variant_id <> variant.id THEN 1 END) < %s
+                            AND COALESCE(SUM(line_variant.price * line.quantity), 0)
+                                + variant.price * %s <= CAST(%s AS NUMERIC)
+                        FROM {items} AS line
+                            JOIN {variants} AS line_variant ON line_variant.id = line.variant_id
+                        WHERE line.cart_id = cart.id
+                    )
+                ON CONFLICT (cart_id, variant_id) DO UPDATE
+                    SET quantity = item.quantity + excluded.quantity,
+                        updated_at = excluded.updated_at
+                    WHERE item.quantity <= %s - excluded.quantity
+                RETURNING id, quantity, cart_id
+                """,
+                [
+                    now,
+                    now,
+                    quantity,
+                    owner_value,
+                    variant_id,
+                    MAX_CART_LINES,
+                    quantity,
+                    MAX_ORDER_TOTAL,
+                    MAX_CART_ITEM_QUANTITY,
+                ],
+            )
+        except IntegrityError:
+            # The variant was deleted after the statement read it: the foreign-key check at
+            # the statement's end (autocommit) found it gone, and nothing was added. The
+            # caller's checked path reports the variant as unavailable. Inside a transaction
+            # that check waits for COMMIT, so it is never caught here.
+            if not connection.get_autocommit():
+                raise
+            return None
         return cursor.fetchone()
 
 
