@@ -43,6 +43,7 @@ from django.db.models import Case, F, PositiveIntegerField, Q, When
 from django.utils import timezone
 from knox.models import AuthToken
 
+from storefront.accounts.backends import lockout_keys
 from storefront.accounts.models import User
 from storefront.carts.models import CartItem
 from storefront.catalog import cache as catalog_cache
@@ -329,8 +330,9 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
     customer.save()
     customer.addresses.all().delete()
     AuthToken.objects.filter(user=customer).delete()
+    # Every key the email's logins were recorded under, the admin's included.
     for model in (AccessAttempt, AccessFailureLog, AccessLog):
-        model.objects.filter(username=old_email).delete()
+        model.objects.filter(username__in=lockout_keys(old_email)).delete()
     if scrub_orders:
         Order.objects.for_customer(customer).update(
             shipping_address=REDACTED,

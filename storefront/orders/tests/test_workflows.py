@@ -3,6 +3,7 @@
 import itertools
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.core.management import call_command
 from django.db.models import ProtectedError
 from knox.models import AuthToken
@@ -355,6 +356,21 @@ def test_anonymising_erases_personal_data_and_keeps_the_orders():
     assert not AuthToken.objects.filter(user=customer).exists()
     kept = fresh(order)
     assert (kept.total, kept.shipping_address) == (order.total, order.shipping_address)
+
+
+def test_anonymising_erases_the_failed_logins_of_the_email_for_the_api_and_the_admin():
+    order = placed_order()
+    customer = order.customer
+    for username in (customer.email, f"admin:{customer.email}"):
+        AccessAttempt.objects.create(
+            username=username, ip_address="192.0.2.1", failures_since_start=1
+        )
+        AccessFailureLog.objects.create(username=username, ip_address="192.0.2.1")
+
+    anonymise_customer(customer=customer)
+
+    assert not AccessAttempt.objects.exists()
+    assert not AccessFailureLog.objects.exists()
 
 
 def test_anonymising_with_scrub_orders_removes_contact_data_from_orders():
