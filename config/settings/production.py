@@ -1,7 +1,8 @@
 """Production: DEBUG off, HTTPS only, secrets from the environment.
 
 Required: DJANGO_SECRET_KEY (50+ random characters), DJANGO_ALLOWED_HOSTS, DATABASE_URL.
-Optional: REDIS_URL (the broker; the cache uses CACHE_URL, default the same Redis, database 1),
+Optional: REDIS_URL (the broker; the cache uses CACHE_URL, default the same Redis, database 1,
+with CACHE_REDIS_TIMEOUT and CACHE_BREAKER_RESET_SECONDS),
 NUM_PROXIES (reverse proxies in front of gunicorn, so throttles see the client's address),
 DJANGO_CSRF_TRUSTED_ORIGINS, DJANGO_SECURE_SSL_REDIRECT (default on; turn off only
 behind a proxy that already redirects), DJANGO_HSTS_SECONDS (default one year), EMAIL_URL-style
@@ -24,10 +25,13 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Throttle counters must be shared by every gunicorn worker: Redis, not per-process memory.
+# Short timeouts and a circuit breaker (CACHE_REDIS_OPTIONS, storefront/core/cache.py): a
+# request never waits on a Redis that is down or hung for more than one short timeout.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "storefront.core.cache.RedisCache",
         "LOCATION": os.environ.get("CACHE_URL", REDIS_URL.rsplit("/", 1)[0] + "/1"),  # noqa: F405
+        "OPTIONS": CACHE_REDIS_OPTIONS,  # noqa: F405
     }
 }
 REST_FRAMEWORK = {
