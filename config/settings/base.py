@@ -173,8 +173,8 @@ CORS_URLS_REGEX = r"^/api/.*$"
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD").upper()
 # Uploaded product images: at most this many bytes, and only these Pillow formats.
 # Product list and detail responses are cached whole for customers and visitors; every
-# change they show invalidates them (storefront/catalog/cache.py), so this only bounds what a
-# write bypassing the ORM (raw SQL, COPY) could leave stale.
+# change they show invalidates them (storefront/catalog/cache.py), so this lifetime is only a
+# backstop.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
 # Seconds between two checks, by the processes serving cached responses, for committed
 # catalog changes whose invalidation never ran (the process that committed them died):

@@ -6,10 +6,9 @@ CACHES = {"default": {"BACKEND": "storefront.core.cache.RedisCache", "LOCATION":
 
 - Every command gives up after `socket_timeout` seconds (connecting: `socket_connect_timeout`);
   a connection the server closed (Redis restarted) is retried once at once, a timeout never.
-- The first such failure opens the process's breaker for that Redis (pybreaker, shared by
-  the threads of the process): for `breaker_reset_seconds` every cache call raises
-  CacheUnavailable without touching the network; then one call probes Redis again, and
-  its success closes the breaker.
+- The first such failure opens the process's breaker for that Redis (storefront/core/
+  breakers.py): for `breaker_reset_seconds` every cache call raises CacheUnavailable without
+  touching the network; then one call probes Redis again, and its success closes it.
 
 Callers treat a cache error as a miss, as the catalog cache (storefront/catalog/cache.py) does:
 CacheUnavailable is a redis.exceptions.ConnectionError, so `except Exception` or
@@ -17,7 +16,6 @@ CacheUnavailable is a redis.exceptions.ConnectionError, so `except Exception` or
 """
 
 import functools
-import threading
 
 import pybreaker
 import redis
@@ -25,12 +23,11 @@ from django.core.cache.backends import redis as django_redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from storefront.core import breakers
+
 # Failures that say Redis is unreachable; any other error (a bad value, a script error) is
 # the caller's and leaves the breaker closed.
 OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
-
-_breakers: dict[tuple[str, ...], pybreaker.CircuitBreaker] = {}
-_breakers_lock = threading.Lock()
 
 
 class CacheUnavailable(redis.ConnectionError):
@@ -40,18 +37,8 @@ class CacheUnavailable(redis.ConnectionError):
 def breaker_for(servers: list[str], reset_seconds: float) -> pybreaker.CircuitBreaker:
     """The process's breaker for the Redis at `servers` (Django keeps one cache object per
     thread; the breaker is shared by all of them)."""
-    key = tuple(servers)
-    with _breakers_lock:
-        if key not in _breakers:
-            _breakers[key] = pybreaker.CircuitBreaker(
-                fail_max=1,
-                reset_timeout=reset_seconds,
-                exclude=[lambda exc: not isinstance(exc, OUTAGE_ERRORS)],
-                # The call that opens the breaker raises its own error (a timeout...).
-                throw_new_error_on_trip=False,
-                name=f"cache {','.join(servers)}",
-            )
-        return _breakers[key]
+    name = "cache " + ",".join(breakers.display_url(server) for server in servers)
+    return breakers.breaker(name, reset_seconds=reset_seconds, outage_errors=OUTAGE_ERRORS)
 
 
 class GuardedRedisCacheClient(django_redis.RedisCacheClient):

@@ -5,13 +5,12 @@ Publications use a connection of their own (`settings.NOTIFICATIONS_PUBLISH_TIME
 to connect and per socket operation, no reconnection retries), pooled per process, instead
 of the app's default connection: the Celery worker consumes with BRPOP on that default
 connection and keeps CELERY_BROKER_TRANSPORT_OPTIONS' longer socket timeout, which must
-exceed BRPOP's own wait. The first failure opens the process's breaker for
-`settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS`: publications then fail at once, without
-touching the network, until one call probes the broker again. A failed publication leaves
-its outbox row to the drain (services.publish_messages).
+exceed BRPOP's own wait. The first failure opens the process's breaker for that broker
+(storefront/core/breakers.py) for `settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS`:
+publications then fail at once, without touching the network, until one call probes the
+broker again. A failed publication leaves its outbox row to the drain
+(services.publish_messages).
 """
-
-import threading
 
 import pybreaker
 import redis
@@ -19,6 +18,8 @@ from celery import Task
 from django.conf import settings
 from kombu import pools
 from kombu.exceptions import OperationalError
+
+from storefront.core import breakers
 
 # What a broker outage raises: kombu wraps connection errors in OperationalError when it
 # can; a command that timed out on an open connection may come through as redis' own error.
@@ -29,23 +30,13 @@ class BrokerUnavailable(Exception):
     """The broker did not take the message (it failed now or a moment ago)."""
 
 
-_breakers: dict[str, pybreaker.CircuitBreaker] = {}
-_breakers_lock = threading.Lock()
-
-
 def breaker(url: str) -> pybreaker.CircuitBreaker:
-    """The process's breaker for publications to the broker at `url` (made on first use)."""
-    with _breakers_lock:
-        if url not in _breakers:
-            _breakers[url] = pybreaker.CircuitBreaker(
-                fail_max=1,
-                reset_timeout=settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS,
-                exclude=[lambda exc: not isinstance(exc, OUTAGE_ERRORS)],
-                # The call that opens the breaker raises its own error (a timeout...).
-                throw_new_error_on_trip=False,
-                name="broker publish",
-            )
-        return _breakers[url]
+    """The process's breaker for publications to the broker at `url`."""
+    return breakers.breaker(
+        f"broker {breakers.display_url(url)}",
+        reset_seconds=settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS,
+        outage_errors=OUTAGE_ERRORS,
+    )
 
 
 def publish(task: Task, *args) -> None:
@@ -62,7 +53,7 @@ def publish(task: Task, *args) -> None:
     try:
         breaker(url).call(_send, task, args, url)
     except pybreaker.CircuitBreakerError as exc:
-        raise BrokerUnavailable(f"{exc} (broker publish)") from None
+        raise BrokerUnavailable(f"{exc} ({breaker(url).name})") from None
     except OUTAGE_ERRORS as exc:
         raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 

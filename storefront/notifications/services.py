@@ -3,8 +3,10 @@
 The functions other apps call (`order_placed`, `order_status_changed`, `payment_refunded`,
 `stock_changed`, `customer_registered`) each write outbox rows in the caller's database
 transaction and schedule their publication to Celery with `transaction.on_commit`: if the
-transaction rolls back, nothing is sent; if the broker is down, the rows wait for the
-periodic drain (`drain_outbox`, run by Celery beat). None of them ever waits on the broker.
+transaction rolls back, nothing is sent; if the broker is down or hung, the rows wait for the
+periodic drain (`drain_outbox`, run by Celery beat), as they do if the process dies before
+publishing. None of them waits on the broker; the publication after commit waits at most
+settings.NOTIFICATIONS_PUBLISH_TIMEOUT (broker.py), and not at all while its breaker is open.
 
 A Celery worker runs `deliver_message` for each row: it sends the email once, records it, and
 ignores any later delivery of the same row (see docs/background.md).

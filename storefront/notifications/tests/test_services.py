@@ -11,6 +11,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils import timezone
 
+from config.settings import base
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
 from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
@@ -156,6 +157,7 @@ def test_a_failed_send_is_recorded_and_raised_for_retry(order, settings):
     services.order_placed(order_id=order.pk)
     message = OutboxMessage.objects.get()
 
+    before = timezone.now()
     with pytest.raises(smtplib.SMTPServerDisconnected):
         services.deliver_message(message_id=message.pk)
 
@@ -163,6 +165,27 @@ def test_a_failed_send_is_recorded_and_raised_for_retry(order, settings):
     assert message.status == Status.PENDING
     assert message.attempts == 1
     assert "SMTPServerDisconnected" in message.last_error
+    # The drain tries again after the first backoff step: 5 s, jittered into its upper half.
+    wait = (message.next_attempt_at - before).total_seconds()
+    assert 2.5 <= wait <= 5 + 1
+
+
+@pytest.mark.parametrize(
+    ("attempts", "step"), [(1, 5), (2, 10), (3, 20), (7, 320), (8, 600), (30, 600)]
+)
+def test_the_backoff_doubles_up_to_ten_minutes_with_jitter(attempts, step):
+    assert step / 2 <= services.retry_delay(attempts) <= step
+
+
+def test_the_default_timings_send_a_lost_email_within_two_minutes():
+    """docs/background.md, "How late an email can be": due again REDISPATCH_AFTER after it
+    was written or published, drained within DRAIN_INTERVAL, sent within EMAIL_TIMEOUT."""
+    worst = (
+        base.NOTIFICATIONS_REDISPATCH_AFTER + base.NOTIFICATIONS_DRAIN_INTERVAL + base.EMAIL_TIMEOUT
+    )
+    assert worst <= 120
+    drain = base.CELERY_BEAT_SCHEDULE["drain-notification-outbox"]
+    assert drain["schedule"] == base.NOTIFICATIONS_DRAIN_INTERVAL
 
 
 # --- status changes and refunds --------------------------------------------------------------
