@@ -37,6 +37,19 @@ Environment variables (all optional here; production.py requires more):
   Default: 10.
 - GUEST_CART_MAX_AGE_DAYS: guest carts untouched for this many days are deleted every night.
   Default: 30.
+- CATALOG_CACHE_SYNC_SECONDS: how often the catalog cache checks the database for committed
+  changes it was not told about (a process that died after its commit); 0 turns the check
+  off. Default: 1.
+- CACHE_REDIS_TIMEOUT: seconds before a command to the Redis cache (production) gives up.
+  Default: 0.05.
+- CACHE_BREAKER_RESET_SECONDS: seconds the cache is not called after a Redis failure.
+  Default: 5.
+- NOTIFICATIONS_PUBLISH_TIMEOUT: seconds before publishing a message to the broker gives up.
+  Default: 0.2.
+- NOTIFICATIONS_PUBLISH_BREAKER_SECONDS: seconds publishing is not tried after a broker
+  failure. Default: 10.
+- NOTIFICATIONS_DRAIN_INTERVAL, NOTIFICATIONS_REDISPATCH_AFTER, NOTIFICATIONS_MAX_ATTEMPTS:
+  the outbox drain (docs/background.md). Defaults: 10, 60, 20.
 """
 
 import os
@@ -190,6 +203,14 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# OPTIONS of a Redis cache (storefront.core.cache.RedisCache, used by production.py): every
+# command gives up after CACHE_REDIS_TIMEOUT seconds, and after a failure the cache is not
+# called for CACHE_BREAKER_RESET_SECONDS (callers then read the database).
+CACHE_REDIS_OPTIONS = {
+    "socket_timeout": float(os.environ.get("CACHE_REDIS_TIMEOUT", "0.05")),
+    "socket_connect_timeout": float(os.environ.get("CACHE_REDIS_TIMEOUT", "0.05")),
+    "breaker_reset_seconds": float(os.environ.get("CACHE_BREAKER_RESET_SECONDS", "5")),
+}
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -205,9 +226,13 @@ CORS_EXPOSE_HEADERS = ["Location", "Idempotent-Replayed", "X-Request-ID", "Retry
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD").upper()
 # Uploaded product images: at most this many bytes, and only these Pillow formats.
 # Product list and detail responses are cached whole for customers and visitors; every
-# change they show invalidates them (storefront/catalog/cache.py), so this only bounds what a
-# write bypassing the ORM (raw SQL, COPY) could leave stale.
+# change they show invalidates them (storefront/catalog/cache.py), so this lifetime is only a
+# backstop.
 CATALOG_CACHE_SECONDS = int(os.environ.get("CATALOG_CACHE_SECONDS", "300"))
+# Seconds between two checks, by the processes serving cached responses, for committed
+# catalog changes whose invalidation never ran (the process that committed them died):
+# a cached response is never served more than about twice this long after such a change.
+CATALOG_CACHE_SYNC_SECONDS = float(os.environ.get("CATALOG_CACHE_SYNC_SECONDS", "1"))
 PRODUCT_IMAGE_MAX_BYTES = int(os.environ.get("PRODUCT_IMAGE_MAX_BYTES", 5 * 1024 * 1024))
 PRODUCT_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 # At most this many pixels (width x height, summed over an animation's frames): decoding is
@@ -313,9 +338,15 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
-# Publishing happens inside a web request: fail fast instead of retrying or waiting on a dead
-# broker (kombu's defaults retry forever on a half-open connection).
+# A publication is never retried: what the broker did not take waits in the outbox.
 CELERY_TASK_PUBLISH_RETRY = False
+# The app's own connection, used by the worker to consume (BRPOP): short enough to notice a
+# dead broker, longer than BRPOP's one-second wait. Outbox messages are published through
+# storefront/notifications/broker.py instead (from a request or the drain), with a much
+# shorter timeout (NOTIFICATIONS_PUBLISH_TIMEOUT) and a circuit breaker. The outbox, not the
+# broker, redelivers what a dead worker held (NOTIFICATIONS_REDISPATCH_AFTER): no task waits
+# in the broker for a countdown, so visibility_timeout only bounds how long a message that a
+# worker took and never acknowledged stays hidden (its redelivery then finds the email sent).
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
@@ -334,10 +365,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "celerybeat-schedule")
 )
 
-# Seconds between two drains of the outbox (messages the broker has not taken yet).
-NOTIFICATIONS_DRAIN_INTERVAL = float(os.environ.get("NOTIFICATIONS_DRAIN_INTERVAL", "60"))
-# A message published this many seconds ago and still unsent is published again.
-NOTIFICATIONS_REDISPATCH_AFTER = int(os.environ.get("NOTIFICATIONS_REDISPATCH_AFTER", "600"))
+# Publishing a message from a web request gives up after this many seconds, and after a
+# failure is not tried for NOTIFICATIONS_PUBLISH_BREAKER_SECONDS (the drain sends it later).
+NOTIFICATIONS_PUBLISH_TIMEOUT = float(os.environ.get("NOTIFICATIONS_PUBLISH_TIMEOUT", "0.2"))
+NOTIFICATIONS_PUBLISH_BREAKER_SECONDS = float(
+    os.environ.get("NOTIFICATIONS_PUBLISH_BREAKER_SECONDS", "10")
+)
+# Seconds between two drains of the outbox (messages that are due).
+NOTIFICATIONS_DRAIN_INTERVAL = float(os.environ.get("NOTIFICATIONS_DRAIN_INTERVAL", "10"))
+# A message published this many seconds ago and still unsent is published again (its
+# publication or its worker was lost). With the drain interval and EMAIL_TIMEOUT, this bounds
+# the delay of such an email: 60 + 10 + 10 = 80 s, under two minutes (docs/background.md).
+NOTIFICATIONS_REDISPATCH_AFTER = int(os.environ.get("NOTIFICATIONS_REDISPATCH_AFTER", "60"))
 # After this many delivery attempts a message is marked failed and left for staff to see.
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "20"))
 # Local hour (TIME_ZONE) at which yesterday's sales report is emailed to staff.
@@ -351,6 +390,10 @@ CELERY_BEAT_SCHEDULE = {
     "daily-sales-report": {
         "task": "storefront.notifications.tasks.send_daily_sales_report",
         "schedule": crontab(hour=DAILY_SALES_REPORT_HOUR, minute=0),
+    },
+    "prune-catalog-change-log": {
+        "task": "storefront.catalog.tasks.prune_change_log",
+        "schedule": crontab(minute=41),
     },
     "delete-expired-api-tokens": {
         "task": "storefront.accounts.tasks.delete_expired_tokens",

@@ -7,7 +7,8 @@ lockouts count clients by that address; unset counts as 0, and `check --deploy` 
 (storefront.W001), since behind a proxy every client would then share the proxy's address. The
 proxy must also set X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER below) and overwrite, not pass
 on, any X-Forwarded-Proto the client sent.
-Optional: REDIS_URL (the broker; the cache uses CACHE_URL, default the same Redis, database 1),
+Optional: REDIS_URL (the broker; the cache uses CACHE_URL, default the same Redis, database 1,
+with CACHE_REDIS_TIMEOUT and CACHE_BREAKER_RESET_SECONDS),
 DJANGO_CSRF_TRUSTED_ORIGINS, DJANGO_SECURE_SSL_REDIRECT (default on; turn off only
 behind a proxy that already redirects), DJANGO_HSTS_SECONDS (default one year), EMAIL_URL-style
 SMTP settings EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS,
@@ -32,10 +33,13 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Throttle counters must be shared by every gunicorn worker: Redis, not per-process memory.
+# Short timeouts and a circuit breaker (CACHE_REDIS_OPTIONS, storefront/core/cache.py): a
+# request never waits on a Redis that is down or hung for more than one short timeout.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "storefront.core.cache.RedisCache",
         "LOCATION": os.environ.get("CACHE_URL", REDIS_URL.rsplit("/", 1)[0] + "/1"),  # noqa: F405
+        "OPTIONS": CACHE_REDIS_OPTIONS,  # noqa: F405
     }
 }
 NUM_PROXIES = int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None

@@ -21,27 +21,53 @@ transaction). A response stored with a version read before the commit holds old 
 old version, so it is never served after the bump; one read after it sees the new data. No
 bump happens while the checkout holds its row locks.
 
-Writes the versions cannot see (raw SQL, COPY, a queryset.update() outside the services)
-must call invalidate_catalog(); otherwise cached responses stay until they expire
-(settings.CATALOG_CACHE_SECONDS). When the cache is unreachable, catalog reads go to the
-database and bumps are logged and skipped; nothing raises.
+The bumps after commit can be lost: the process dies between its COMMIT and its hooks, or
+the cache is unreachable (or its breaker open) when they run. The database therefore records
+every committed catalog write itself (CatalogChange rows, written by triggers in the writing
+transaction: migration 0004), and the processes serving cached responses check it: a hit is
+served only while the last check is less than settings.CATALOG_CACHE_SYNC_SECONDS old. When
+it is older, the process reads the last check's record from the cache and, if that is old
+too, runs one (one query: the changes committed since the previous check's snapshot, exactly,
+by transaction id) and bumps the versions of what it finds before serving anything; the
+other processes see its record and skip theirs. A change whose hooks never ran is therefore
+served stale for at most about CATALOG_CACHE_SYNC_SECONDS (twice that if the process running
+the check dies during it), whatever died when. The check runs on PostgreSQL, outside
+transactions (inside one it could not see the latest commits: the lookup then misses).
+A change whose hooks did run is bumped again by the next check: one more miss of what it
+invalidated, at most CATALOG_CACHE_SYNC_SECONDS later.
+
+When the cache is unreachable, catalog reads go to the database and bumps are logged and
+skipped (the next check after the cache is back bumps them); nothing raises.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+
+from storefront.core.cache import CacheUnavailable
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "catalog:version"
 EPOCH_KEY = "catalog:stock-epoch"
 ENTRY_PREFIX = "catalog:response:"
+SYNC_KEY = "catalog:synced"
+SYNC_LOCK_KEY = "catalog:sync-lock"
+# CatalogChange rows live this long (storefront.catalog.tasks.prune_change_log); a
+# check whose previous one is older than half of it invalidates everything instead.
+CHANGE_LOG_RETENTION = dt.timedelta(hours=1)
+# A check that finds more products than this invalidates everything instead.
+MAX_PRODUCTS_PER_SYNC = 1000
 
 
 def _stock_key(product_id: int) -> str:
@@ -76,10 +102,13 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
     """The valid cached entry under `key` (cache key of one request), or the snapshot to
     store a fresh response with. (None, None) when the cache is unreachable.
 
-    One round trip to the cache on a miss, two on a hit of a response showing products.
+    One round trip to the cache on a miss, two on a hit of a response showing products;
+    every settings.CATALOG_CACHE_SYNC_SECONDS, one more (and sometimes the check: one query
+    and up to three round trips), see the module docstring.
     """
     entry_key = ENTRY_PREFIX + key
     try:
+        checked = _checked_lately()
         found = cache.get_many([VERSION_KEY, EPOCH_KEY, entry_key])
         version = found.get(VERSION_KEY)
         if version is None:
@@ -87,10 +116,15 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
             cache.add(VERSION_KEY, _token(), timeout=None)
             version = cache.get(VERSION_KEY)
         entry = found.get(entry_key)
-        if isinstance(entry, Entry) and entry.version == version and _stock_current(entry):
+        if (
+            checked
+            and isinstance(entry, Entry)
+            and entry.version == version
+            and _stock_current(entry)
+        ):
             return entry, None
-    except Exception:
-        logger.warning("Catalog cache unreachable; reading from the database.", exc_info=True)
+    except Exception as exc:
+        _log_unreachable("Catalog cache unreachable; reading from the database.", exc)
         return None, None
     return None, Snapshot(key=entry_key, version=version, epoch=found.get(EPOCH_KEY))
 
@@ -126,8 +160,8 @@ def store(
             content_type=content_type,
         )
         cache.set(snapshot.key, entry, timeout=timeout)
-    except Exception:
-        logger.warning("Catalog cache unreachable; response not cached.", exc_info=True)
+    except Exception as exc:
+        _log_unreachable("Catalog cache unreachable; response not cached.", exc)
         return False
     return True
 
@@ -170,8 +204,100 @@ def _on_commit(bump) -> None:
 def _safely(bump) -> None:
     try:
         bump()
-    except Exception:
-        logger.error("Catalog cache unreachable; cached responses may be stale.", exc_info=True)
+    except Exception as exc:
+        _log_unreachable("Catalog cache unreachable; invalidation left to the next check.", exc)
+
+
+def _log_unreachable(message: str, exc: Exception) -> None:
+    # An open breaker says what the failure that opened it already said, with a traceback.
+    logger.warning(message, exc_info=not isinstance(exc, CacheUnavailable))
+
+
+# --- The check against the database's change log (see the module docstring) ---------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """The last check: the database snapshot it read (pg_snapshot text) and when it started
+    (Unix time); every catalog write committed before that time is bumped."""
+
+    snapshot: str
+    at: float
+
+
+# Until when this process trusts the cache without looking at SYNC_KEY (Unix time).
+_trusted_until = 0.0
+
+
+def _checked_lately() -> bool:
+    """Whether the last check is recent enough to serve cached responses; run one if not.
+
+    Cache errors propagate; a database error is logged and answers False.
+    """
+    global _trusted_until
+    interval = settings.CATALOG_CACHE_SYNC_SECONDS
+    if interval <= 0 or connection.vendor != "postgresql":
+        return True
+    now = time.time()
+    if now < _trusted_until:
+        return True
+    last = cache.get(SYNC_KEY)
+    last = last if isinstance(last, Check) else None
+    if last is not None and now < last.at + interval:
+        _trusted_until = last.at + interval
+        return True
+    if connection.in_atomic_block:
+        return False
+    if not cache.add(SYNC_LOCK_KEY, True, timeout=math.ceil(interval)):
+        # Another process is checking right now: the last check still vouches a little.
+        return last is not None and now < last.at + 2 * interval
+    try:
+        check = _check(last)
+    except DatabaseError:
+        logger.warning("Catalog change log unreadable; cache not used.", exc_info=True)
+        return False
+    finally:
+        cache.delete(SYNC_LOCK_KEY)
+    _trusted_until = check.at + interval
+    return True
+
+
+# The changes committed after `previous` was taken and before this statement's own snapshot
+# (the one pg_current_snapshot() returns). xid >= xmin(previous) only narrows the index scan:
+# a transaction older than that was visible in `previous` already.
+CHANGES_SINCE = """
+WITH fresh AS (
+    SELECT product_ids FROM catalog_catalogchange
+    WHERE xid >= pg_snapshot_xmin(%(previous)s::pg_snapshot)::text::bigint
+      AND NOT pg_visible_in_snapshot(xid::text::xid8, %(previous)s::pg_snapshot)
+)
+SELECT pg_current_snapshot()::text,
+       coalesce(bool_or(product_ids IS NULL), false),
+       (SELECT array_agg(DISTINCT id::bigint)
+        FROM fresh, jsonb_array_elements_text(product_ids) AS id)
+FROM fresh
+"""
+
+
+def _check(last: Check | None) -> Check:
+    """Bump the versions of every catalog change committed since `last`; record the check."""
+    started = time.time()
+    with connection.cursor() as cursor:
+        if last is None or started - last.at > CHANGE_LOG_RETENTION.total_seconds() / 2:
+            # No usable previous check (first use, the cache emptied, or its log pruned):
+            # whatever committed before now may be missing from the cache's versions.
+            cursor.execute("SELECT pg_current_snapshot()::text")
+            snapshot, everything, product_ids = cursor.fetchone()[0], True, None
+        else:
+            cursor.execute(CHANGES_SINCE, {"previous": last.snapshot})
+            snapshot, everything, product_ids = cursor.fetchone()
+    if everything or len(product_ids or ()) > MAX_PRODUCTS_PER_SYNC:
+        _bump_catalog()
+    elif product_ids:
+        _bump_stock([_stock_key(product_id) for product_id in product_ids])
+    check = Check(snapshot=snapshot, at=started)
+    cache.set(SYNC_KEY, check, timeout=None)
+    return check
 
 
 def connect_signals() -> None:

@@ -146,3 +146,27 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return self.alt or self.image.name
+
+
+class CatalogChange(models.Model):
+    """One committed statement that wrote the catalog, recorded by the database itself.
+
+    Triggers on every catalog table (migration 0004, PostgreSQL only) insert a row in the
+    writing transaction, so it exists if and only if the write committed, whatever happens to
+    the process afterwards. The response cache reads the rows committed since its last check
+    to invalidate what the writer's after-commit hooks did not (storefront/catalog/cache.py).
+    Rows older than an hour are deleted (storefront.catalog.tasks.prune_catalog_changes).
+    """
+
+    # The writing transaction's id (PostgreSQL's pg_current_xact_id(), an xid8).
+    xid = models.BigIntegerField()
+    # The products whose stock alone changed (no variant ran out or came back); NULL when
+    # anything else changed, which may touch any cached response.
+    product_ids = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["xid"], name="catalog_change_xid")]
+
+    def __str__(self) -> str:
+        return f"Catalog change by transaction {self.xid}"

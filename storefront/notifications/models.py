@@ -3,8 +3,8 @@
 An `OutboxMessage` is written in the same database transaction as the change it reports
 (an order placed, shipped, refunded...), so the email exists if and only if the change does.
 It is published to Celery after commit and re-published by a periodic drain until a worker
-has sent it; its unique `key` names the email, so one email goes out per key, however often
-the message is delivered.
+has sent it (`next_attempt_at` says when); its unique `key` names the email, so one email goes
+out per key, however often the message is delivered.
 """
 
 from django.db import models
@@ -42,6 +42,9 @@ class OutboxMessage(TimeStampedModel):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Last time the message was handed to the broker; NULL until the broker took it once.
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    # While pending: when the drain publishes it (again) if no worker has sent it by then,
+    # after a lost publication, a dead worker or a failed attempt; NULL: at the next drain.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -51,11 +54,11 @@ class OutboxMessage(TimeStampedModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # The drain's scan: pending messages, oldest first.
+            # The drain's scan: pending messages that are due.
             models.Index(
-                fields=["dispatched_at"],
+                fields=["next_attempt_at"],
                 condition=models.Q(status="pending"),
-                name="notifications_outbox_pending",
+                name="notifications_outbox_due",
             ),
         ]
 

@@ -3,8 +3,10 @@
 The functions other apps call (`order_placed`, `order_status_changed`, `payment_refunded`,
 `stock_changed`, `customer_registered`) each write outbox rows in the caller's database
 transaction and schedule their publication to Celery with `transaction.on_commit`: if the
-transaction rolls back, nothing is sent; if the broker is down, the rows wait for the
-periodic drain (`drain_outbox`, run by Celery beat). None of them ever waits on the broker.
+transaction rolls back, nothing is sent; if the broker is down or hung, the rows wait for the
+periodic drain (`drain_outbox`, run by Celery beat), as they do if the process dies before
+publishing. None of them waits on the broker; the publication after commit waits at most
+settings.NOTIFICATIONS_PUBLISH_TIMEOUT (broker.py), and not at all while its breaker is open.
 
 A Celery worker runs `deliver_message` for each row: it sends the email once, records it, and
 ignores any later delivery of the same row (see docs/background.md).
@@ -12,6 +14,7 @@ ignores any later delivery of the same row (see docs/background.md).
 
 import datetime as dt
 import logging
+import random
 from collections.abc import Mapping
 from functools import partial
 
@@ -19,10 +22,9 @@ from django.conf import settings
 from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from storefront.catalog.models import ProductVariant
-from storefront.notifications import emails
+from storefront.notifications import broker, emails
 from storefront.notifications.models import LowStockAlert, OutboxMessage
 from storefront.orders.models import Order
 
@@ -36,6 +38,9 @@ CUSTOMER_STATUSES = frozenset(
     {Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.CANCELLED}
 )
 REFUNDED = "refunded"
+# Backoff of a failed delivery (retry_delay): 5 s, 10 s, 20 s ... up to 10 minutes.
+RETRY_BACKOFF_SECONDS = 5
+RETRY_BACKOFF_MAX_SECONDS = 600
 
 
 # --- Called by other apps, inside their transaction ----------------------------------------
@@ -159,18 +164,22 @@ def _enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
     """Insert outbox rows (kind, key, payload or order id) and publish them after commit.
 
     Rows whose key exists are left as they are, and not published again: their own publish,
-    or the drain, sends them. A row is written as already dispatched, so the drain leaves it
-    to the on-commit publish unless that publish fails (which clears `dispatched_at`).
+    or the drain, sends them. A row is written as already dispatched and due for the drain
+    settings.NOTIFICATIONS_REDISPATCH_AFTER seconds later: the on-commit publish sends it,
+    and should this process die before that publish (or the publish fail without a word),
+    the drain still does, within that time plus one drain interval.
     """
     if not messages:
         return
     now = timezone.now()
+    due = now + dt.timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_AFTER)
     rows = [
         OutboxMessage(
             kind=kind,
             key=key,
             payload=payload if isinstance(payload, dict) else {"order_id": payload},
             dispatched_at=now,
+            next_attempt_at=due,
         )
         for kind, key, payload in messages
     ]
@@ -213,20 +222,22 @@ def _insert_new(rows: list[OutboxMessage]) -> list[int]:
 def publish_messages(*, message_ids: list[int]) -> int:
     """Hand each message to the broker once, without retrying; return how many it took.
 
-    A broker error (Redis down or unreachable: kombu's short timeouts apply, see
-    CELERY_BROKER_TRANSPORT_OPTIONS) stops the publication and clears `dispatched_at` of the
-    messages left, so the next drain publishes them. Never raises for a broker outage.
+    A broker error (Redis down, unreachable or hung: broker.publish gives up after
+    settings.NOTIFICATIONS_PUBLISH_TIMEOUT, or at once while its breaker is open) stops the
+    publication and makes the messages left due at once (`dispatched_at` and
+    `next_attempt_at` cleared), so the next drain publishes them. Never raises for a broker
+    outage.
     """
     from storefront.notifications.tasks import send_message
 
     published = 0
     for position, message_id in enumerate(message_ids):
         try:
-            send_message.apply_async(args=[message_id], retry=False)
-        except BrokerError as exc:
+            broker.publish(send_message, message_id)
+        except broker.BrokerUnavailable as exc:
             left = message_ids[position:]
             OutboxMessage.objects.filter(pk__in=left, status=Status.PENDING).update(
-                dispatched_at=None
+                dispatched_at=None, next_attempt_at=None
             )
             logger.warning(
                 "Broker unavailable (%s): %d outbox message(s) left for the drain.", exc, len(left)
@@ -237,21 +248,22 @@ def publish_messages(*, message_ids: list[int]) -> int:
 
 
 def drain_outbox(*, batch_size: int = 500) -> int:
-    """Publish pending messages the broker never took, or took long ago and never delivered.
+    """Publish the pending messages that are due; return how many were published.
 
-    Run periodically by Celery beat (settings.NOTIFICATIONS_DRAIN_INTERVAL seconds). A message
-    is due when it was never dispatched, or dispatched more than
-    settings.NOTIFICATIONS_REDISPATCH_AFTER seconds ago and still pending (a worker lost it);
-    one with settings.NOTIFICATIONS_MAX_ATTEMPTS failed attempts is marked failed instead.
-    Rows locked by a worker sending them are skipped. Returns how many were published.
+    Run periodically by Celery beat (settings.NOTIFICATIONS_DRAIN_INTERVAL seconds). A
+    message is due when its `next_attempt_at` is NULL or past: never taken by the broker,
+    published settings.NOTIFICATIONS_REDISPATCH_AFTER seconds ago and still pending (its
+    publication or its worker was lost), or waiting out the backoff after a failed attempt.
+    Each one published is due again NOTIFICATIONS_REDISPATCH_AFTER seconds later, in case
+    this publication is lost too. One with settings.NOTIFICATIONS_MAX_ATTEMPTS failed
+    attempts is marked failed instead. Rows locked by a worker sending them are skipped.
     """
     now = timezone.now()
-    cutoff = now - dt.timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_AFTER)
     with transaction.atomic():
         due = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(status=Status.PENDING)
-            .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff))
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("pk")
             .values_list("pk", "attempts")[:batch_size]
         )
@@ -261,8 +273,20 @@ def drain_outbox(*, batch_size: int = 500) -> int:
         if exhausted:
             OutboxMessage.objects.filter(pk__in=exhausted).update(status=Status.FAILED)
             logger.error("Gave up on %d outbox message(s): %s", len(exhausted), exhausted)
-        OutboxMessage.objects.filter(pk__in=to_publish).update(dispatched_at=now)
+        OutboxMessage.objects.filter(pk__in=to_publish).update(
+            dispatched_at=now,
+            next_attempt_at=now + dt.timedelta(seconds=settings.NOTIFICATIONS_REDISPATCH_AFTER),
+        )
     return publish_messages(message_ids=to_publish)
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds to wait before the next attempt after `attempts` failed ones: exponential
+    (RETRY_BACKOFF_SECONDS, twice that, four times...) up to RETRY_BACKOFF_MAX_SECONDS, with
+    jitter (a random point in the upper half), so messages that failed together (an SMTP
+    outage) do not all come back at once."""
+    delay = min(RETRY_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_MAX_SECONDS)
+    return random.uniform(delay / 2, delay)
 
 
 # --- Delivery: in the Celery worker ----------------------------------------------------------
@@ -275,10 +299,13 @@ def deliver_message(*, message_id: int) -> str | None:
     transaction, so a second delivery of the same message (a duplicate publish, a drain, a
     worker retry) finds it sent, or locked by the worker sending it, and sends nothing.
     Returns the message's new status, or None when there was nothing to do. Exceptions (SMTP
-    or database errors) propagate after the attempt is recorded, for the task to retry.
+    or database errors) propagate after the attempt is recorded with the time of the next
+    one (`next_attempt_at`, see retry_delay): the drain publishes it again then. Retries are
+    never left to Celery, whose countdown tasks the Redis transport holds unacknowledged.
 
-    If the SMTP server accepted the email but the commit that records it fails, the email is
-    sent again on retry: delivery is at least once, never twice for a recorded message.
+    If the SMTP server accepted the email but the process dies (or the commit that records
+    it fails) before the commit, the email is sent again: delivery is at least once, never
+    twice for a recorded message.
     """
     try:
         with transaction.atomic():
@@ -313,7 +340,11 @@ def deliver_message(*, message_id: int) -> str | None:
             )
             return message.status
     except Exception as exc:
-        OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING).update(
-            attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        failed = OutboxMessage.objects.filter(pk=message_id, status=Status.PENDING)
+        attempts = (failed.values_list("attempts", flat=True).first() or 0) + 1
+        failed.update(
+            attempts=F("attempts") + 1,
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=retry_delay(attempts)),
         )
         raise

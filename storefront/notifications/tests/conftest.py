@@ -3,6 +3,7 @@
 import contextlib
 import email
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -25,13 +26,19 @@ SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # between messages in a file-based backen
 def broker(url: str) -> Iterator[None]:
     """Publish for real (not eagerly) to `url` inside the block."""
     conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager
+    saved = conf.broker_url, conf.task_always_eager, os.environ.get("CELERY_BROKER_URL")
     conf.broker_url, conf.task_always_eager = url, False
+    # Celery reads the broker from this variable before its configuration.
+    os.environ["CELERY_BROKER_URL"] = url
     _reset_connections()
     try:
         yield
     finally:
-        conf.broker_url, conf.task_always_eager = saved
+        conf.broker_url, conf.task_always_eager = saved[:2]
+        if saved[2] is None:
+            del os.environ["CELERY_BROKER_URL"]
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved[2]
         _reset_connections()
 
 
@@ -47,13 +54,13 @@ def broker_url_for_tests() -> str:
     return settings.CELERY_BROKER_URL
 
 
-def require_redis() -> redis.Redis:
-    client = redis.Redis.from_url(broker_url_for_tests(), socket_connect_timeout=2)
+def require_redis(url: str) -> redis.Redis:
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.ConnectionError as exc:
         pytest.fail(
-            f"Redis is unreachable at {broker_url_for_tests()} ({exc}). Start it: redis-server "
+            f"Redis is unreachable at {url} ({exc}). Start it: redis-server "
             "--daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
             pytrace=False,
         )
@@ -71,23 +78,34 @@ def sent_emails(folder: Path) -> list[email.message.Message]:
 
 
 class Worker:
-    """A `celery -A config worker` process on the test database and the test Redis."""
+    """A `celery -A config worker` process on the test database and a Redis broker (the
+    test Redis unless told otherwise); `env` adds or overrides environment variables."""
 
-    def __init__(self, *, beat: bool, tmp: Path, database_url: str, redis_client: redis.Redis):
+    def __init__(
+        self,
+        *,
+        beat: bool,
+        tmp: Path,
+        database_url: str,
+        redis_client: redis.Redis,
+        broker_url: str,
+        env: dict[str, str] | None = None,
+    ):
         self.mail_dir = tmp / "mail"
-        self.mail_dir.mkdir()
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = tmp / "worker.log"
         self.redis = redis_client
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": database_url,
-            "CELERY_BROKER_URL": broker_url_for_tests(),
+            "CELERY_BROKER_URL": broker_url,
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "EMAIL_BACKEND": "storefront.notifications.tests.backends.FlakyFileBackend",
             "EMAIL_FILE_PATH": str(self.mail_dir),
             "NOTIFICATIONS_DRAIN_INTERVAL": "1",
             "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp / "celerybeat-schedule"),
+            **(env or {}),
         }
         command = [
             sys.executable,
@@ -104,9 +122,15 @@ class Worker:
         ]
         if beat:
             command.append("--beat")
-        self._log = self.log_path.open("wb")
+        self._log = self.log_path.open("ab")
+        # A session of its own, so that kill() reaches the pool's children too.
         self.process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            command,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def log(self) -> str:
@@ -131,19 +155,31 @@ class Worker:
         """Make the next `count` sends fail as if the SMTP server hung up."""
         (self.mail_dir.parent / "failures").write_text(str(count))
 
-    def wait_idle(self, until=lambda: True, timeout: float = 60) -> None:
-        """Wait until `until()` holds and the broker holds no message, queued or unacked."""
+    def wait_idle(self, until=lambda: True, timeout: float = 60, unacked_ok=False) -> None:
+        """Wait until `until()` holds and the broker holds no message, queued or unacked
+        (or only queued, with `unacked_ok`: what a killed worker held stays unacked)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             # Celery's Redis transport: the queue is the list "celery"; messages a worker
-            # has taken but not acknowledged (running, or waiting for a retry) are in the
+            # has taken but not acknowledged (running, or held for a countdown) are in the
             # hash "unacked".
-            if until() and not self.redis.llen("celery") and not self.redis.hlen("unacked"):
+            unacked = 0 if unacked_ok else self.redis.hlen("unacked")
+            if until() and not self.redis.llen("celery") and not unacked:
                 return
             time.sleep(0.2)
         pytest.fail(f"The Celery worker did not finish in {timeout} s:\n{self.log()}")
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a machine or container dies:
+        nothing is acknowledged, rolled back by the worker or given back to the broker."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            self._log.close()
+            return
         self.process.terminate()  # warm shutdown: finish running tasks, then exit
         try:
             self.process.wait(timeout=30)
@@ -153,7 +189,8 @@ class Worker:
         self._log.close()
 
 
-def _database_url() -> str:
+def database_url_for_tests() -> str:
+    """The URL of the test database pytest-django created, for another process."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -161,12 +198,29 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def start_worker(*, beat: bool, tmp: Path) -> Worker:
-    """Flush the test Redis database and start a worker on the test database (created by
-    pytest-django, so this needs `django_db_setup`); it sees only committed data."""
-    client = require_redis()
-    client.flushdb()
-    worker = Worker(beat=beat, tmp=tmp, database_url=_database_url(), redis_client=client)
+def start_worker(
+    *,
+    beat: bool,
+    tmp: Path,
+    broker_url: str | None = None,
+    env: dict[str, str] | None = None,
+    flush: bool = True,
+) -> Worker:
+    """Start a worker on the test database (created by pytest-django, so this needs
+    `django_db_setup`; it sees only committed data) and on `broker_url` (default: the test
+    Redis), which is flushed first unless `flush` is false."""
+    broker_url = broker_url or broker_url_for_tests()
+    client = require_redis(broker_url)
+    if flush:
+        client.flushdb()
+    worker = Worker(
+        beat=beat,
+        tmp=tmp,
+        database_url=database_url_for_tests(),
+        redis_client=client,
+        broker_url=broker_url,
+        env=env,
+    )
     try:
         worker.wait_ready()
     except BaseException:

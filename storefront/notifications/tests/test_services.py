@@ -11,12 +11,17 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils import timezone
 
+from config.settings import base
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
 from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.notifications import services, tasks
 from storefront.notifications.models import LowStockAlert, OutboxMessage
-from storefront.notifications.tests.conftest import CLOSED_BROKER_URL, broker
+from storefront.notifications.tests.conftest import (
+    CLOSED_BROKER_URL,
+    broker,
+    broker_url_for_tests,
+)
 from storefront.notifications.tests.factories import OutboxMessageFactory
 from storefront.orders.models import Order
 from storefront.orders.tests.factories import order_with_items
@@ -152,6 +157,7 @@ def test_a_failed_send_is_recorded_and_raised_for_retry(order, settings):
     services.order_placed(order_id=order.pk)
     message = OutboxMessage.objects.get()
 
+    before = timezone.now()
     with pytest.raises(smtplib.SMTPServerDisconnected):
         services.deliver_message(message_id=message.pk)
 
@@ -159,6 +165,27 @@ def test_a_failed_send_is_recorded_and_raised_for_retry(order, settings):
     assert message.status == Status.PENDING
     assert message.attempts == 1
     assert "SMTPServerDisconnected" in message.last_error
+    # The drain tries again after the first backoff step: 5 s, jittered into its upper half.
+    wait = (message.next_attempt_at - before).total_seconds()
+    assert 2.5 <= wait <= 5 + 1
+
+
+@pytest.mark.parametrize(
+    ("attempts", "step"), [(1, 5), (2, 10), (3, 20), (7, 320), (8, 600), (30, 600)]
+)
+def test_the_backoff_doubles_up_to_ten_minutes_with_jitter(attempts, step):
+    assert step / 2 <= services.retry_delay(attempts) <= step
+
+
+def test_the_default_timings_send_a_lost_email_within_two_minutes():
+    """docs/background.md, "How late an email can be": due again REDISPATCH_AFTER after it
+    was written or published, drained within DRAIN_INTERVAL, sent within EMAIL_TIMEOUT."""
+    worst = (
+        base.NOTIFICATIONS_REDISPATCH_AFTER + base.NOTIFICATIONS_DRAIN_INTERVAL + base.EMAIL_TIMEOUT
+    )
+    assert worst <= 120
+    drain = base.CELERY_BEAT_SCHEDULE["drain-notification-outbox"]
+    assert drain["schedule"] == base.NOTIFICATIONS_DRAIN_INTERVAL
 
 
 # --- status changes and refunds --------------------------------------------------------------
@@ -440,21 +467,37 @@ def test_the_drain_publishes_what_the_broker_did_not_take(
     assert OutboxMessage.objects.get().status == Status.SENT
 
 
-def test_the_drain_leaves_recently_dispatched_messages_alone(settings):
-    settings.NOTIFICATIONS_REDISPATCH_AFTER = 600
-    recent = OutboxMessageFactory(dispatched_at=timezone.now() - dt.timedelta(seconds=60))
-    stale = OutboxMessageFactory(dispatched_at=timezone.now() - dt.timedelta(seconds=601))
-    never = OutboxMessageFactory(dispatched_at=None)
+def test_the_drain_publishes_only_what_is_due():
+    now = timezone.now()
+    later = OutboxMessageFactory(dispatched_at=now, next_attempt_at=now + dt.timedelta(seconds=1))
+    due = OutboxMessageFactory(dispatched_at=now, next_attempt_at=now - dt.timedelta(seconds=1))
+    never = OutboxMessageFactory(dispatched_at=None, next_attempt_at=None)
 
     with broker(CLOSED_BROKER_URL):
-        services.drain_outbox()
+        assert services.drain_outbox() == 0
 
-    # The broker refused both due messages: they wait for the next drain.
-    recent.refresh_from_db()
-    stale.refresh_from_db()
+    # The broker refused both due messages: they are due at the next drain.
+    later.refresh_from_db()
+    due.refresh_from_db()
     never.refresh_from_db()
-    assert recent.dispatched_at is not None
-    assert (stale.dispatched_at, never.dispatched_at) == (None, None)
+    assert (later.dispatched_at, later.next_attempt_at) == (now, now + dt.timedelta(seconds=1))
+    assert (due.dispatched_at, due.next_attempt_at) == (None, None)
+    assert (never.dispatched_at, never.next_attempt_at) == (None, None)
+
+
+def test_a_published_message_is_due_again_after_the_redispatch_delay(settings):
+    """In case its publication, or the worker that took it, is lost."""
+    settings.NOTIFICATIONS_REDISPATCH_AFTER = 60
+    message = OutboxMessageFactory(next_attempt_at=None)
+    before = timezone.now()
+
+    with broker(broker_url_for_tests()):  # taken by the broker; no worker runs it here
+        assert services.drain_outbox() == 1
+
+    message.refresh_from_db()
+    assert message.status == Status.PENDING
+    assert message.dispatched_at >= before
+    assert message.next_attempt_at == message.dispatched_at + dt.timedelta(seconds=60)
 
 
 def test_the_drain_gives_up_after_the_maximum_attempts(settings):

@@ -1,0 +1,74 @@
+"""Publishing outbox messages to Celery: short timeouts and a circuit breaker, so a checkout
+never waits on a broker that is down or hung for longer than one short timeout.
+
+Publications use a connection of their own (`settings.NOTIFICATIONS_PUBLISH_TIMEOUT` seconds
+to connect and per socket operation, no reconnection retries), pooled per process, instead
+of the app's default connection: the Celery worker consumes with BRPOP on that default
+connection and keeps CELERY_BROKER_TRANSPORT_OPTIONS' longer socket timeout, which must
+exceed BRPOP's own wait. The first failure opens the process's breaker for that broker
+(storefront/core/breakers.py) for `settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS`:
+publications then fail at once, without touching the network, until one call probes the
+broker again. A failed publication leaves its outbox row to the drain
+(services.publish_messages).
+"""
+
+import pybreaker
+import redis
+from celery import Task
+from django.conf import settings
+from kombu import pools
+from kombu.exceptions import OperationalError
+
+from storefront.core import breakers
+
+# What a broker outage raises: kombu wraps connection errors in OperationalError when it
+# can; a command that timed out on an open connection may come through as redis' own error.
+OUTAGE_ERRORS = (OperationalError, redis.ConnectionError, redis.TimeoutError, OSError)
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not take the message (it failed now or a moment ago)."""
+
+
+def breaker(url: str) -> pybreaker.CircuitBreaker:
+    """The process's breaker for publications to the broker at `url`."""
+    return breakers.breaker(
+        f"broker {breakers.display_url(url)}",
+        reset_seconds=settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS,
+        outage_errors=OUTAGE_ERRORS,
+    )
+
+
+def publish(task: Task, *args) -> None:
+    """Send `task` with positional `args` to the broker once, without retrying.
+
+    Runs the task in-process when the app runs tasks eagerly (tests, `make run` without
+    Redis). Raises BrokerUnavailable if the broker failed or the breaker is open.
+    """
+    conf = task.app.conf
+    if conf.task_always_eager:
+        task.apply_async(args=args)
+        return
+    url = conf.broker_write_url
+    try:
+        breaker(url).call(_send, task, args, url)
+    except pybreaker.CircuitBreakerError as exc:
+        raise BrokerUnavailable(f"{exc} ({breaker(url).name})") from None
+    except OUTAGE_ERRORS as exc:
+        raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+def _send(task: Task, args: tuple, url: str) -> None:
+    timeout = settings.NOTIFICATIONS_PUBLISH_TIMEOUT
+    # Built for each call (cheap, no I/O); equal connections share one pool in kombu.pools.
+    connection = task.app.connection_for_write(
+        url,
+        connect_timeout=timeout,
+        transport_options={
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            "max_retries": 0,
+        },
+    )
+    with pools.producers[connection].acquire(block=True, timeout=timeout) as producer:
+        task.apply_async(args=args, producer=producer, retry=False)

@@ -1,0 +1,78 @@
+"""A real SMTP server on loopback (aiosmtpd) for the worker-crash tests: it records every
+message it accepts, and can stall a delivery just before accepting it (the DATA reply) or
+just after (the QUIT reply), so a test can kill the worker at either instant."""
+
+import asyncio
+import threading
+import time
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.redisserver import free_port
+
+STALL_SECONDS = 60
+
+
+class SMTPServer:
+    """The aiosmtpd handler, and the test's handle on it (thread-safe)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.accepted: list[Message] = []
+        self.stall_at: str | None = None  # "DATA" or "QUIT"
+        self.stalled = threading.Event()
+        self.released = threading.Event()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self.released.set()
+        self._controller.stop()
+
+    def stall(self, stage: str) -> None:
+        """Make the next delivery wait at `stage` until release() (or its client is gone)."""
+        self.stall_at = stage
+        self.stalled.clear()
+        self.released.clear()
+
+    def wait_stalled(self, timeout: float = 60) -> None:
+        if not self.stalled.wait(timeout):
+            pytest.fail(f"No delivery reached {self.stall_at} within {timeout} s")
+
+    def release(self) -> None:
+        self.stall_at = None
+        self.released.set()
+
+    def wait_accepted(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.accepted) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.accepted) >= count, f"{len(self.accepted)} email(s) accepted"
+
+    def keys(self) -> list[str]:
+        return [message["X-Storefront-Notification"] for message in self.accepted]
+
+    async def _maybe_stall(self, stage: str) -> None:
+        if self.stall_at != stage:
+            return
+        self.stalled.set()
+        # The session is cancelled here if its client goes away (a killed worker).
+        deadline = time.monotonic() + STALL_SECONDS
+        while not self.released.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    # aiosmtpd handler hooks.
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        await self._maybe_stall("DATA")
+        self.accepted.append(message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    async def handle_QUIT(self, server, session, envelope) -> str:
+        await self._maybe_stall("QUIT")
+        return "221 Bye"
