@@ -272,7 +272,7 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "storefront.core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "storefront.core.api.exceptions.exception_handler",
     # Every throttle is a storefront.core.api.throttling.RateThrottle, per client address.
     "DEFAULT_THROTTLE_RATES": {

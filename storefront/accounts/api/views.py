@@ -5,7 +5,7 @@ docs/accounts.md.
 """
 
 from django.http import JsonResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -22,15 +22,14 @@ from storefront.accounts.api.serializers import (
     TokenSerializer,
 )
 from storefront.accounts.authentication import TokenAuthentication
+from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
 from storefront.accounts.models import Address
 from storefront.core.api.exceptions import error_body
 from storefront.core.api.filters import KnownQueryParameters
+from storefront.core.api.schema import raises
 from storefront.core.api.throttling import ClientAddressThrottle
 
 TAG = "accounts"
-ERROR_400 = OpenApiResponse(description="Invalid input; `fields` says where.")
-ERROR_401 = OpenApiResponse(description="No token, or an invalid or expired one.")
-ERROR_404 = OpenApiResponse(description="No such address among the customer's own.")
 
 
 def lockout_response(request, credentials=None, *args, **kwargs) -> JsonResponse:
@@ -62,11 +61,7 @@ class RegisterView(APIView):
             "(THROTTLE_RATE_REGISTER, 429 `throttled`)."
         ),
         request=RegistrationSerializer,
-        responses={
-            201: ProfileSerializer,
-            400: ERROR_400,
-            429: OpenApiResponse(description="Too many registrations from this client."),
-        },
+        responses={201: ProfileSerializer},
     )
     def post(self, request: Request) -> Response:
         serializer = RegistrationSerializer(data=request.data)
@@ -97,15 +92,9 @@ class TokenView(APIView):
             "rate per client address (THROTTLE_RATE_LOGIN, 429 `throttled`)."
         ),
         request=LoginSerializer,
-        responses={
-            200: TokenSerializer,
-            400: OpenApiResponse(description="Invalid input, or `invalid_credentials`."),
-            429: OpenApiResponse(
-                description="Too many logins from this client address, or too many failed "
-                "logins for this email from it."
-            ),
-        },
+        responses={200: TokenSerializer},
     )
+    @raises(InvalidCredentials, LoginLockedOut)
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -125,7 +114,7 @@ class LogoutView(APIView):
         tags=[TAG],
         summary="Log out (revoke this token)",
         request=None,
-        responses={204: None, 401: ERROR_401},
+        responses={204: None},
     )
     def post(self, request: Request) -> Response:
         services.log_out(request=request._request, token=request.auth)
@@ -142,7 +131,7 @@ class LogoutAllView(APIView):
         tags=[TAG],
         summary="Log out everywhere (revoke all tokens)",
         request=None,
-        responses={204: None, 401: ERROR_401},
+        responses={204: None},
     )
     def post(self, request: Request) -> Response:
         services.log_out_everywhere(request=request._request, user=request.user)
@@ -157,7 +146,7 @@ class MeView(APIView):
     @extend_schema(
         tags=[TAG],
         summary="Get my profile",
-        responses={200: ProfileSerializer, 401: ERROR_401},
+        responses={200: ProfileSerializer},
     )
     def get(self, request: Request) -> Response:
         return Response(ProfileSerializer(request.user).data)
@@ -170,7 +159,7 @@ class MeView(APIView):
             "email, membership, date_joined) and unknown fields (is_staff...) are ignored."
         ),
         request=ProfileSerializer,
-        responses={200: ProfileSerializer, 400: ERROR_400, 401: ERROR_401},
+        responses={200: ProfileSerializer},
     )
     def patch(self, request: Request) -> Response:
         serializer = ProfileSerializer(request.user, data=request.data, partial=True)
@@ -190,7 +179,7 @@ class AddressListView(GenericAPIView):
         tags=[TAG],
         summary="List my addresses",
         description="Paginated, oldest first.",
-        responses={200: AddressSerializer(many=True), 401: ERROR_401},
+        responses={200: AddressSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
         addresses = self.filter_queryset(selectors.list_addresses(customer=request.user))
@@ -201,7 +190,7 @@ class AddressListView(GenericAPIView):
         tags=[TAG],
         summary="Add an address",
         request=AddressSerializer,
-        responses={201: AddressSerializer, 400: ERROR_400, 401: ERROR_401},
+        responses={201: AddressSerializer},
     )
     def post(self, request: Request) -> Response:
         serializer = AddressSerializer(data=request.data)
@@ -220,7 +209,7 @@ class AddressDetailView(GenericAPIView):
     @extend_schema(
         tags=[TAG],
         summary="Get one of my addresses",
-        responses={200: AddressSerializer, 401: ERROR_401, 404: ERROR_404},
+        responses={200: AddressSerializer},
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response(AddressSerializer(self.get_object()).data)
@@ -229,7 +218,7 @@ class AddressDetailView(GenericAPIView):
         tags=[TAG],
         summary="Replace one of my addresses",
         request=AddressSerializer,
-        responses={200: AddressSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
+        responses={200: AddressSerializer},
     )
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=False)
@@ -238,7 +227,7 @@ class AddressDetailView(GenericAPIView):
         tags=[TAG],
         summary="Change one of my addresses",
         request=AddressSerializer,
-        responses={200: AddressSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
+        responses={200: AddressSerializer},
     )
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, pk, partial=True)
@@ -246,7 +235,7 @@ class AddressDetailView(GenericAPIView):
     @extend_schema(
         tags=[TAG],
         summary="Delete one of my addresses",
-        responses={204: None, 401: ERROR_401, 404: ERROR_404},
+        responses={204: None},
     )
     def delete(self, request: Request, pk: int) -> Response:
         services.delete_address(address=self.get_object())

@@ -21,8 +21,18 @@ from storefront.carts.api.serializers import (
     MergeCartSerializer,
     UpdateCartItemSerializer,
 )
+from storefront.carts.exceptions import (
+    CartChanged,
+    CartLinesLimitExceeded,
+    CartNotFound,
+    CartTotalLimitExceeded,
+    InvalidQuantity,
+    QuantityLimitExceeded,
+    VariantUnavailable,
+)
 from storefront.carts.models import Cart
 from storefront.carts.selectors import load_cart_contents
+from storefront.core.api.schema import raises
 from storefront.core.api.throttling import ClientAddressThrottle
 
 
@@ -78,6 +88,14 @@ class CartDetailBase(CartViewMixin, APIView):
 
 
 class CartItemsBase(CartViewMixin, APIView):
+    @raises(
+        VariantUnavailable,
+        InvalidQuantity,
+        QuantityLimitExceeded,
+        CartLinesLimitExceeded,
+        CartTotalLimitExceeded,
+        CartChanged,
+    )
     def post(self, request: Request, **kwargs) -> Response:
         """Add {variant_id, quantity=1}; adds up with the same variant's item. 201 + cart.
 
@@ -108,6 +126,10 @@ class CartItemsBase(CartViewMixin, APIView):
 
 
 class CartItemBase(CartViewMixin, APIView):
+    # The PATCH body is validated whole: `quantity` is required (core/api/schema.py).
+    partial_patch = False
+
+    @raises(InvalidQuantity, CartTotalLimitExceeded, CartChanged)
     def patch(self, request: Request, item_id: int, **kwargs) -> Response:
         """Set an item's {quantity} (1..1000). 200 + cart; 404 if the item is not in this cart.
 
@@ -150,6 +172,7 @@ class CustomerCartItemView(CustomerCartMixin, CartItemBase):
 
 class CartMergeView(CustomerCartMixin, APIView):
     @extend_schema(request=MergeCartSerializer, responses=CartSerializer)
+    @raises(CartNotFound, CartLinesLimitExceeded, CartTotalLimitExceeded)
     def post(self, request: Request) -> Response:
         """Move the guest cart {token}'s items into the customer's cart; delete the guest cart.
 

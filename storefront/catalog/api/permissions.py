@@ -9,6 +9,8 @@ class IsStaffOrReadOnly(BasePermission):
     """
 
     message = "Only staff can change the catalog."
+    # Read by the OpenAPI schema (core/api/schema.py): reads need no authentication.
+    allows_anonymous_reads = True
 
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS:

@@ -31,8 +31,10 @@ from storefront.catalog.api.serializers import (
     TagSerializer,
     UploadedImageSerializer,
 )
+from storefront.catalog.exceptions import CategoryHasProducts
 from storefront.catalog.models import Category, Collection, Product, Tag
 from storefront.core.api.filters import KnownQueryParameters
+from storefront.core.api.schema import raises
 from storefront.core.exceptions import NotFound
 
 
@@ -48,10 +50,6 @@ class NotFoundInErrorShapeMixin:
 
 
 NO_CONTENT = OpenApiResponse(description="Deleted.")
-CATEGORY_IN_USE = OpenApiResponse(
-    description="`protected`: the category or one of its descendants still holds products; "
-    "nothing was deleted."
-)
 
 
 @extend_schema_view(
@@ -219,7 +217,7 @@ class ProductViewSet(viewsets.ModelViewSet):
     ),
     destroy=extend_schema(
         summary="Delete a category and its subtree (staff)",
-        responses={204: NO_CONTENT, 409: CATEGORY_IN_USE},
+        responses={204: NO_CONTENT},
     ),
 )
 class CategoryViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
@@ -265,6 +263,7 @@ class CategoryViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
         services.update_category(category=category, changes=data, parent=parent)
         return self._subtree_response(category.pk)
 
+    @raises(CategoryHasProducts)
     def destroy(self, request, *args, **kwargs):
         services.delete_category(category=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,40 @@
+"""The OpenAPI schema documents how every operation fails (storefront/core/api/schema.py)."""
+
+import pytest
 from django.core.management import call_command
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+PUBLIC_READS = [
+    "/api/products/",
+    "/api/products/{id}/",
+    "/api/categories/",
+    "/api/categories/{id}/",
+    "/api/collections/",
+    "/api/collections/{id}/",
+    "/api/tags/",
+    "/api/tags/{id}/",
+]
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    GENERATOR_STATS.reset()
+    generated = SchemaGenerator().get_schema(request=None, public=True)
+    assert not GENERATOR_STATS, "drf-spectacular warned while generating the schema"
+    return generated
+
+
+def operations(schema: dict):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield path, method.upper(), operation
+
+
+def test_the_schema_is_valid_openapi(schema):
+    validate_schema(schema)
 
 
 def test_openapi_schema_of_the_whole_api_has_no_warnings(db, tmp_path):
@@ -14,3 +50,78 @@ def test_api_docs_render_with_local_assets(db, client):
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
+
+
+def test_every_error_answer_is_documented_in_the_one_error_shape(schema):
+    for path, method, operation in operations(schema):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                body = response["content"]["application/json"]["schema"]
+                assert body == ERROR_REF, (method, path, status)
+                assert response["description"], (method, path, status)
+    error = schema["components"]["schemas"]["ErrorDetail"]
+    assert set(error["required"]) == {"status", "code", "message"}
+
+
+def test_every_operation_documents_what_its_shape_implies(schema):
+    for path, method, operation in operations(schema):
+        statuses = set(operation["responses"])
+        where = (method, path)
+        assert "503" in statuses, where  # the database may be down for anyone
+        if method in {"POST", "PUT", "PATCH"}:
+            assert {"400", "415"} <= statuses, where
+        if "{" in path:
+            assert "404" in statuses, where
+        public = path in {"/", "/api/", "/api/health/", "/api/auth/register/", "/api/auth/token/"}
+        assert ("401" in statuses) != public, where
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "codes"),
+    [
+        ("/api/orders/", "post", "400", ["invalid", "empty_cart", "payment_method_unavailable"]),
+        ("/api/orders/", "post", "409", ["out_of_stock"]),
+        ("/api/orders/", "post", "422", ["idempotency_key_reused"]),
+        ("/api/orders/{order_id}/pay/", "post", "402", ["payment_declined"]),
+        ("/api/orders/{order_id}/pay/", "post", "409", ["payment_not_allowed"]),
+        ("/api/orders/{order_id}/status/", "post", "409", ["payment_required"]),
+        ("/api/cart/items/", "post", "400", ["cart_lines_limit_exceeded"]),
+        ("/api/cart/merge/", "post", "404", ["not_found"]),
+        ("/api/auth/token/", "post", "400", ["invalid_credentials"]),
+        ("/api/auth/token/", "post", "429", ["throttled"]),
+        ("/api/auth/register/", "post", "429", ["throttled"]),
+        ("/api/carts/", "post", "429", ["throttled"]),
+        ("/api/products/", "get", "400", ["invalid"]),
+        ("/api/categories/", "get", "400", ["invalid"]),
+        ("/api/products/", "get", "404", ["not_found"]),
+        ("/api/products/", "post", "403", ["permission_denied"]),
+    ],
+)
+def test_operations_document_the_codes_they_answer(schema, path, method, status, codes):
+    description = schema["paths"][path][method]["responses"][status]["description"]
+    for code in codes:
+        assert f"`{code}`" in description
+
+
+def test_public_catalog_reads_need_no_authentication_and_writes_do(schema):
+    for path in PUBLIC_READS:
+        assert {} in schema["paths"][path]["get"]["security"], path
+    for path, method in [("/api/products/", "post"), ("/api/products/{id}/", "patch")]:
+        assert {} not in schema["paths"][path][method]["security"], path
+    assert {} not in schema["paths"]["/api/orders/"]["get"]["security"]
+
+
+def test_the_cart_item_patch_requires_its_quantity(schema):
+    for path in ("/api/cart/items/{item_id}/", "/api/carts/{token}/items/{item_id}/"):
+        body = schema["paths"][path]["patch"]["requestBody"]
+        assert body["required"] is True
+        name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        assert schema["components"]["schemas"][name]["required"] == ["quantity"]
+
+
+def test_checkout_addresses_are_text_with_its_limit_or_an_address_id(schema):
+    fields = schema["components"]["schemas"]["PlaceOrderRequest"]["properties"]
+    for name in ("shipping_address", "billing_address"):
+        text, address_id = fields[name]["oneOf"]
+        assert (text["type"], text["minLength"], text["maxLength"]) == ("string", 1, 2000)
+        assert (address_id["type"], address_id["minimum"]) == ("integer", 1)

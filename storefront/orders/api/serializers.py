@@ -3,7 +3,6 @@
 import re
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -215,7 +214,26 @@ class OrderDetailSerializer(OrderSerializer):
         return data
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_ADDRESS_LENGTH,
+                # Not only whitespace: the text is stripped, then may not be blank.
+                "pattern": r"\S",
+                "description": "The address as text, as printed on a parcel.",
+            },
+            {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_BIGINT,
+                "description": "The id of one of your addresses (GET /api/me/addresses/).",
+            },
+        ]
+    }
+)
 class AddressField(serializers.Field):
     """An address as text, or the id (integer) of one of the customer's saved addresses."""
 

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from storefront.core.api.filters import KnownQueryParameters
+from storefront.core.api.schema import raises
 from storefront.orders import selectors, services
 from storefront.orders.api.filters import OrderFilter
 from storefront.orders.api.serializers import (
@@ -27,7 +28,21 @@ from storefront.orders.api.serializers import (
     PayOrderSerializer,
     PlaceOrderSerializer,
 )
+from storefront.orders.exceptions import (
+    EmptyCart,
+    IdempotencyKeyReused,
+    InvalidStatusTransition,
+    OrderTooLarge,
+    OutOfStock,
+    PaymentRequired,
+)
 from storefront.orders.models import Order
+from storefront.payments.exceptions import (
+    InvalidPaymentToken,
+    PaymentDeclined,
+    PaymentMethodUnavailable,
+    PaymentNotAllowed,
+)
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -94,6 +109,7 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
         parameters=[idempotency_key_parameter],
         responses={201: OrderDetailSerializer, 200: OrderDetailSerializer},
     )
+    @raises(EmptyCart, OrderTooLarge, PaymentMethodUnavailable, OutOfStock, IdempotencyKeyReused)
     def post(self, request: Request) -> Response:
         """Check out the customer's cart: 201 + the order (with items, payment and events).
 
@@ -127,6 +143,7 @@ class OrderDetailView(OrderDetailMixin, APIView):
 
 class OrderCancelView(OrderDetailMixin, APIView):
     @extend_schema(request=NoteSerializer, responses=OrderDetailSerializer)
+    @raises(PaymentMethodUnavailable, InvalidStatusTransition)
     def post(self, request: Request, order_id: int) -> Response:
         """Cancel a pending or processing order {note?}: stock comes back, a completed payment
         is refunded. 200 + the order; 409 invalid_status_transition once shipped."""
@@ -143,6 +160,7 @@ class OrderStatusView(OrderDetailMixin, APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(request=ChangeOrderStatusSerializer, responses=OrderDetailSerializer)
+    @raises(PaymentMethodUnavailable, InvalidStatusTransition, PaymentRequired)
     def post(self, request: Request, order_id: int) -> Response:
         """Staff: move the order to {status, note?} along the transition table.
 
@@ -163,6 +181,7 @@ class OrderStatusView(OrderDetailMixin, APIView):
 
 class OrderPayView(OrderDetailMixin, APIView):
     @extend_schema(request=PayOrderSerializer, responses=OrderDetailSerializer)
+    @raises(InvalidPaymentToken, PaymentMethodUnavailable, PaymentDeclined, PaymentNotAllowed)
     def post(self, request: Request, order_id: int) -> Response:
         """Pay a card order with a provider {token} (sandbox: tok_success, tok_declined).
 
@@ -182,6 +201,7 @@ class OrderPaymentCompleteView(OrderDetailMixin, APIView):
     permission_classes = [IsAdminUser]
 
     @extend_schema(request=None, responses=OrderDetailSerializer)
+    @raises(PaymentNotAllowed)
     def post(self, request: Request, order_id: int) -> Response:
         """Staff: record the cash of a cash-on-delivery order as received (idempotent).
 
