@@ -1,5 +1,6 @@
 """Query parameters of the product list (django-filter). A bad value answers 400, never 500."""
 
+import re
 from decimal import Decimal
 
 import django_filters
@@ -8,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import slug_re
 from django.db.models import F
 from django_filters.fields import ModelChoiceField
+from drf_spectacular.utils import extend_schema_field
 
-from storefront.catalog.models import Category, Collection, Product, ProductVariant, Tag
+from storefront.catalog.models import Category, Collection, Product, Tag
 from storefront.catalog.querysets import ProductQuerySet
 
 
@@ -52,18 +54,36 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
-class PriceFilter(django_filters.NumberFilter):
-    """A bound on a price, in the store currency: a number from 0 to 1e50 (django-filter's
-    cap) with at most as many decimal places as ProductVariant.price has (2); anything
-    else is a 400. A bound above every price is fine: it finds nothing, or everything.
+# A price bound as the API writes prices: digits, optionally a point and one or two more. The
+# field refuses anything else before reading it as a number, and the OpenAPI schema states the
+# same pattern, so a client (or a fuzzer) reading the schema sends what the server takes.
+PRICE_BOUND_PATTERN = r"^[0-9]{1,50}(\.[0-9]{1,2})?$"
 
-    PostgreSQL's `numeric` cannot hold a number such as 1e-16384 or -1e99999, which
-    answered 500.
+
+class PriceBoundField(forms.DecimalField):
+    """A price bound: PRICE_BOUND_PATTERN, then a Decimal from 0 to 1e50 (django-filter's cap)."""
+
+    default_error_messages = {"invalid": "Enter a price such as 25 or 25.50."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str) or not re.fullmatch(PRICE_BOUND_PATTERN, value.strip()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field({"type": "string", "pattern": PRICE_BOUND_PATTERN, "example": "25.50"})
+class PriceFilter(django_filters.NumberFilter):
+    """A bound on a price, in the store currency: written as prices are (PRICE_BOUND_PATTERN:
+    "25", "25.5", "25.50"), at most 50 digits before the point; anything else is a 400. A bound
+    above every price is fine: it finds nothing, or everything.
+
+    PostgreSQL's `numeric` cannot hold a number such as 1e-16384 or -1e99999, which answered
+    500 before bounds were read this way.
     """
 
-    def __init__(self, **kwargs):
-        decimal_places = ProductVariant._meta.get_field("price").decimal_places
-        super().__init__(decimal_places=decimal_places, min_value=Decimal("0"), **kwargs)
+    field_class = PriceBoundField
 
 
 class ProductOrderingFilter(django_filters.OrderingFilter):

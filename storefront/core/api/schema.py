@@ -106,6 +106,15 @@ class AutoSchema(openapi.AutoSchema):
             auths.append({})
         return auths
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if getattr(field, "allow_empty", True) is False and schema.get("type") == "array":
+            # DRF refuses an empty list (allow_empty=False); drf-spectacular does not say so.
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        if isinstance(field, serializers.DecimalField) and "pattern" in schema:
+            schema["pattern"] = _decimal_pattern(field)
+        return schema
+
     def _get_request_for_media_type(self, serializer, direction="request"):
         if self.method == "PATCH" and not getattr(self.view, "partial_patch", True):
             # The view validates the whole body: document it as PUT would be (required
@@ -204,6 +213,15 @@ class AutoSchema(openapi.AutoSchema):
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}
             },
         }
+
+
+def _decimal_pattern(field: serializers.DecimalField) -> str:
+    """A decimal string as the field takes it: drf-spectacular's pattern also matches "", "."
+    and "-" (which DRF refuses), and a sign where `min_value` forbids one."""
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    whole = rf"\d{{1,{field.max_whole_digits}}}" if field.max_whole_digits else "0"
+    fraction = rf"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    return f"^{sign}{whole}{fraction}$"
 
 
 def _describe(error: type[Exception] | tuple[int, str, str]) -> tuple[int, str, str]:

@@ -125,3 +125,20 @@ def test_checkout_addresses_are_text_with_its_limit_or_an_address_id(schema):
         text, address_id = fields[name]["oneOf"]
         assert (text["type"], text["minLength"], text["maxLength"]) == ("string", 1, 2000)
         assert (address_id["type"], address_id["minimum"]) == ("integer", 1)
+
+
+def test_request_shapes_say_what_the_server_refuses(schema):
+    components = schema["components"]["schemas"]
+    product = components["ProductWriteRequest"]["properties"]
+    assert product["variants"]["minItems"] == 1  # allow_empty=False
+    # A price: 1-10 digits, optionally 1-2 decimals, no sign (min_value 0); never "" or ".".
+    assert components["VariantWriteRequest"]["properties"]["price"]["pattern"] == (
+        r"^\d{1,10}(?:\.\d{1,2})?$"
+    )
+    [key] = schema["paths"]["/api/orders/"]["post"]["parameters"]
+    assert (key["name"], key["schema"]["maxLength"]) == ("Idempotency-Key", 255)
+    parameters = {
+        p["name"]: p["schema"] for p in schema["paths"]["/api/products/"]["get"]["parameters"]
+    }
+    assert parameters["page_size"]["minimum"] == 1
+    assert parameters["min_price"]["pattern"] == r"^[0-9]{1,50}(\.[0-9]{1,2})?$"

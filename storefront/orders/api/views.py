@@ -5,7 +5,6 @@ Errors use the shape of docs/api.md; codes and examples in docs/checkout.md.
 
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.filters import OrderingFilter
@@ -49,7 +48,13 @@ MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 idempotency_key_parameter = OpenApiParameter(
     IDEMPOTENCY_KEY_HEADER,
-    OpenApiTypes.STR,
+    # What _idempotency_key takes: printable ASCII, no space at either end (it is stripped).
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+        "pattern": "^[!-~](?:[ -~]*[!-~])?$",
+    },
     OpenApiParameter.HEADER,
     description=(
         "Optional, 1-255 printable ASCII characters, e.g. a UUID. Retrying with the same key "
