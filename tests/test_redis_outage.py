@@ -7,19 +7,18 @@ A private redis-server (tests/redisserver.py), frozen with SIGSTOP, serves as th
 (database 0) and the broker (database 1), configured as production configures them.
 """
 
-import datetime as dt
 import time
 
-import pybreaker
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import CartItem
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.catalog.tests.helpers import LIST_URL
+from storefront.core import breakers
 from storefront.core.cache import breaker_for
+from storefront.core.tests.helpers import travel
 from storefront.notifications import broker as publications
 from storefront.notifications import services
 from storefront.notifications.models import OutboxMessage
@@ -33,20 +32,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 GENEROUS_SECONDS = 3
 
 
-class Attempts(pybreaker.CircuitBreakerListener):
-    """Counts the calls a breaker let through to Redis (an open breaker lets none)."""
+class Attempts:
+    """Counts the calls a breaker let through to Redis: every call but those it refused with
+    CircuitBreakerError (an open breaker refuses them all)."""
 
-    def __init__(self):
+    def __init__(self, breaker: breakers.Breaker, monkeypatch):
         self.count = 0
+        call = breaker.call
 
-    def before_call(self, cb, func, *args, **kwargs):
-        self.count += 1
+        def counted(*args, **kwargs):
+            try:
+                result = call(*args, **kwargs)
+            except breakers.CircuitBreakerError:
+                raise
+            except BaseException:
+                self.count += 1
+                raise
+            self.count += 1
+            return result
 
-
-def attempts_through(breaker: pybreaker.CircuitBreaker) -> Attempts:
-    listener = Attempts()
-    breaker.add_listener(listener)
-    return listener
+        monkeypatch.setattr(breaker, "call", counted)
 
 
 @pytest.fixture
@@ -63,9 +68,9 @@ def shop(redis_server, settings):
         yield redis_server
 
 
-def cache_attempts(server, settings) -> Attempts:
+def cache_attempts(server, settings, monkeypatch) -> Attempts:
     reset = settings.CACHE_REDIS_OPTIONS["breaker_reset_seconds"]
-    return attempts_through(breaker_for([server.url(0)], reset))
+    return Attempts(breaker_for([server.url(0)], reset), monkeypatch)
 
 
 def customer_client(variant) -> APIClient:
@@ -77,12 +82,12 @@ def customer_client(variant) -> APIClient:
 
 
 def test_with_redis_hung_catalog_reads_come_from_the_database_at_once(
-    shop, settings, django_assert_num_queries
+    shop, settings, monkeypatch, django_assert_num_queries
 ):
     VariantFactory.create_batch(3)
     visitor = APIClient()
     assert visitor.get(LIST_URL).status_code == 200  # now cached in Redis
-    attempts = cache_attempts(shop, settings)
+    attempts = cache_attempts(shop, settings, monkeypatch)
     shop.hang()
 
     started = time.monotonic()
@@ -99,19 +104,18 @@ def test_with_redis_hung_catalog_reads_come_from_the_database_at_once(
 
 
 def test_the_cache_is_probed_again_after_the_breaker_reset(
-    shop, settings, django_assert_num_queries
+    shop, settings, monkeypatch, django_assert_num_queries
 ):
     VariantFactory()
     visitor = APIClient()
-    attempts = cache_attempts(shop, settings)
+    attempts = cache_attempts(shop, settings, monkeypatch)
     shop.hang()
     visitor.get(LIST_URL)
     shop.resume()
     visitor.get(LIST_URL)
     assert attempts.count == 1  # Redis is back, but the breaker is still open
 
-    reset = dt.timedelta(seconds=settings.CACHE_REDIS_OPTIONS["breaker_reset_seconds"] + 1)
-    with time_machine.travel(reset):
+    with travel(settings.CACHE_REDIS_OPTIONS["breaker_reset_seconds"] + 1):
         visitor.get(LIST_URL)  # the probe: it succeeds, and the response is stored
         with django_assert_num_queries(0):
             hit = visitor.get(LIST_URL)
@@ -121,12 +125,12 @@ def test_the_cache_is_probed_again_after_the_breaker_reset(
 
 
 def test_with_redis_hung_checkouts_answer_at_once_and_their_emails_go_out_later(
-    shop, settings, tmp_path
+    shop, settings, monkeypatch, tmp_path
 ):
     variant = VariantFactory(stock_quantity=100)
     customers = [customer_client(variant) for _ in range(3)]
-    cached = cache_attempts(shop, settings)
-    published = attempts_through(publications.breaker(shop.url(1)))
+    cached = cache_attempts(shop, settings, monkeypatch)
+    published = Attempts(publications.breaker(shop.url(1)), monkeypatch)
     shop.hang()
 
     started = time.monotonic()
@@ -144,8 +148,7 @@ def test_with_redis_hung_checkouts_answer_at_once_and_their_emails_go_out_later(
     shop.resume()
     worker = start_worker(beat=False, tmp=tmp_path, broker_url=shop.url(1))
     try:
-        reset = dt.timedelta(seconds=settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS + 1)
-        with time_machine.travel(reset):
+        with travel(settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS + 1):
             assert services.drain_outbox() == 3  # what beat runs every few seconds
         keys = [m.key for m in messages]
         worker.wait_idle(

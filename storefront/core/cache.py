@@ -8,7 +8,9 @@ CACHES = {"default": {"BACKEND": "storefront.core.cache.RedisCache", "LOCATION":
   a connection the server closed (Redis restarted) is retried once at once, a timeout never.
 - The first such failure opens the process's breaker for that Redis (storefront/core/
   breakers.py): for `breaker_reset_seconds` every cache call raises CacheUnavailable without
-  touching the network; then one call probes Redis again, and its success closes it.
+  touching the network; then calls probe Redis again, and a success closes it. The breaker
+  is shared by the process's threads and holds no lock while a command runs: one thread's
+  slow command does not delay another's.
 
 Callers treat a cache error as a miss, as the catalog cache (storefront/catalog/cache.py) does:
 CacheUnavailable is a redis.exceptions.ConnectionError, so `except Exception` or
@@ -17,7 +19,6 @@ CacheUnavailable is a redis.exceptions.ConnectionError, so `except Exception` or
 
 import functools
 
-import pybreaker
 import redis
 from django.core.cache.backends import redis as django_redis
 from redis.backoff import NoBackoff
@@ -34,7 +35,7 @@ class CacheUnavailable(redis.ConnectionError):
     """The cache's Redis failed a moment ago: the breaker is open and nothing was sent."""
 
 
-def breaker_for(servers: list[str], reset_seconds: float) -> pybreaker.CircuitBreaker:
+def breaker_for(servers: list[str], reset_seconds: float) -> breakers.Breaker:
     """The process's breaker for the Redis at `servers` (Django keeps one cache object per
     thread; the breaker is shared by all of them)."""
     name = "cache " + ",".join(breakers.display_url(server) for server in servers)
@@ -71,8 +72,8 @@ def _guarded(method):
     def call(self, *args, **kwargs):
         try:
             return self.breaker.call(method, self, *args, **kwargs)
-        except pybreaker.CircuitBreakerError as exc:
-            raise CacheUnavailable(f"{self.breaker.name}: {exc}") from None
+        except breakers.CircuitBreakerError as exc:
+            raise CacheUnavailable(str(exc)) from None  # it names the breaker
 
     return call
 

@@ -7,12 +7,12 @@ of the app's default connection: the Celery worker consumes with BRPOP on that d
 connection and keeps CELERY_BROKER_TRANSPORT_OPTIONS' longer socket timeout, which must
 exceed BRPOP's own wait. The first failure opens the process's breaker for that broker
 (storefront/core/breakers.py) for `settings.NOTIFICATIONS_PUBLISH_BREAKER_SECONDS`:
-publications then fail at once, without touching the network, until one call probes the
-broker again. A failed publication leaves its outbox row to the drain
+publications then fail at once, without touching the network, until calls probe the
+broker again. The breaker is shared by the process's threads and holds no lock while a
+publication runs. A failed publication leaves its outbox row to the drain
 (services.publish_messages).
 """
 
-import pybreaker
 import redis
 from celery import Task
 from django.conf import settings
@@ -30,7 +30,7 @@ class BrokerUnavailable(Exception):
     """The broker did not take the message (it failed now or a moment ago)."""
 
 
-def breaker(url: str) -> pybreaker.CircuitBreaker:
+def breaker(url: str) -> breakers.Breaker:
     """The process's breaker for publications to the broker at `url`."""
     return breakers.breaker(
         f"broker {breakers.display_url(url)}",
@@ -52,8 +52,8 @@ def publish(task: Task, *args) -> None:
     url = conf.broker_write_url
     try:
         breaker(url).call(_send, task, args, url)
-    except pybreaker.CircuitBreakerError as exc:
-        raise BrokerUnavailable(f"{exc} ({breaker(url).name})") from None
+    except breakers.CircuitBreakerError as exc:
+        raise BrokerUnavailable(str(exc)) from None  # it names the breaker
     except OUTAGE_ERRORS as exc:
         raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 

@@ -1,0 +1,66 @@
+"""The production cache backend (storefront/core/cache.py) on a private redis-server
+(tests/redisserver.py): the threads of a process share its circuit breaker, and none of them
+waits behind another's command."""
+
+import threading
+import time
+
+import pytest
+from django.core.cache import cache
+
+from tests.concurrency import run_concurrently
+from tests.redisserver import RedisServer
+
+# Bounds the waits of a failing test, and how long Redis holds the write; a passing test
+# waits for neither.
+TIMEOUT_SECONDS = 10
+THREADS = 8  # gunicorn's gthread worker, per process (config/gunicorn.conf.py)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def wait_until_blocked(client) -> None:
+    """Wait until a client of the server is blocked (here: its write paused)."""
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while client.info("clients")["blocked_clients"] == 0:
+        assert time.monotonic() < deadline, "the write never reached Redis"
+        time.sleep(0.01)
+
+
+def test_a_cache_command_redis_holds_does_not_hold_up_the_other_threads(redis_server, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "storefront.core.cache.RedisCache",
+            "LOCATION": redis_server.url(0),
+            # Long enough for the held write not to time out (and open the breaker).
+            "OPTIONS": {**settings.CACHE_REDIS_OPTIONS, "socket_timeout": 2 * TIMEOUT_SECONDS},
+        }
+    }
+    cache.set("shared", "value")
+    admin = redis_server.client()
+    # Writes wait in Redis (a command held in flight, as a slow Redis holds it); reads go on.
+    admin.client_pause(TIMEOUT_SECONDS * 1000, all=False)
+    written = []
+    writer = threading.Thread(target=lambda: written.append(cache.set("held", "written")))
+    writer.start()
+    try:
+        wait_until_blocked(admin)
+        outcomes = run_concurrently([lambda: cache.get("shared")] * (THREADS - 1))
+        # The reads were answered while the write was still held inside the breaker.
+        held = writer.is_alive() and admin.info("clients")["blocked_clients"] == 1
+    finally:
+        admin.client_unpause()
+        writer.join(TIMEOUT_SECONDS)
+
+    assert [(outcome.value, outcome.error) for outcome in outcomes] == [("value", None)] * (
+        THREADS - 1
+    )
+    assert held
+    assert written == [None]
+    assert cache.get("held") == "written"
