@@ -11,9 +11,11 @@ from storefront.core.models import TimeStampedModel
 
 # The formats of docs/accounts.md: "+44 20 7946 0000", "+1 (555) 123-4567", "(555) 123-4567",
 # "555-123-4567", "555.123.4567", "5551234567". A number starts with a digit, after an optional
-# "+" and an optional "(" (an area code in parentheses).
+# "+" and an optional "(" (an area code in parentheses), and ends with anything but a space:
+# the text is stripped before it is checked, and the OpenAPI schema shows this pattern, so a
+# number the schema admits is one the server takes.
 phone_validator = RegexValidator(
-    r"^\+?\(?[0-9][0-9 ().-]{4,30}$",
+    r"^\+?\(?[0-9][0-9 ().-]{3,29}[0-9().-]$",
     "Enter a phone number: digits, spaces, dashes, dots or parentheses, optionally starting "
     "with +.",
 )

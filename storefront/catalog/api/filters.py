@@ -54,10 +54,11 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
-# A price bound as the API writes prices: digits, optionally a point and one or two more. The
-# field refuses anything else before reading it as a number, and the OpenAPI schema states the
-# same pattern, so a client (or a fuzzer) reading the schema sends what the server takes.
-PRICE_BOUND_PATTERN = r"^[0-9]{1,50}(\.[0-9]{1,2})?$"
+# A price bound as the API writes prices: digits, optionally a point and one or two more, or
+# nothing (an empty value is no bound, as for every filter). The field refuses anything else
+# before reading it as a number, and the OpenAPI schema states the same pattern, so a client
+# (or a fuzzer) reading the schema sends what the server takes.
+PRICE_BOUND_PATTERN = r"^([0-9]{1,50}(\.[0-9]{1,2})?)?$"
 
 
 class PriceBoundField(forms.DecimalField):

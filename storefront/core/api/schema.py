@@ -15,8 +15,10 @@ can answer, all in the one error shape of docs/api.md (component `Error`):
   messages of the domain errors themselves, so the schema lists exactly what the code raises.
 
 It also declares the public catalog reads as needing no authentication (drf-spectacular only
-recognises DRF's own AllowAny and IsAuthenticatedOrReadOnly), and documents a PATCH whose view
-validates the whole body (not partially) with its required fields.
+recognises DRF's own AllowAny and IsAuthenticatedOrReadOnly), documents a PATCH whose view
+validates the whole body (not partially) with its required fields, and states what DRF refuses
+that drf-spectacular leaves out: an empty list where one is required, a blank (all-space)
+text, a decimal string without digits; and what it takes: an empty optional query parameter.
 """
 
 from collections import defaultdict
@@ -113,6 +115,16 @@ class AutoSchema(openapi.AutoSchema):
             schema["minItems"] = max(schema.get("minItems", 0), 1)
         if isinstance(field, serializers.DecimalField) and "pattern" in schema:
             schema["pattern"] = _decimal_pattern(field)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+        ):
+            # The text is stripped, then may not be blank: at least one non-space character.
+            schema["pattern"] = r"\S"
         return schema
 
     def _get_request_for_media_type(self, serializer, direction="request"):
@@ -131,6 +143,9 @@ class AutoSchema(openapi.AutoSchema):
         if operation is None:
             return None
         has_query = any(p.get("in") == "query" for p in operation.get("parameters", ()))
+        if operation.get("parameters"):
+            # Copies: drf-spectacular may hand the same parameter to several operations.
+            operation["parameters"] = [_empty_allowed(p) for p in operation["parameters"]]
         responses = operation["responses"]
         for status, codes in sorted(self._error_codes(has_query=has_query).items()):
             error = self._error_response(codes)
@@ -213,6 +228,19 @@ class AutoSchema(openapi.AutoSchema):
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}
             },
         }
+
+
+def _empty_allowed(parameter: dict[str, Any]) -> dict[str, Any]:
+    """An optional query parameter whose schema also takes the empty string: `?date_to=` reads
+    as if the parameter were absent (django-filter, DRF's paginator and query serializers all
+    do so), as an HTML form sends an empty field."""
+    schema = parameter["schema"]
+    if parameter.get("in") != "query" or parameter.get("required"):
+        return parameter
+    plain_text = schema.get("type") == "string" and not schema.get("minLength")
+    if plain_text and not {"pattern", "enum", "format"} & schema.keys():
+        return parameter  # "" is one of its values already
+    return {**parameter, "schema": {"anyOf": [schema, {"type": "string", "maxLength": 0}]}}
 
 
 def _decimal_pattern(field: serializers.DecimalField) -> str:
