@@ -1,9 +1,12 @@
 """Fixtures shared by the whole suite."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
+
+from tests.redisserver import RedisServer
 
 VENDOR_FILE = Path(__file__).parent / ".test-db-vendor"
 
@@ -32,3 +35,12 @@ def _fresh_cache():
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A private redis-server (tests/redisserver.py), started, and killed after the test."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

@@ -5,24 +5,14 @@ waits behind another's command."""
 import threading
 import time
 
-import pytest
 from django.core.cache import cache
 
 from tests.concurrency import run_concurrently
-from tests.redisserver import RedisServer
 
 # Bounds the waits of a failing test, and how long Redis holds the write; a passing test
 # waits for neither.
 TIMEOUT_SECONDS = 10
 THREADS = 8  # gunicorn's gthread worker, per process (config/gunicorn.conf.py)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def wait_until_blocked(client) -> None:
