@@ -21,7 +21,10 @@ docs/api.md ("Database conflicts and outages").
 
 import enum
 import logging
-from contextlib import ExitStack
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 
 import psycopg
 from django.conf import settings
@@ -32,8 +35,11 @@ logger = logging.getLogger(__name__)
 CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
 OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # Statements that never change anything, so running them again is harmless. Anything else
-# (INSERT, UPDATE, DELETE, WITH ...) counts as a write.
-READ_ONLY_STATEMENTS = ("SELECT", "SHOW", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")
+# (INSERT, UPDATE, DELETE, WITH ...) counts as a write. A match, not a strip: this runs for
+# every statement of every request.
+READ_ONLY_STATEMENT = re.compile(
+    r"\s*(SELECT|SHOW|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO)\b", re.IGNORECASE
+)
 
 
 class Failure(enum.Enum):
@@ -65,7 +71,9 @@ def failure_of(exc: BaseException | None) -> Failure | None:
 
 
 class CommitWatch:
-    """Records whether a write committed on this thread's connections (execute wrapper).
+    """Records whether the request did something a second run would repeat: a write that
+    committed on this thread's connections (an execute wrapper), or an effect outside the
+    database (note_external_effect).
 
     A write in autocommit mode commits at once; one inside a transaction commits when that
     transaction does (an on_commit callback; a rolled-back transaction never calls it).
@@ -82,13 +90,41 @@ class CommitWatch:
 
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        if not self.committed and not sql.lstrip()[:20].upper().startswith(READ_ONLY_STATEMENTS):
+        if not self.committed and not READ_ONLY_STATEMENT.match(sql):
             connection = context["connection"]
             if connection.in_atomic_block:
                 transaction.on_commit(self._mark_committed, using=connection.alias)
             else:
                 self.committed = True
         return result
+
+
+_current_watch: ContextVar[CommitWatch | None] = ContextVar("commit_watch", default=None)
+
+
+@contextmanager
+def commit_watch() -> Iterator[CommitWatch]:
+    """Watch what the code run inside does that a second run would repeat (CommitWatch):
+    its writes on every database, and the effects it notes (note_external_effect)."""
+    watch = CommitWatch()
+    token = _current_watch.set(watch)
+    try:
+        with ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(watch))
+            yield watch
+    finally:
+        _current_watch.reset(token)
+
+
+def note_external_effect() -> None:
+    """Record, before it happens, that the current request changes something outside the
+    database that a rollback cannot undo: a payment provider charging or refunding. A request
+    that did so is never run again after a conflict (RetryOnConflictMiddleware), so the
+    effect cannot happen twice. Does nothing outside commit_watch()."""
+    watch = _current_watch.get()
+    if watch is not None:
+        watch.committed = True
 
 
 class RetryOnConflictMiddleware:
@@ -98,7 +134,8 @@ class RetryOnConflictMiddleware:
 
     The view is run again only if that cannot repeat an effect or lose input:
     - nothing the view wrote has committed (CommitWatch), e.g. an autocommit UPDATE before
-      the transaction that failed; no transaction is still open;
+      the transaction that failed, and it made no effect outside the database (a payment
+      provider's charge or refund: note_external_effect); no transaction is still open;
     - the request body can be read again: it is read into memory before the view (as Django
       does for a form), which is possible unless it is multipart (file uploads are streamed
       to disk) or larger than DATA_UPLOAD_MAX_MEMORY_SIZE.
@@ -110,11 +147,8 @@ class RetryOnConflictMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        watch = CommitWatch()
-        request._retry_on_conflict = _Attempt(watch=watch, replayable=_buffer_body(request))
-        with ExitStack() as stack:
-            for alias in connections:
-                stack.enter_context(connections[alias].execute_wrapper(watch))
+        with commit_watch() as watch:
+            request._retry_on_conflict = _Attempt(watch=watch, replayable=_buffer_body(request))
             return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from storefront.core import database
 from storefront.orders.models import Order
 from storefront.payments.exceptions import PaymentNotAllowed
 from storefront.payments.models import Payment
@@ -40,8 +41,12 @@ def charge_payment(*, payment: Payment, token: str) -> Payment:
     PaymentMethodUnavailable (400) when no provider takes the method any more and
     PaymentNotAllowed (409) for a method that is not paid online; nothing changes then.
     A declined charge is not an exception here: the payment comes back with status failed.
+    The request is never run again after a database conflict once the provider was called.
     """
-    result = get_provider(payment.method).charge(
+    provider = get_provider(payment.method)
+    # Money moves outside the transaction: a rollback does not undo it, a rerun would repeat it.
+    database.note_external_effect()
+    result = provider.charge(
         amount=payment.amount, currency=payment.currency, token=token, payment_id=payment.pk
     )
     if result.succeeded:
@@ -79,7 +84,9 @@ def refund_payment(*, payment: Payment) -> Payment:
     """
     if payment.status != Payment.Status.COMPLETED:
         raise PaymentNotAllowed("Only a completed payment can be refunded.")
-    reference = get_provider(payment.method).refund(
+    provider = get_provider(payment.method)
+    database.note_external_effect()  # As for a charge: a rerun would refund twice.
+    reference = provider.refund(
         amount=payment.amount,
         currency=payment.currency,
         charge_reference=payment.provider_reference,

@@ -26,7 +26,10 @@ from config import urls as project_urls
 from storefront.catalog.models import Tag
 from storefront.catalog.tests.factories import TagFactory
 from storefront.core.api.exceptions import server_error
-from storefront.core.database import Failure, failure_of
+from storefront.core.database import Failure, commit_watch, failure_of, note_external_effect
+from storefront.orders.tests.factories import OrderFactory
+from storefront.payments.models import Payment
+from storefront.payments.services import charge_payment, refund_payment
 from tests.concurrency import TIMEOUT_SECONDS, deadlocks_detected
 
 
@@ -39,6 +42,7 @@ class Scenario:
     second: int = 0
     conflicts: int = 0
     commit_before: bool = False
+    external_effect: bool = False
     attempts: int = 0
     partner_ready: queue.Queue = field(default_factory=queue.Queue)
 
@@ -62,6 +66,9 @@ class DeadlockingView(APIView):
             scenario.partner_ready.get(timeout=TIMEOUT_SECONDS)
         with transaction.atomic():
             Tag.objects.filter(pk=scenario.first).update(name=name)
+            if scenario.external_effect:
+                # As a payment provider's charge: done, whatever the transaction does next.
+                note_external_effect()
             Tag.objects.filter(pk=scenario.second).update(name=name)
         return Response({"attempts": scenario.attempts})
 
@@ -110,10 +117,20 @@ def deadlocks(request):
     (JSON body unless `format` says otherwise) and returns (response, deadlocks detected)."""
     first, second = TagFactory(), TagFactory()
 
-    def run(*, conflicts: int, commit_before: bool = False, format: str = "json"):
+    def run(
+        *,
+        conflicts: int,
+        commit_before: bool = False,
+        external_effect: bool = False,
+        format: str = "json",
+    ):
         global scenario
         scenario = Scenario(
-            first=first.pk, second=second.pk, conflicts=conflicts, commit_before=commit_before
+            first=first.pk,
+            second=second.pk,
+            conflicts=conflicts,
+            commit_before=commit_before,
+            external_effect=external_effect,
         )
         before = deadlocks_detected()
         thread = partner(conflicts)
@@ -168,6 +185,31 @@ def test_a_request_that_committed_a_write_before_the_deadlock_is_not_run_again(d
     assert_service_unavailable(response, retry_after="1")
     assert scenario.attempts == 1
     assert Tag.objects.filter(name__startswith="attempt").count() == 1
+
+
+@committing
+def test_a_request_that_made_an_effect_outside_the_database_is_not_run_again(deadlocks):
+    # A provider charged (note_external_effect) in the transaction the deadlock rolled back:
+    # a second run would charge again.
+    response, detected = deadlocks(conflicts=1, external_effect=True)
+
+    assert detected == 1
+    assert_service_unavailable(response, retry_after="1")
+    assert scenario.attempts == 1
+
+
+@pytest.mark.django_db
+def test_charging_and_refunding_through_a_provider_count_as_effects_outside_the_database():
+    order = OrderFactory(payment__method=Payment.Method.CARD)
+    with commit_watch() as watch:
+        charge_payment(payment=order.payment, token="tok_success")
+    assert watch.committed
+    with commit_watch() as watch:
+        refund_payment(payment=order.payment)
+    assert watch.committed
+    with commit_watch() as watch:
+        Tag.objects.exists()
+    assert not watch.committed
 
 
 @committing
