@@ -157,12 +157,29 @@ TEMPLATES = [
 DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
 
 
+# TCP keepalives (libpq's keepalives*), so that an open connection to a host that went away
+# (powered off, cut off by the network: nothing acknowledges any more) fails within about a
+# minute instead of the kernel's two hours; TCP_USER_TIMEOUT (ms) bounds data left
+# unacknowledged the same way. A server process that hangs on a live host is not caught by
+# either: its kernel still acknowledges (docs/api.md, "Database conflicts and outages").
+DATABASE_KEEPALIVE_OPTIONS = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
+
 def database_config(url: str, **options) -> dict:
-    """DATABASES entry for `url` (dj_database_url.parse `options`), with connect_timeout
-    for PostgreSQL unless the URL sets one (?connect_timeout=N)."""
+    """DATABASES entry for `url` (dj_database_url.parse `options`); for PostgreSQL with
+    connect_timeout (unless the URL sets one, ?connect_timeout=N) and TCP keepalives."""
     config = dj_database_url.parse(url, **options)
     if config["ENGINE"] == "django.db.backends.postgresql":
-        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+        libpq = config.setdefault("OPTIONS", {})
+        libpq.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+        for name, value in DATABASE_KEEPALIVE_OPTIONS.items():
+            libpq.setdefault(name, value)
     return config
 
 
@@ -206,9 +223,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # OPTIONS of a Redis cache (storefront.core.cache.RedisCache, used by production.py): every
 # command gives up after CACHE_REDIS_TIMEOUT seconds, and after a failure the cache is not
 # called for CACHE_BREAKER_RESET_SECONDS (callers then read the database).
+CACHE_REDIS_TIMEOUT = float(os.environ.get("CACHE_REDIS_TIMEOUT", "0.05"))
 CACHE_REDIS_OPTIONS = {
-    "socket_timeout": float(os.environ.get("CACHE_REDIS_TIMEOUT", "0.05")),
-    "socket_connect_timeout": float(os.environ.get("CACHE_REDIS_TIMEOUT", "0.05")),
+    "socket_timeout": CACHE_REDIS_TIMEOUT,
+    "socket_connect_timeout": CACHE_REDIS_TIMEOUT,
     "breaker_reset_seconds": float(os.environ.get("CACHE_BREAKER_RESET_SECONDS", "5")),
 }
 

@@ -332,3 +332,16 @@ def test_handler500_answers_500_for_anything_else():
 
     assert response.status_code == 500
     assert json.loads(response.content)["error"]["code"] == "server_error"
+
+
+def test_postgresql_connections_time_out_connecting_and_keep_alive():
+    from config.settings.base import DATABASE_CONNECT_TIMEOUT, database_config
+
+    options = database_config("postgres://shop@db.example.com:5432/shop")["OPTIONS"]
+    assert options["connect_timeout"] == DATABASE_CONNECT_TIMEOUT
+    assert (options["keepalives"], options["keepalives_idle"]) == (1, 30)
+    assert options["tcp_user_timeout"] == 60_000
+    # What the URL says wins.
+    assert (
+        database_config("postgres://db/shop?connect_timeout=2")["OPTIONS"]["connect_timeout"] == 2
+    )
