@@ -11,6 +11,8 @@ from celery import current_app
 from django.core.cache import cache
 from django.db import connection
 
+from storefront.notifications import broker
+
 OK = {"status": "ok"}
 
 
@@ -42,14 +44,11 @@ def check_cache() -> dict[str, str]:
 
 
 def check_broker() -> dict[str, str]:
-    """Open one connection to the Celery broker (CELERY_BROKER_URL), without retrying.
-
-    Bounded by CELERY_BROKER_CONNECTION_TIMEOUT and the transport's socket timeouts
-    (config/settings/base.py), so a hung broker delays the answer by seconds, not forever.
-    """
+    """Reach the Celery broker (CELERY_BROKER_URL) as a publication does: the same short
+    timeout and circuit breaker (storefront/notifications/broker.py), a pooled connection,
+    so a hung broker costs this check NOTIFICATIONS_PUBLISH_TIMEOUT at most."""
     try:
-        with current_app.connection_for_write() as broker:
-            broker.ensure_connection(max_retries=0)
+        broker.ping(current_app)
     except Exception as exc:
         return _down(exc)
     return OK

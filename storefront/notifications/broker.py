@@ -14,7 +14,7 @@ publication runs. A failed publication leaves its outbox row to the drain
 """
 
 import redis
-from celery import Task
+from celery import Celery, Task
 from django.conf import settings
 from kombu import pools
 from kombu.exceptions import OperationalError
@@ -58,10 +58,27 @@ def publish(task: Task, *args) -> None:
         raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 
 
-def _send(task: Task, args: tuple, url: str) -> None:
+def ping(app: Celery) -> None:
+    """Check that the broker takes connections, as publish() would reach it: the same short
+    timeout, the same breaker, a pooled connection. Raises BrokerUnavailable otherwise.
+
+    For GET /api/health/ (storefront/core/health.py), which must not hold a request thread
+    for longer than a publication would while the broker hangs.
+    """
+    url = app.conf.broker_write_url
+    try:
+        breaker(url).call(_ping, app, url)
+    except breakers.CircuitBreakerError as exc:
+        raise BrokerUnavailable(str(exc)) from None
+    except OUTAGE_ERRORS as exc:
+        raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+def _connection(app: Celery, url: str):
+    """A connection to `url` with the publication timeouts and no retries. Built for each
+    call (cheap, no I/O); equal connections share one pool in kombu.pools."""
     timeout = settings.NOTIFICATIONS_PUBLISH_TIMEOUT
-    # Built for each call (cheap, no I/O); equal connections share one pool in kombu.pools.
-    connection = task.app.connection_for_write(
+    return app.connection_for_write(
         url,
         connect_timeout=timeout,
         transport_options={
@@ -70,5 +87,16 @@ def _send(task: Task, args: tuple, url: str) -> None:
             "max_retries": 0,
         },
     )
+
+
+def _send(task: Task, args: tuple, url: str) -> None:
+    timeout = settings.NOTIFICATIONS_PUBLISH_TIMEOUT
+    connection = _connection(task.app, url)
     with pools.producers[connection].acquire(block=True, timeout=timeout) as producer:
         task.apply_async(args=args, producer=producer, retry=False)
+
+
+def _ping(app: Celery, url: str) -> None:
+    timeout = settings.NOTIFICATIONS_PUBLISH_TIMEOUT
+    with pools.connections[_connection(app, url)].acquire(block=True, timeout=timeout) as conn:
+        conn.ensure_connection(max_retries=0)

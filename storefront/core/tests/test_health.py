@@ -80,5 +80,5 @@ def test_a_broker_outage_degrades_health_without_failing_it(api_client, broker_d
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
-    assert body["checks"]["broker"] == {"status": "down", "error": "OperationalError"}
+    assert body["checks"]["broker"] == {"status": "down", "error": "BrokerUnavailable"}
     assert body["checks"]["database"] == {"status": "ok"}
