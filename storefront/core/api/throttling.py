@@ -7,6 +7,7 @@ the default cache (Redis in production, shared by every worker).
 
 import logging
 
+import redis
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -15,6 +16,11 @@ from rest_framework.views import APIView
 from storefront.core.client_address import client_address
 
 logger = logging.getLogger(__name__)
+
+# What the cache can raise when its Redis fails: redis-py's errors, the breaker's
+# CacheUnavailable (a redis ConnectionError, storefront/core/cache.py), socket errors. A bug
+# (a bad rate, a key that cannot be built) is not one of them: it answers 500 and is fixed.
+CACHE_ERRORS = (redis.RedisError, OSError)
 
 
 class RateThrottle(SimpleRateThrottle):
@@ -39,8 +45,7 @@ class RateThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
-        except Exception:
-            # Whatever the cache backend raises: redis-py's errors, a breaker's own exception.
+        except CACHE_ERRORS:
             logger.warning(
                 "Throttle %r could not use the cache; request allowed.", self.scope, exc_info=True
             )
