@@ -53,7 +53,16 @@ class KnownQueryParameters(BaseFilterBackend):
         reject_unknown_query_parameters(request, cls.known(view, queryset))
 
     @classmethod
-    def known(cls, view, queryset: QuerySet | None = None) -> set[str]:
+    def known(cls, view, queryset: QuerySet | None = None) -> frozenset[str]:
+        """The query parameter names `view` reads (see the class docstring), worked out once
+        per view class: they follow from its declared backends, FilterSet and paginator."""
+        key = type(view)
+        if key not in _known_by_view:
+            _known_by_view[key] = frozenset(cls._read_by(view, queryset))
+        return _known_by_view[key]
+
+    @classmethod
+    def _read_by(cls, view, queryset: QuerySet | None) -> set[str]:
         names: set[str] = set()
         for backend_class in getattr(view, "filter_backends", ()):
             if issubclass(backend_class, cls):
@@ -69,6 +78,10 @@ class KnownQueryParameters(BaseFilterBackend):
         if paginator is not None:
             names |= {p["name"] for p in paginator.get_schema_operation_parameters(view)}
         return names
+
+
+# Per view class: the product list asks before its cache lookup and again when it filters.
+_known_by_view: dict[type, frozenset[str]] = {}
 
 
 def _filterset_parameters(filterset_class) -> set[str]:
