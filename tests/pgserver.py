@@ -9,7 +9,6 @@ root the commands run as the `postgres` user (runuser). The machine's own server
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -19,15 +18,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.ports import free_port
+
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "postgres"
 START_TIMEOUT_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PostgresServer:

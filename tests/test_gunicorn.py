@@ -22,6 +22,8 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 WORKERS, THREADS = 2, 4
@@ -32,12 +34,6 @@ ANSWER_TIMEOUT = 10
 # take longer to arrive than ANSWER_TIMEOUT.
 SLOW_BYTE_INTERVAL = 0.25
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}  # What the TLS-terminating proxy adds.
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url(database: dict) -> str:

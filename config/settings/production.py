@@ -24,8 +24,8 @@ from .base import *  # noqa: F403
 from .base import env_bool, env_list
 
 DEBUG = False
-# Never the sandbox card provider unless the environment asks for it (e.g. a staging site).
-PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", False)
+# PAYMENT_SANDBOX stays as base.py reads it: off unless the environment asks for it (a
+# staging site, say); dev.py and test.py are the ones that turn it on.
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
     raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to 50 or more random characters.")

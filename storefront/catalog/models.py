@@ -155,7 +155,7 @@ class CatalogChange(models.Model):
     writing transaction, so it exists if and only if the write committed, whatever happens to
     the process afterwards. The response cache reads the rows committed since its last check
     to invalidate what the writer's after-commit hooks did not (storefront/catalog/cache.py).
-    Rows older than an hour are deleted (storefront.catalog.tasks.prune_catalog_changes).
+    Rows older than an hour are deleted (storefront.catalog.tasks.prune_change_log).
     """
 
     # The writing transaction's id (PostgreSQL's pg_current_xact_id(), an xid8).

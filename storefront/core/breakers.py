@@ -10,9 +10,9 @@ a bug) leave it closed: the service answered.
 
 One breaker per name and process, shared by its threads (gunicorn's gthread worker runs 8),
 and no lock is held while a call runs: the threads' calls to a slow service run side by side,
-each waiting its own round trip, instead of queueing behind one lock (pybreaker, used before,
-held its lock around every call, so a process made one call at a time). The state changes
-take no lock either; what races can do is bounded and harmless:
+each waiting its own round trip, instead of queueing behind one lock (a lock around the call
+would let a process make one call at a time). The state changes take no lock either; what
+races can do is bounded and harmless:
 - when the breaker half-opens, every call made before the first probe returns is a probe
   too: at most one per thread, each costing its request one timeout if the service is
   still down;

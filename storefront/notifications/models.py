@@ -41,6 +41,7 @@ class OutboxMessage(TimeStampedModel):
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Last time the message was handed to the broker; NULL until the broker took it once.
+    # For staff reading a message's history (admin); timing is next_attempt_at's alone.
     dispatched_at = models.DateTimeField(null=True, blank=True)
     # While pending: when the drain publishes it (again) if no worker has sent it by then,
     # after a lost publication, a dead worker or a failed attempt; NULL: at the next drain.

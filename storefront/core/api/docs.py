@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 
 class PageOptionsMixin:
+    """For a view that renders an HTML page: OPTIONS as Django answers it."""
+
     def options(self, request, *args, **kwargs):
         """200 with the Allow header and no body (Django's View.options).
 
@@ -16,8 +18,8 @@ class PageOptionsMixin:
 
 
 class SwaggerView(PageOptionsMixin, SpectacularSwaggerView):
-    pass
+    """Swagger UI over /api/schema/ (assets from drf-spectacular-sidecar)."""
 
 
 class RedocView(PageOptionsMixin, SpectacularRedocView):
-    pass
+    """ReDoc over /api/schema/ (assets from drf-spectacular-sidecar)."""

@@ -62,6 +62,8 @@ GENERIC_ERRORS: dict[int, list[tuple[str, str]]] = {
 
 
 class ErrorDetailSerializer(serializers.Serializer):
+    """The `error` object of an error answer: {status, code, message, fields?, details?}."""
+
     status = serializers.IntegerField(help_text="The HTTP status code, repeated.")
     code = serializers.CharField(help_text="Stable and machine-readable: switch on this.")
     message = serializers.CharField(help_text="One human-readable sentence.")

@@ -62,6 +62,8 @@ class PublicView(APIView):
 
 @extend_schema(exclude=True)  # The site's index, not an endpoint of the API.
 class IndexView(PublicView):
+    """GET /: the site's index, for a person or a client that starts at the root."""
+
     def get(self, request: Request) -> Response:
         """What this server is, with absolute links to the API, its docs, the admin and health."""
         links = _links(
@@ -78,6 +80,8 @@ class IndexView(PublicView):
 
 
 class ApiRootView(PublicView):
+    """GET /api/: the areas of the API, each with its endpoints."""
+
     @extend_schema(
         summary="Index of the API",
         responses=inline_serializer(
@@ -111,6 +115,8 @@ CHECK = inline_serializer(
 
 @method_decorator(never_cache, name="dispatch")
 class HealthView(PublicView):
+    """GET /api/health/: whether this server reaches its database, cache and broker."""
+
     @extend_schema(
         summary="Health of this server",
         responses={
