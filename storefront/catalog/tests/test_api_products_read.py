@@ -122,12 +122,12 @@ def test_product_list_page_size_is_capped_at_100(api_client):
     category = CategoryFactory()
     StockedProductFactory.create_batch(101, category=category)
 
-    body = api_client.get(LIST_URL, {"page_size": 1000}).json()
+    body = api_client.get(LIST_URL, {"page_size": "1" + "0" * 20}).json()
 
     assert len(body["results"]) == 100
 
 
-@pytest.mark.parametrize("page_size", ["0", "-3", "abc", "null", "2.5", "٣", "1" * 5000])
+@pytest.mark.parametrize("page_size", ["0", "-3", "abc", "null", "2.5", "٣", "1" * 4001])
 def test_product_list_refuses_a_page_size_that_is_not_a_whole_number_from_1(api_client, page_size):
     error = assert_error(api_client.get(LIST_URL, {"page_size": page_size}), 400, "invalid")
     assert error["fields"] == {"page_size": ["Send a whole number from 1 up."]}

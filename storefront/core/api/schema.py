@@ -49,8 +49,10 @@ GENERIC_ERRORS: dict[int, list[tuple[str, str]]] = {
     ],
     403: [("permission_denied", "authenticated, but not allowed")],
     404: [("not_found", "no such resource, someone else's, or a page past the end")],
+    414: [("request_line_too_long", "the request line is over 4094 bytes (gunicorn)")],
     415: [("unsupported_media_type", "a body in a media type the operation does not read")],
     429: [("throttled", "too many requests; `Retry-After` says when to try again")],
+    431: [("headers_too_large", "over 100 header fields, or one over 8190 bytes (gunicorn)")],
     503: [
         (
             "service_unavailable",
@@ -158,7 +160,9 @@ class AutoSchema(openapi.AutoSchema):
     # --- Which errors -------------------------------------------------------------------
 
     def _error_codes(self, *, has_query: bool) -> dict[int, list[tuple[str, str]]]:
-        statuses: set[int] = {503}
+        # The server refuses these before the API reads the request, whatever the operation
+        # (config/gunicorn_worker.py), and the database may be down for anyone.
+        statuses: set[int] = {414, 431, 503}
         if self.method in BODY_METHODS or has_query or self._refuses_unknown_parameters():
             statuses.add(400)
         if self.method in BODY_METHODS:
