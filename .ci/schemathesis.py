@@ -56,7 +56,7 @@ address = Address.objects.create(
     postal_code="12345", country="US", is_default_shipping=True,
 )
 variants = list(
-    ProductVariant.objects.filter(stock_quantity__gte=5, product__is_published=True)
+    ProductVariant.objects.purchasable().filter(stock_quantity__gte=5)
     .select_related("product").order_by("pk")
 )
 cart = get_or_create_customer_cart(customer=customer)

@@ -105,4 +105,4 @@ class CartItem(TimeStampedModel):
     @property
     def is_available(self) -> bool:
         """Whether the variant is on sale and its stock covers `quantity` right now."""
-        return self.variant.product.is_published and self.variant.stock_quantity >= self.quantity
+        return self.variant.is_purchasable and self.variant.stock_quantity >= self.quantity

@@ -44,6 +44,7 @@ from storefront.carts.models import (
     is_valid_quantity,
 )
 from storefront.catalog.models import Product, ProductVariant
+from storefront.catalog.querysets import purchasable_sql
 from storefront.orders.models import MAX_ORDER_TOTAL
 
 
@@ -181,6 +182,7 @@ def _add_in_one_statement(
     variants = quote(ProductVariant._meta.db_table)
     carts = quote(Cart._meta.db_table)
     products = quote(Product._meta.db_table)
+    purchasable = purchasable_sql(product="product")
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         try:
@@ -191,7 +193,7 @@ def _add_in_one_statement(
                 FROM {carts} AS cart,
                     {variants} AS variant
                     JOIN {products} AS product ON product.id = variant.product_id
-                WHERE {owner} AND variant.id = %s AND product.is_published
+                WHERE {owner} AND variant.id = %s AND {purchasable}
                     AND (
                         SELECT COUNT(CASE WHEN line.variant_id <> variant.id THEN 1 END) < %s
                             AND COALESCE(SUM(line_variant.price * line.quantity), 0)
@@ -358,7 +360,8 @@ def _refusal(*, cart_id: int, variant_id: int, quantity: int) -> Exception | Non
     """Why _add_in_one_statement refused the add, as the cart is now (2 queries), or None
     when nothing refuses it any more."""
     price = (
-        ProductVariant.objects.filter(pk=variant_id, product__is_published=True)
+        ProductVariant.objects.purchasable()
+        .filter(pk=variant_id)
         .values_list("price", flat=True)
         .first()
     )
@@ -388,7 +391,7 @@ def _limit_exceeded(*, variant_id: int, in_cart: int) -> QuantityLimitExceeded:
 
 
 def _require_purchasable(variant: ProductVariant) -> None:
-    if not variant.product.is_published:
+    if not variant.is_purchasable:
         raise VariantUnavailable()
 
 

@@ -392,7 +392,7 @@ def _fingerprint(**inputs: str) -> str:
 
 def _shortage(line: CartItem) -> dict:
     variant = line.variant
-    available = variant.stock_quantity if variant.product.is_published else 0
+    available = variant.stock_quantity if variant.is_purchasable else 0
     return {
         "item_id": line.pk,
         "variant_id": variant.pk,

@@ -124,9 +124,7 @@ class GuestCartSerializer(CartSerializer):
 
 class AddCartItemSerializer(serializers.Serializer):
     variant_id = serializers.PrimaryKeyRelatedField(
-        queryset=ProductVariant.objects.filter(product__is_published=True).select_related(
-            "product"
-        ),
+        queryset=ProductVariant.objects.purchasable().select_related("product"),
         help_text="A variant of a published product.",
     )
     quantity = serializers.IntegerField(
