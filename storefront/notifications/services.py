@@ -126,8 +126,9 @@ def enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
 def _insert_new(rows: list[OutboxMessage]) -> list[int]:
     """Insert the rows whose key is not taken; return the ids of those inserted.
 
-    One INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id (PostgreSQL 9.5+): Django's bulk_create(ignore_conflicts=True) returns no ids, and reading them back
-    would cost a query per checkout.
+    One INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id (PostgreSQL 9.5+): Django's
+    bulk_create(ignore_conflicts=True) returns no ids, and reading them back would cost a
+    query per checkout.
     """
     connection = connections[router.db_for_write(OutboxMessage)]
     quote = connection.ops.quote_name
