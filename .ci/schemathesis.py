@@ -60,20 +60,20 @@ address = Address.objects.create(
     postal_code="12345", country="US", is_default_shipping=True,
 )
 variants = list(
-    ProductVariant.objects.filter(stock_quantity__gte=5, product__is_published=True)
+    ProductVariant.objects.purchasable().filter(stock_quantity__gte=5)
     .select_related("product").order_by("pk")
 )
 cart = get_or_create_customer_cart(customer=customer)
 placed = {}
 for method, variant in zip(["cash_on_delivery", "card"], variants):
-    add_to_cart(cart=cart, variant=variant)
+    add_to_cart(cart=cart, variant_id=variant.pk)
     placed[method], _ = orders.place_order(
         customer=customer, shipping_address="1 Main St", billing_address=address.as_text(),
         phone_number="+1 555 0100", payment_method=method,
     )
 # Items left in the cart, so that a checkout of the run can succeed.
 for variant in variants[2:5]:
-    add_to_cart(cart=cart, variant=variant)
+    add_to_cart(cart=cart, variant_id=variant.pk)
 print(json.dumps({
     "CUSTOMER_TOKEN": AuthToken.objects.create(customer)[1],
     "STAFF_TOKEN": AuthToken.objects.create(staff)[1],

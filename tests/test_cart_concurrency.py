@@ -23,9 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def add(cart: Cart, variant_id: int, quantity: int):
     def call():
-        # Each thread loads the variant itself, as a request would.
-        variant = ProductVariant.objects.select_related("product").get(pk=variant_id)
-        return add_to_cart(cart=cart, variant=variant, quantity=quantity)
+        return add_to_cart(cart=cart, variant_id=variant_id, quantity=quantity)
 
     return call
 

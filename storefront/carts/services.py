@@ -41,9 +41,11 @@ from storefront.carts.models import (
     MAX_CART_LINES,
     Cart,
     CartItem,
+    is_valid_id,
     is_valid_quantity,
 )
 from storefront.catalog.models import Product, ProductVariant
+from storefront.catalog.querysets import purchasable_sql
 from storefront.orders.models import MAX_ORDER_TOTAL
 
 
@@ -70,92 +72,84 @@ def get_guest_cart(*, token: uuid.UUID) -> Cart:
         raise CartNotFound() from None
 
 
-def add_to_cart(*, cart: Cart, variant: ProductVariant, quantity: int = 1) -> CartItem:
-    """Put `quantity` units of `variant` in the cart, adding to the item if it is there already.
+def add_to_cart(
+    *,
+    variant_id: int,
+    quantity: int = 1,
+    cart: Cart | None = None,
+    customer: User | None = None,
+    token: uuid.UUID | None = None,
+) -> CartItem:
+    """Put `quantity` units of variant `variant_id` in a cart, adding to its item if the
+    variant is there already; return the item with its new quantity.
 
-    `variant` must come with its product loaded (select_related) so publication is checked
-    without a query. One SQL statement, safe under concurrent adds to the same cart, checks
-    and adds (_add_in_one_statement); when it refuses, two more queries find out why.
-    Returns the item with its new quantity. Raises (all 400 unless said) VariantUnavailable
-    for an unpublished product, InvalidQuantity for a quantity outside
-    1..MAX_CART_ITEM_QUANTITY, QuantityLimitExceeded when the item would exceed
-    MAX_CART_ITEM_QUANTITY units, CartLinesLimitExceeded when a new item would make more
-    than MAX_CART_LINES, CartTotalLimitExceeded when the cart's total would pass
-    MAX_ORDER_TOTAL, and CartChanged (409) in the rare case that the cart changed under two
-    attempts in a row. Nothing changes when an error is raised.
+    The cart is named by exactly one of `cart`, `customer` (the customer's cart, created if
+    the customer has none) or `token` (a guest cart); TypeError otherwise. `variant_id` is
+    an int; `quantity` an int in 1..MAX_CART_ITEM_QUANTITY (units). The returned item holds
+    its id, quantity, `variant_id` and `cart` (a Cart with its id, customer id and, for a
+    guest cart, token; the instance passed as `cart`, if one was).
+
+    One SQL statement, safe under concurrent adds to the same cart, finds the cart, checks
+    that the variant is purchasable (catalog/querysets.py) and that the add stays within the
+    caps, and adds (_add_in_one_statement). When it adds nothing, this function finds out
+    why, as the cart is now (three queries), and raises it: CartNotFound (404) for an
+    unknown guest token or `cart`; VariantUnavailable (400) for an unknown variant or one
+    that is not purchasable; QuantityLimitExceeded (400) when the item would exceed
+    MAX_CART_ITEM_QUANTITY units, CartLinesLimitExceeded (400) when a new item would make
+    more than MAX_CART_LINES, CartTotalLimitExceeded (400) when the cart's total would pass
+    MAX_ORDER_TOTAL; when nothing refuses the add any more (a customer's cart just created,
+    an item removed meanwhile) it runs the statement once more, and raises CartChanged (409)
+    if that adds nothing either. InvalidQuantity (400) for a quantity outside
+    1..MAX_CART_ITEM_QUANTITY, before any query. Nothing changes when an error is raised.
     """
-    _require_purchasable(variant)
+    if sum(owner is not None for owner in (cart, customer, token)) != 1:
+        raise TypeError("Pass exactly one of cart, customer and token.")
     _require_quantity(quantity)
+    if not is_valid_id(variant_id):
+        raise VariantUnavailable()
     connection = connections[router.db_for_write(CartItem)]
+    if cart is not None:
+        owner, owner_value = "cart.id = %s", cart.pk
+    elif customer is not None:
+        owner, owner_value = "cart.customer_id = %s", customer.pk
+    else:
+        owner = "cart.token = %s AND cart.customer_id IS NULL"
+        owner_value = Cart._meta.get_field("token").get_db_prep_value(token, connection)
     for _ in range(2):
         row = _add_in_one_statement(
             connection,
-            owner="cart.id = %s",
-            owner_value=cart.pk,
-            variant_id=variant.pk,
+            owner=owner,
+            owner_value=owner_value,
+            variant_id=variant_id,
             quantity=quantity,
         )
         if row is not None:
             break
-        refusal = _refusal(cart_id=cart.pk, variant_id=variant.pk, quantity=quantity)
+        found = _find_cart(cart=cart, customer=customer, token=token)
+        refusal = _refusal(cart_id=found.pk, variant_id=variant_id, quantity=quantity)
         if refusal is not None:
             raise refusal
-        # Nothing refuses the add now: the cart changed in between (an item removed), retry.
+        # Nothing refuses the add now: the cart was just created, or changed in between (an
+        # item removed); run the statement again.
     else:
         raise CartChanged()
-    item_id, new_quantity, _ = row
+    item_id, new_quantity, cart_id = row
+    if cart is None:
+        cart = Cart.from_db(
+            connection.alias,
+            ["id", "customer_id"],
+            [cart_id, customer.pk if customer is not None else None],
+        )
+        if token is not None:
+            cart.token = token
     # The fields not read back (timestamps) load on first access.
     item = CartItem.from_db(
         connection.alias,
         ["id", "cart_id", "variant_id", "quantity"],
-        [item_id, cart.pk, variant.pk, new_quantity],
+        [item_id, cart_id, variant_id, new_quantity],
     )
-    item.cart, item.variant = cart, variant
+    item.cart = cart
     return item
-
-
-def add_to_cart_by_ids(
-    *,
-    variant_id: int,
-    quantity: int,
-    customer_id: int | None = None,
-    token: uuid.UUID | None = None,
-) -> Cart | None:
-    """Add `quantity` units of variant `variant_id` to a cart in one SQL statement.
-
-    The hot path of adding to a cart: the cart is found by exactly one of `customer_id` (the
-    customer's cart) or `token` (a guest cart), and the variant is checked to belong to a
-    published product and the caps are checked, inside the INSERT ... SELECT ... ON
-    CONFLICT DO UPDATE that adds the units (_add_in_one_statement). `variant_id` is a
-    positive int; `quantity` an int in 1..MAX_CART_ITEM_QUANTITY (checked, InvalidQuantity
-    otherwise). Returns the cart (its id and customer; a guest cart also its token), or
-    None when the statement changed nothing: no such cart, an unknown or unpublished
-    variant, or an add past a cap (MAX_CART_ITEM_QUANTITY units in the item,
-    MAX_CART_LINES items or MAX_ORDER_TOTAL in the cart). The caller then takes the checked
-    path (the cart lookup, the input serializer and add_to_cart), which says which it was.
-    """
-    if (customer_id is None) == (token is None):
-        raise TypeError("Pass exactly one of customer_id and token.")
-    _require_quantity(quantity)
-    connection = connections[router.db_for_write(CartItem)]
-    if token is None:
-        owner, owner_value = "cart.customer_id = %s", customer_id
-    else:
-        owner = "cart.token = %s AND cart.customer_id IS NULL"
-        owner_value = Cart._meta.get_field("token").get_db_prep_value(token, connection)
-    row = _add_in_one_statement(
-        connection,
-        owner=owner,
-        owner_value=owner_value,
-        variant_id=variant_id,
-        quantity=quantity,
-    )
-    if row is None:
-        return None
-    cart = Cart.from_db(connection.alias, ["id", "customer_id"], [row[2], customer_id])
-    if token is not None:
-        cart.token = token
-    return cart
 
 
 def _add_in_one_statement(
@@ -165,11 +159,12 @@ def _add_in_one_statement(
     the alias `cart`, with one %s for `owner_value`); return (item id, new quantity, cart
     id), or None when nothing changed.
 
-    Nothing changes unless the cart exists, the variant's product is published and the add
-    stays within the caps: the cart's other items fewer than MAX_CART_LINES, its total plus
-    price x quantity at most MAX_ORDER_TOTAL (the total grows by that whether the variant is
-    in the cart or not), and the item at most MAX_CART_ITEM_QUANTITY units. The total is
-    Cart.total() in SQL: the sum of price x quantity over the cart's items.
+    Nothing changes unless the cart exists, the variant is purchasable (purchasable_sql,
+    catalog/querysets.py) and the add stays within the caps: the cart's other items fewer
+    than MAX_CART_LINES, its total plus price x quantity at most MAX_ORDER_TOTAL (the total
+    grows by that whether the variant is in the cart or not), and the item at most
+    MAX_CART_ITEM_QUANTITY units. The total is Cart.total() in SQL: the sum of price x
+    quantity over the cart's items.
 
     One INSERT ... SELECT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+): atomic
     against a concurrent add of the same variant, with no savepoint and no retry. The caps
@@ -181,6 +176,7 @@ def _add_in_one_statement(
     variants = quote(ProductVariant._meta.db_table)
     carts = quote(Cart._meta.db_table)
     products = quote(Product._meta.db_table)
+    purchasable = purchasable_sql(product="product")
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
         try:
@@ -191,7 +187,7 @@ def _add_in_one_statement(
                 FROM {carts} AS cart,
                     {variants} AS variant
                     JOIN {products} AS product ON product.id = variant.product_id
-                WHERE {owner} AND variant.id = %s AND product.is_published
+                WHERE {owner} AND variant.id = %s AND {purchasable}
                     AND (
                         SELECT COUNT(CASE WHEN line.variant_id <> variant.id THEN 1 END) < %s
                             AND COALESCE(SUM(line_variant.price * line.quantity), 0)
@@ -220,8 +216,8 @@ def _add_in_one_statement(
             )
         except IntegrityError:
             # The variant was deleted after the statement read it: the foreign-key check at
-            # the statement's end (autocommit) found it gone, and nothing was added. The
-            # caller's checked path reports the variant as unavailable. Inside a transaction
+            # the statement's end (autocommit) found it gone, and nothing was added;
+            # add_to_cart then finds the variant gone: VariantUnavailable. Inside a transaction
             # that check waits for COMMIT, so it is never caught here.
             if not connection.get_autocommit():
                 raise
@@ -354,11 +350,25 @@ def _contents(*, cart_id: int, variant_id: int | None = None) -> dict:
     )
 
 
+def _find_cart(*, cart: Cart | None, customer: User | None, token: uuid.UUID | None) -> Cart:
+    """The cart an add names, for finding out why the add was refused (1 query): raises
+    CartNotFound for an unknown guest token or a cart deleted meanwhile; a customer without
+    a cart row (one inserted behind the ORM's back) gets one."""
+    if customer is not None:
+        return get_or_create_customer_cart(customer=customer)
+    if token is not None:
+        return get_guest_cart(token=token)
+    if not Cart.objects.filter(pk=cart.pk).exists():
+        raise CartNotFound()
+    return cart
+
+
 def _refusal(*, cart_id: int, variant_id: int, quantity: int) -> Exception | None:
     """Why _add_in_one_statement refused the add, as the cart is now (2 queries), or None
     when nothing refuses it any more."""
     price = (
-        ProductVariant.objects.filter(pk=variant_id, product__is_published=True)
+        ProductVariant.objects.purchasable()
+        .filter(pk=variant_id)
         .values_list("price", flat=True)
         .first()
     )
@@ -385,11 +395,6 @@ def _limit_exceeded(*, variant_id: int, in_cart: int) -> QuantityLimitExceeded:
             "in_cart": in_cart,
         },
     )
-
-
-def _require_purchasable(variant: ProductVariant) -> None:
-    if not variant.product.is_published:
-        raise VariantUnavailable()
 
 
 def _require_quantity(quantity: int) -> None:

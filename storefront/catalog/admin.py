@@ -4,7 +4,8 @@ tags, and a variant list whose prices and stock quantities are edited in place.
 Writes to products and variants take their locks in the lock order of docs/checkout.md, as
 the API's do: a product edit and deletions go through storefront/catalog/services.py, and the
 variant list locks the variants it saves in id order first. Only the columns a form changed
-are written, so a save never puts back a stock quantity read before a sale.
+are written, so a save never puts back a stock quantity read before a sale; a stock quantity
+staff changed is set through catalog/stock.py, the one writer of stock.
 """
 
 import re
@@ -20,7 +21,7 @@ from django.utils import formats
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
-from storefront.catalog import services
+from storefront.catalog import services, stock
 from storefront.catalog.models import (
     Category,
     Collection,
@@ -211,8 +212,13 @@ class ProductVariantAdmin(StockAsShownMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             super().save_model(request, obj, form, change)
-        elif form.changed_data:
-            obj.save(update_fields=[*form.changed_data, "updated_at"])
+            return
+        fields = [field for field in form.changed_data if field != "stock_quantity"]
+        if fields:
+            obj.save(update_fields=[*fields, "updated_at"])
+        if "stock_quantity" in form.changed_data:
+            # Like every change of stock: the low-stock alert and the cache follow it.
+            stock.set_stock(quantities={obj.pk: obj.stock_quantity})
 
     def delete_model(self, request, obj):
         services.delete_variants(variant_ids=[obj.pk])

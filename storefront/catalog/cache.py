@@ -6,12 +6,12 @@ default cache (Redis in production, shared by every worker), each holding a rand
 a change replaces:
 
 - the catalog version: any catalog write (products, variants, images, categories,
-  collections, tags; prices, publishing, stock set by staff) and any sale or restock that
-  can move a product in or out of stock. Every cached response records it; a new token
-  invalidates them all.
-- one stock version per product: an ordinary sale of that product (its variants keep some
-  stock). A cached response records the stock version of every product it shows, so a sale
-  invalidates only the pages and details that show the product sold.
+  collections, tags; prices, publishing) and any change of stock (a sale, a restock, a staff
+  set: catalog/stock.py) that can move a product in or out of stock. Every cached response
+  records it; a new token invalidates them all.
+- one stock version per product: an ordinary change of that product's stock (its variants
+  keep some stock). A cached response records the stock version of every product it shows,
+  so a sale invalidates only the pages and details that show the product sold.
 - the stock epoch: replaced before any stock version. A response whose epoch changed while it
   was being read from the database is not stored, because it may hold stock read before a
   sale whose new stock version it could record.
@@ -171,9 +171,10 @@ def invalidate_catalog() -> None:
     _on_commit(_bump_catalog)
 
 
-def stock_changed(*, product_ids: Iterable[int], availability_changed: bool) -> None:
-    """Invalidate the cached responses showing `product_ids`, whose stock was just sold or
-    put back (call it in the transaction that changed it, after the change).
+def invalidate_stock(*, product_ids: Iterable[int], availability_changed: bool) -> None:
+    """Invalidate, when the current transaction commits, the cached responses showing
+    `product_ids`, whose stock was just sold, put back or set. Called by catalog/stock.py,
+    the one writer of stock, after its UPDATE.
 
     `availability_changed`: a variant of one of them ran out or came back from zero, so a
     product may have entered or left in-stock listings (and changed their counts): every
@@ -302,7 +303,10 @@ def _check(last: Check | None) -> Check:
 
 def connect_signals() -> None:
     """Invalidate the catalog on every ORM write to it, whoever makes it (services, admin,
-    shell): cache upkeep, not domain flow, so a signal rather than a call in each writer."""
+    shell): cache upkeep, not domain flow, so a signal rather than a call in each writer.
+
+    Stock moves with UPDATE statements in catalog/stock.py, which send no signal: that module
+    invalidates what they change itself (invalidate_stock)."""
     from django.db.models.signals import m2m_changed, post_delete, post_save
     from treebeard.mp_tree import path_updated
 

@@ -10,7 +10,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from treebeard.mp_tree import MP_Node
 
-from storefront.catalog.querysets import ProductQuerySet
+from storefront.catalog.querysets import ProductQuerySet, VariantQuerySet
 from storefront.core.models import TimeStampedModel
 
 
@@ -102,6 +102,8 @@ class ProductVariant(TimeStampedModel):
     stock_quantity = models.PositiveIntegerField(default=0)
     attributes = models.JSONField(default=dict, blank=True)
 
+    objects = VariantQuerySet.as_manager()
+
     class Meta:
         ordering = ["price", "id"]
         indexes = [
@@ -131,6 +133,12 @@ class ProductVariant(TimeStampedModel):
     @property
     def currency(self) -> str:
         return settings.STORE_CURRENCY
+
+    @property
+    def is_purchasable(self) -> bool:
+        """Whether customers may buy this variant: the purchasable rule of
+        catalog/querysets.py (its product is published), on the loaded product."""
+        return self.product.is_published
 
 
 class ProductImage(models.Model):

@@ -1,4 +1,13 @@
-"""Chainable product queries: `Product.objects.published().in_stock()`."""
+"""Chainable catalog queries: `Product.objects.published().in_stock()`,
+`ProductVariant.objects.purchasable()`.
+
+The purchasable rule lives here, once, in each form its callers need: a variant is on sale
+(customers may put it in a cart and check it out) when its product is published; there is no
+other flag. `ProductQuerySet.published` is the product side of it, `VariantQuerySet.purchasable`
+and `PURCHASABLE` the variant side for the ORM, `purchasable_sql` the same test for the raw
+SQL of the one-statement add to cart, and `ProductVariant.is_purchasable` (catalog/models.py)
+the same test on a loaded variant. catalog/tests/test_purchasable.py checks that they agree.
+"""
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import models
@@ -20,9 +29,19 @@ def product_search_vector() -> SearchVector:
     )
 
 
+# A variant customers may buy: its product is published (see the module docstring).
+PURCHASABLE = models.Q(product__is_published=True)
+
+
+def purchasable_sql(*, product: str) -> str:
+    """PURCHASABLE as a raw SQL condition on `product`, the alias of the variant's product
+    row in the statement (a trusted identifier, never user input)."""
+    return f"{product}.is_published"
+
+
 class ProductQuerySet(models.QuerySet):
     def published(self) -> "ProductQuerySet":
-        """Products customers may see."""
+        """Products customers may see, and buy the variants of (the purchasable rule)."""
         return self.filter(is_published=True)
 
     def _in_stock_condition(self) -> models.Exists:
@@ -79,3 +98,9 @@ class ProductQuerySet(models.QuerySet):
             .annotate(search_rank=SearchRank(product_search_vector(), query))
             .order_by("-search_rank", "-created_at", "-id")
         )
+
+
+class VariantQuerySet(models.QuerySet):
+    def purchasable(self) -> "VariantQuerySet":
+        """Variants customers may buy: those of a published product (PURCHASABLE)."""
+        return self.filter(PURCHASABLE)

@@ -23,7 +23,7 @@ from PIL import Image
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
 from storefront.carts.models import CartItem
-from storefront.catalog import images
+from storefront.catalog import images, stock
 from storefront.catalog.exceptions import (
     CategoryHasProducts,
     CategoryNotFound,
@@ -141,7 +141,9 @@ def update_product(
     item with `id` updates that variant, an item without creates one. Variants are deleted
     (cart items holding them go too; order items keep their snapshot) as `deleted_variants`
     says: the ids to delete; when it is None and `variants` is given, every variant not
-    listed (the API's replace semantics). Only the columns whose value changes are written.
+    listed (the API's replace semantics). Only the columns whose value changes are written;
+    a stock quantity of an existing variant through catalog/stock.py's set_stock (low-stock
+    alert, cache), like every change of stock.
     Raises ProductNotFound if the product was deleted meanwhile; ValidationError: empty
     `variants` (or every variant deleted); an `id` that is not a variant of this product; a
     SKU used by another product; slug or SKU taken meanwhile. Nothing is saved on error.
@@ -227,7 +229,8 @@ def _write_variants(
     *, product: Product, variants: Sequence[VariantData], deleted: Iterable[int] | None
 ) -> None:
     """update_product's variant writes: lock, then delete, then update and create in the
-    order given (a SKU one variant gives up can be taken by a variant listed after it)."""
+    order given (a SKU one variant gives up can be taken by a variant listed after it), then
+    set the stock of the variants updated (catalog/stock.py)."""
     existing = set(product.variants.values_list("pk", flat=True))
     listed = {v["id"] for v in variants if "id" in v}
     deleted = existing - listed if deleted is None else set(deleted)
@@ -246,15 +249,21 @@ def _write_variants(
         raise ValidationError({"variants": [f"Not a variant of this product: {ids}."]})
     if deleted:
         product.variants.filter(pk__in=deleted).delete()
+    stock_set: dict[int, int] = {}
     for data in variants:
         values = {f: data[f] for f in VARIANT_FIELDS if f in data}
         if "id" not in data:
             ProductVariant.objects.create(product=product, **values)
             continue
         variant = locked[data["id"]]
+        if "stock_quantity" in values:
+            stock_set[variant.pk] = values.pop("stock_quantity")
         changed = _assign_changes(variant, values)
         if changed:
             variant.save(update_fields=[*changed, "updated_at"])
+    # Stock moves only through the stock module, which writes what differs, checks the
+    # low-stock alerts and invalidates the cache; the variants are locked already.
+    stock.set_stock(quantities=stock_set)
 
 
 def _assign_changes(instance: Product | ProductVariant, values: Mapping[str, Any]) -> list[str]:

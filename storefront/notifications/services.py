@@ -1,7 +1,7 @@
 """Notifications: write emails to the outbox inside the caller's transaction, send them later.
 
 The functions other apps call (`order_placed`, `order_status_changed`, `payment_refunded`,
-`stock_changed`, `customer_registered`) each write outbox rows in the caller's database
+`customer_registered`, and `enqueue`) each write outbox rows in the caller's database
 transaction and schedule their publication to Celery with `transaction.on_commit`: if the
 transaction rolls back, nothing is sent; if the broker is down or hung, the rows wait for the
 periodic drain (`drain_outbox`, run by Celery beat), as they do if the process dies before
@@ -15,7 +15,6 @@ ignores any later delivery of the same row (see docs/background.md).
 import datetime as dt
 import logging
 import random
-from collections.abc import Mapping
 from functools import partial
 
 from django.conf import settings
@@ -23,9 +22,8 @@ from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from storefront.catalog.models import ProductVariant
 from storefront.notifications import broker, emails
-from storefront.notifications.models import LowStockAlert, OutboxMessage
+from storefront.notifications.models import OutboxMessage
 from storefront.orders.models import Order
 
 logger = logging.getLogger(__name__)
@@ -85,73 +83,6 @@ def payment_refunded(*, order_id: int) -> None:
 def customer_registered(*, user_id: int) -> None:
     """Queue the welcome email to the new customer `user_id` (once per customer)."""
     enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
-
-
-def stock_changed(
-    *, variant_ids: list[int], stock: Mapping[int, int] | None = None, fell: bool = False
-) -> None:
-    """Alert staff about variants whose stock is now below settings.LOW_STOCK_THRESHOLD.
-
-    Call it in the transaction that changed the stock (a sale, a cancellation, a restock,
-    a staff edit: see `variant_saved`), after the change. `stock`, when the caller knows it
-    (variant id: units now on hand, for every id of `variant_ids`), saves reading it again.
-    A variant alerts once per crossing: the first call that finds it low opens a
-    `LowStockAlert` and queues one email; later calls while it stays low queue nothing; a
-    call that finds it back at or above the threshold resolves the alert, so the next fall
-    alerts again. `fell=True` says the stock only went down (a sale): every rise resolves
-    the alerts it ends, so a fall has none to resolve and skips that query. Safe under
-    concurrent checkouts (one open alert per variant is a database constraint). One to five
-    queries, whatever the number of variants.
-    """
-    if not variant_ids:
-        return
-    threshold = settings.LOW_STOCK_THRESHOLD
-    if stock is None:
-        stock = dict(
-            ProductVariant.objects.filter(pk__in=set(variant_ids)).values_list(
-                "pk", "stock_quantity"
-            )
-        )
-    low = {pk: quantity for pk, quantity in stock.items() if quantity < threshold}
-    restocked = [] if fell else [pk for pk in stock if pk not in low]
-    if restocked:
-        LowStockAlert.objects.filter(variant_id__in=restocked, resolved_at__isnull=True).update(
-            resolved_at=timezone.now()
-        )
-    if not low:
-        return
-    LowStockAlert.objects.bulk_create(
-        [
-            LowStockAlert(variant_id=pk, stock_quantity=quantity, threshold=threshold)
-            for pk, quantity in low.items()
-        ],
-        ignore_conflicts=True,
-    )
-    # An alert already open keeps its key, so the conflict-free insert below skips it.
-    alert_ids = LowStockAlert.objects.filter(
-        variant_id__in=list(low), resolved_at__isnull=True
-    ).values_list("pk", flat=True)
-    enqueue(
-        [
-            (Kind.LOW_STOCK, f"low_stock:alert:{alert_id}", {"alert_id": alert_id})
-            for alert_id in alert_ids
-        ]
-    )
-
-
-def variant_saved(*, sender: type, instance: ProductVariant, created: bool, **kwargs) -> None:
-    """post_save receiver of ProductVariant: a staff edit (admin or API) may have raised or
-    lowered the stock, so check it against the threshold (stock_changed). New variants are
-    left alone: an alert is about stock that ran low, not stock never received; so is a save
-    whose `update_fields` leave the stock out (the instance's copy of it may be stale). Sales
-    and cancellations change stock with UPDATE statements and call stock_changed themselves.
-    It runs while the saving transaction holds the variant's lock, as a checkout's call does
-    (the lock order of docs/checkout.md: a variant's low-stock alert after the variant)."""
-    update_fields = kwargs.get("update_fields")
-    if update_fields is not None and "stock_quantity" not in update_fields:
-        return
-    if not created and not kwargs.get("raw"):
-        stock_changed(variant_ids=[instance.pk], stock={instance.pk: instance.stock_quantity})
 
 
 def enqueue_daily_sales_report(*, day: dt.date) -> None:

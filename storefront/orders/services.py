@@ -31,23 +31,21 @@ columns it changes. A deadlock that still happens is retried once (storefront/co
 
 import hashlib
 import json
-import operator
 import secrets
 from decimal import Decimal
-from functools import partial, reduce
+from functools import partial
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Case, F, PositiveIntegerField, Q, When
+from django.db.models import Q
 from django.utils import timezone
 from knox.models import AuthToken
 
 from storefront.accounts.backends import lockout_keys
 from storefront.accounts.models import User
 from storefront.carts.models import CartItem
-from storefront.catalog import cache as catalog_cache
-from storefront.catalog.models import ProductVariant
+from storefront.catalog import stock
 from storefront.core import sql
 from storefront.core.models import seed_prefetch_cache
 from storefront.notifications import services as notifications
@@ -176,7 +174,7 @@ def _place_order(
     if total > MAX_ORDER_TOTAL:
         raise OrderTooLarge()
 
-    _sell_stock(lines)
+    stock.sell(lines=[(line.variant, line.quantity) for line in lines])
     order = Order(
         number=number,
         customer=customer,
@@ -210,13 +208,6 @@ def _place_order(
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
     _insert_order(order, items=items, placed=placed, payment=payment, sold=lines)
     notifications.order_placed(order_id=order.pk)
-    # The stock read (and locked) above is what each variant had before this sale.
-    stock_left = {line.variant_id: line.variant.stock_quantity - line.quantity for line in lines}
-    notifications.stock_changed(variant_ids=list(stock_left), stock=stock_left, fell=True)
-    catalog_cache.stock_changed(
-        product_ids=[line.variant.product_id for line in lines],
-        availability_changed=not all(stock_left.values()),
-    )
     # What selectors.order_detail would prefetch, so that showing the new order costs no query.
     seed_prefetch_cache(order, items=items, events=[placed])
     return order, True
@@ -392,7 +383,7 @@ def _fingerprint(**inputs: str) -> str:
 
 def _shortage(line: CartItem) -> dict:
     variant = line.variant
-    available = variant.stock_quantity if variant.product.is_published else 0
+    available = variant.stock_quantity if variant.is_purchasable else 0
     return {
         "item_id": line.pk,
         "variant_id": variant.pk,
@@ -402,28 +393,6 @@ def _shortage(line: CartItem) -> dict:
     }
 
 
-def _sell_stock(lines: list[CartItem]) -> None:
-    """Decrement the stock of every line with one conditional UPDATE.
-
-    The variants are locked already, so each condition holds; the row count check guards
-    against a caller that forgot the lock.
-    """
-    enough_stock = reduce(
-        operator.or_,
-        (Q(pk=line.variant_id, stock_quantity__gte=line.quantity) for line in lines),
-    )
-    decremented = Case(
-        *(When(pk=line.variant_id, then=F("stock_quantity") - line.quantity) for line in lines),
-        default=F("stock_quantity"),
-        output_field=PositiveIntegerField(),
-    )
-    updated = ProductVariant.objects.filter(enough_stock).update(
-        stock_quantity=decremented, updated_at=timezone.now()
-    )
-    if updated != len(lines):
-        raise OutOfStock("Stock changed while the order was being placed; try again.")
-
-
 def _restock(order: Order) -> None:
     """Put the units of the order's lines back in stock (lines whose variant still exists)."""
     quantities: dict[int, int] = {}
@@ -431,29 +400,7 @@ def _restock(order: Order) -> None:
         "variant_id", "quantity"
     ):
         quantities[variant_id] = quantities.get(variant_id, 0) + quantity
-    if not quantities:
-        return
-    # Lock in id order, like a checkout does, so a restock and a checkout cannot deadlock.
-    locked = list(
-        ProductVariant.objects.select_for_update()
-        .filter(pk__in=quantities)
-        .order_by("pk")
-        .values_list("pk", "product_id", "stock_quantity")
-    )
-    ProductVariant.objects.filter(pk__in=quantities).update(
-        stock_quantity=Case(
-            *(When(pk=pk, then=F("stock_quantity") + qty) for pk, qty in quantities.items()),
-            default=F("stock_quantity"),
-            output_field=PositiveIntegerField(),
-        ),
-        updated_at=timezone.now(),
-    )
-    stock_now = {pk: stock + quantities[pk] for pk, _, stock in locked}
-    notifications.stock_changed(variant_ids=list(stock_now), stock=stock_now)
-    catalog_cache.stock_changed(
-        product_ids=[product_id for _, product_id, _ in locked],
-        availability_changed=any(stock == 0 for _, _, stock in locked),
-    )
+    stock.restock(quantities=quantities)
 
 
 def _lock_order(order: Order) -> Order:

@@ -1,10 +1,11 @@
 """Cart representations and inputs. Amounts are decimal strings in `currency` (ISO 4217)."""
 
+import contextlib
 from typing import Any
 
 from rest_framework import serializers
 
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem, is_valid_quantity
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, MAX_ID, Cart, CartItem
 from storefront.catalog.models import Product, ProductImage, ProductVariant
 from storefront.core.api.formats import PRICE_FIELD
 
@@ -13,8 +14,6 @@ IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
 # order records (DECIMAL(14, 2)), but a price raised later can take a cart past it, and
 # the cart must still show (checkout then refuses it, order_too_large).
 CART_AMOUNT_FIELD = serializers.DecimalField(max_digits=None, decimal_places=2)
-# The largest id a BigAutoField (the project's DEFAULT_AUTO_FIELD) holds.
-MAX_ID = 2**63 - 1
 
 
 class CartProductSerializer(serializers.ModelSerializer):
@@ -122,35 +121,36 @@ class GuestCartSerializer(CartSerializer):
         return {"id": data.pop("id"), "token": str(cart.token), **data}
 
 
+class VariantIdField(serializers.IntegerField):
+    """A variant id, checked without a query: an int (or a string of digits, as form data
+    sends it) from 1 to MAX_ID. Whether that variant exists and is purchasable is the add's
+    to say (services.add_to_cart, VariantUnavailable), which the view reports on this field
+    with `does_not_exist`. The messages are those of DRF's PrimaryKeyRelatedField."""
+
+    default_error_messages = serializers.PrimaryKeyRelatedField.default_error_messages
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+    def to_internal_value(self, data: object) -> int:
+        data_type = type(data).__name__
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
+        elif isinstance(data, str) and len(data) <= self.MAX_STRING_LENGTH:
+            with contextlib.suppress(ValueError):
+                data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=data_type)
+        if not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return data
+
+
 class AddCartItemSerializer(serializers.Serializer):
-    variant_id = serializers.PrimaryKeyRelatedField(
-        queryset=ProductVariant.objects.filter(product__is_published=True).select_related(
-            "product"
-        ),
-        help_text="A variant of a published product.",
-    )
+    variant_id = VariantIdField(help_text="A variant of a published product.")
     quantity = serializers.IntegerField(
         min_value=1, max_value=MAX_CART_ITEM_QUANTITY, default=1, help_text="Units to add."
     )
-
-    @staticmethod
-    def plain_values(data: object) -> tuple[int, int] | None:
-        """(variant_id, quantity) of a body that is plainly well formed, read without a query.
-
-        Plainly well formed: a JSON object whose `variant_id` is a positive int within the
-        id range and whose `quantity`, 1 if absent, is an int in 1..MAX_CART_ITEM_QUANTITY
-        (booleans are not ints here). Returns None for anything else, which `is_valid` then
-        judges; whether the variant exists and is on sale is left to the caller.
-        """
-        if not isinstance(data, dict):
-            return None
-        variant_id, quantity = data.get("variant_id"), data.get("quantity", 1)
-        variant_id_is_int = isinstance(variant_id, int) and not isinstance(variant_id, bool)
-        if not (variant_id_is_int and 1 <= variant_id <= MAX_ID):
-            return None
-        if not is_valid_quantity(quantity):
-            return None
-        return variant_id, quantity
 
 
 class UpdateCartItemSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,7 +47,7 @@ class CartViewMixin:
         raise NotImplementedError
 
     def cart_owner(self) -> dict[str, Any]:
-        """Keyword arguments naming the cart for services.add_to_cart_by_ids."""
+        """Keyword arguments naming the cart for services.add_to_cart, without a query."""
         raise NotImplementedError
 
     def cart_response(self, cart: Cart, status_code: int = status.HTTP_200_OK) -> Response:
@@ -64,7 +65,7 @@ class CustomerCartMixin(CartViewMixin):
         return services.get_or_create_customer_cart(customer=self.request.user)
 
     def cart_owner(self) -> dict[str, Any]:
-        return {"customer_id": self.request.user.pk}
+        return {"customer": self.request.user}
 
 
 class GuestCartMixin(CartViewMixin):
@@ -89,7 +90,6 @@ class CartDetailBase(CartViewMixin, APIView):
 
 class CartItemsBase(CartViewMixin, APIView):
     @raises(
-        VariantUnavailable,
         InvalidQuantity,
         QuantityLimitExceeded,
         CartLinesLimitExceeded,
@@ -102,27 +102,24 @@ class CartItemsBase(CartViewMixin, APIView):
         400 `invalid` (fields.variant_id) for an unknown or unpublished variant, or a quantity
         outside 1..1000; 400 `quantity_limit_exceeded` if the item would exceed 1000 units,
         `cart_lines_limit_exceeded` if a new item would make more than 100,
-        `cart_total_limit_exceeded` if the cart's total would pass 999,999,999,999.99.
+        `cart_total_limit_exceeded` if the cart's total would pass 999,999,999,999.99;
+        404 for an unknown guest cart.
         """
-        values = AddCartItemSerializer.plain_values(request.data)
-        if values is not None:
-            variant_id, quantity = values
-            cart = services.add_to_cart_by_ids(
-                variant_id=variant_id, quantity=quantity, **self.cart_owner()
-            )
-            if cart is not None:
-                return self.cart_response(cart, status.HTTP_201_CREATED)
-        # The checked path: it finds out what stopped the one-statement add and answers with
-        # that error, or adds (a customer whose cart row is missing gets one here).
-        cart = self.get_cart()
         serializer = AddCartItemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.add_to_cart(
-            cart=cart,
-            variant=serializer.validated_data["variant_id"],
-            quantity=serializer.validated_data["quantity"],
-        )
-        return self.cart_response(cart, status.HTTP_201_CREATED)
+        variant_id = serializer.validated_data["variant_id"]
+        try:
+            item = services.add_to_cart(
+                variant_id=variant_id,
+                quantity=serializer.validated_data["quantity"],
+                **self.cart_owner(),
+            )
+        except VariantUnavailable as error:
+            # Reported on the field, in the words of an unknown id (docs/checkout.md).
+            field = serializer.fields["variant_id"]
+            message = field.error_messages["does_not_exist"].format(pk_value=variant_id)
+            raise ValidationError({"variant_id": [message]}, code="does_not_exist") from error
+        return self.cart_response(item.cart, status.HTTP_201_CREATED)
 
 
 class CartItemBase(CartViewMixin, APIView):

@@ -138,7 +138,7 @@ def test_guest_adding_an_item_costs_a_fixed_number_of_queries(django_assert_num_
 
 
 def test_add_item_gives_a_customer_without_a_cart_row_a_cart(client, customer):
-    # Users inserted behind the ORM's back have no cart; the checked path creates it.
+    # Users inserted behind the ORM's back have no cart; the add creates it.
     Cart.objects.filter(customer=customer).delete()
     variant = VariantFactory()
     response = client.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 2})
@@ -190,6 +190,26 @@ def test_add_item_refuses_unknown_variant_ids(client, customer, variant_id):
     assert response.status_code == 400
     assert "variant_id" in response.json()["error"]["fields"]
     assert not customer.cart.items.exists()
+
+
+def test_add_item_names_an_unknown_variant_on_its_field(client, customer):
+    response = client.post("/api/cart/items/", {"variant_id": 999_999_999})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": 400,
+        "code": "invalid",
+        "message": 'variant_id: Invalid pk "999999999" - object does not exist.',
+        "fields": {"variant_id": ['Invalid pk "999999999" - object does not exist.']},
+    }
+
+
+def test_add_item_takes_form_data(client, customer):
+    variant = VariantFactory()
+    response = client.post(
+        "/api/cart/items/", {"variant_id": str(variant.pk), "quantity": "2"}, format="multipart"
+    )
+    assert response.status_code == 201
+    assert item_quantities(customer.cart) == {variant.pk: 2}
 
 
 def test_add_item_refuses_a_variant_of_an_unpublished_product(client, customer):

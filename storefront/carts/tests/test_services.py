@@ -31,15 +31,15 @@ pytestmark = pytest.mark.django_db
 def test_add_to_cart_creates_an_item():
     cart = GuestCartFactory()
     variant = VariantFactory()
-    item = services.add_to_cart(cart=cart, variant=variant, quantity=3)
+    item = services.add_to_cart(cart=cart, variant_id=variant.pk, quantity=3)
     assert (item.cart, item.variant, item.quantity) == (cart, variant, 3)
 
 
 def test_adding_the_same_variant_again_adds_up_the_quantity():
     cart = GuestCartFactory()
     variant = VariantFactory()
-    services.add_to_cart(cart=cart, variant=variant, quantity=2)
-    item = services.add_to_cart(cart=cart, variant=variant, quantity=5)
+    services.add_to_cart(cart=cart, variant_id=variant.pk, quantity=2)
+    item = services.add_to_cart(cart=cart, variant_id=variant.pk, quantity=5)
     assert item.quantity == 7
     assert cart.items.count() == 1
 
@@ -47,7 +47,7 @@ def test_adding_the_same_variant_again_adds_up_the_quantity():
 def test_adding_past_the_maximum_is_refused_and_changes_nothing():
     item = CartItemFactory(quantity=MAX_CART_ITEM_QUANTITY - 1)
     with pytest.raises(QuantityLimitExceeded) as raised:
-        services.add_to_cart(cart=item.cart, variant=item.variant, quantity=2)
+        services.add_to_cart(cart=item.cart, variant_id=item.variant_id, quantity=2)
     assert raised.value.details["in_cart"] == MAX_CART_ITEM_QUANTITY - 1
     item.refresh_from_db()
     assert item.quantity == MAX_CART_ITEM_QUANTITY - 1
@@ -55,7 +55,7 @@ def test_adding_past_the_maximum_is_refused_and_changes_nothing():
 
 def test_adding_up_to_exactly_the_maximum_is_allowed():
     item = CartItemFactory(quantity=MAX_CART_ITEM_QUANTITY - 1)
-    updated = services.add_to_cart(cart=item.cart, variant=item.variant, quantity=1)
+    updated = services.add_to_cart(cart=item.cart, variant_id=item.variant_id, quantity=1)
     assert updated.quantity == MAX_CART_ITEM_QUANTITY
 
 
@@ -63,7 +63,7 @@ def test_a_variant_of_an_unpublished_product_cannot_be_added():
     variant = VariantFactory(product__is_published=False)
     cart = GuestCartFactory()
     with pytest.raises(VariantUnavailable):
-        services.add_to_cart(cart=cart, variant=variant)
+        services.add_to_cart(cart=cart, variant_id=variant.pk)
     assert not cart.items.exists()
 
 
@@ -71,63 +71,78 @@ def test_a_variant_of_an_unpublished_product_cannot_be_added():
 def test_add_to_cart_refuses_quantities_that_are_not_1_to_the_maximum(quantity):
     cart = GuestCartFactory()
     with pytest.raises(InvalidQuantity):
-        services.add_to_cart(cart=cart, variant=VariantFactory(), quantity=quantity)
+        services.add_to_cart(cart=cart, variant_id=VariantFactory().pk, quantity=quantity)
     assert not cart.items.exists()
 
 
-# --- add_to_cart_by_ids: the one-statement add ---------------------------------------------
+# --- the one-statement add, by customer or guest token ------------------------------------
 
 
-def test_add_by_ids_adds_to_the_customers_cart_and_returns_it():
+def test_add_to_cart_adds_to_the_customers_cart_and_returns_it():
     customer = UserFactory()
     variant = VariantFactory()
-    cart = services.add_to_cart_by_ids(variant_id=variant.pk, quantity=2, customer_id=customer.pk)
-    again = services.add_to_cart_by_ids(variant_id=variant.pk, quantity=3, customer_id=customer.pk)
-    assert cart.pk == again.pk == customer.cart.pk
-    assert cart.customer_id == customer.pk
+    item = services.add_to_cart(variant_id=variant.pk, quantity=2, customer=customer)
+    again = services.add_to_cart(variant_id=variant.pk, quantity=3, customer=customer)
+    assert item.cart.pk == again.cart.pk == customer.cart.pk
+    assert (again.pk, again.quantity) == (item.pk, 5)
+    assert item.cart.customer_id == customer.pk
     assert dict(customer.cart.items.values_list("variant_id", "quantity")) == {variant.pk: 5}
 
 
-def test_add_by_ids_adds_to_the_guest_cart_of_the_token():
+def test_add_to_cart_adds_to_the_guest_cart_of_the_token():
     guest_cart = GuestCartFactory()
     variant = VariantFactory()
-    cart = services.add_to_cart_by_ids(variant_id=variant.pk, quantity=1, token=guest_cart.token)
+    item = services.add_to_cart(variant_id=variant.pk, quantity=1, token=guest_cart.token)
+    cart = item.cart
     assert (cart.pk, cart.token, cart.customer_id) == (guest_cart.pk, guest_cart.token, None)
     assert list(guest_cart.items.values_list("variant_id", "quantity")) == [(variant.pk, 1)]
 
 
-def test_add_by_ids_changes_nothing_and_returns_none_when_the_add_is_not_allowed():
+def test_add_to_cart_gives_a_customer_without_a_cart_row_a_cart():
+    customer = UserFactory()
+    Cart.objects.filter(customer=customer).delete()
+    variant = VariantFactory()
+    item = services.add_to_cart(variant_id=variant.pk, quantity=2, customer=customer)
+    assert item.cart.pk == Cart.objects.get(customer=customer).pk
+    assert item.quantity == 2
+
+
+def test_a_refused_add_says_why_and_changes_nothing():
     customer = UserFactory()
     guest_cart = GuestCartFactory()
     published = VariantFactory()
     unpublished = VariantFactory(product__is_published=False)
     full = CartItemFactory(cart=guest_cart, quantity=MAX_CART_ITEM_QUANTITY)
     refused = [
-        {"variant_id": unpublished.pk, "token": guest_cart.token},
-        {"variant_id": published.pk + unpublished.pk + 1, "token": guest_cart.token},
-        {"variant_id": full.variant_id, "token": guest_cart.token},
-        {"variant_id": published.pk, "token": uuid.uuid4()},
+        ({"variant_id": unpublished.pk, "token": guest_cart.token}, VariantUnavailable),
+        (
+            {"variant_id": published.pk + unpublished.pk + 1, "token": guest_cart.token},
+            VariantUnavailable,
+        ),
+        ({"variant_id": 2**63, "token": guest_cart.token}, VariantUnavailable),
+        ({"variant_id": full.variant_id, "token": guest_cart.token}, QuantityLimitExceeded),
+        ({"variant_id": published.pk, "token": uuid.uuid4()}, CartNotFound),
         # A customer's cart is never a guest cart, even to the holder of its token.
-        {"variant_id": published.pk, "token": customer.cart.token},
-        {"variant_id": published.pk, "customer_id": customer.pk + 1000},
+        ({"variant_id": published.pk, "token": customer.cart.token}, CartNotFound),
     ]
-    for kwargs in refused:
-        assert services.add_to_cart_by_ids(quantity=1, **kwargs) is None, kwargs
+    for kwargs, error in refused:
+        with pytest.raises(error):
+            services.add_to_cart(quantity=1, **kwargs)
     assert list(CartItem.objects.values_list("variant_id", "quantity")) == [
         (full.variant_id, MAX_CART_ITEM_QUANTITY)
     ]
 
 
-def test_add_by_ids_refuses_bad_quantities_and_unclear_carts():
+def test_add_to_cart_refuses_bad_quantities_and_unclear_carts():
     customer = UserFactory()
     variant = VariantFactory()
     with pytest.raises(InvalidQuantity):
-        services.add_to_cart_by_ids(variant_id=variant.pk, quantity=0, customer_id=customer.pk)
+        services.add_to_cart(variant_id=variant.pk, quantity=0, customer=customer)
     with pytest.raises(TypeError):
-        services.add_to_cart_by_ids(variant_id=variant.pk, quantity=1)
+        services.add_to_cart(variant_id=variant.pk, quantity=1)
     with pytest.raises(TypeError):
-        services.add_to_cart_by_ids(
-            variant_id=variant.pk, quantity=1, customer_id=customer.pk, token=customer.cart.token
+        services.add_to_cart(
+            variant_id=variant.pk, quantity=1, customer=customer, token=customer.cart.token
         )
     assert not CartItem.objects.exists()
 
@@ -256,7 +271,7 @@ def test_a_new_item_past_the_lines_cap_is_refused_and_changes_nothing():
     cart = GuestCartFactory()
     full_cart(cart)
     with pytest.raises(CartLinesLimitExceeded) as raised:
-        services.add_to_cart(cart=cart, variant=VariantFactory(), quantity=1)
+        services.add_to_cart(cart=cart, variant_id=VariantFactory().pk, quantity=1)
     assert raised.value.details == {"max_lines": MAX_CART_LINES, "lines": MAX_CART_LINES + 1}
     assert cart.items.count() == MAX_CART_LINES
 
@@ -264,7 +279,7 @@ def test_a_new_item_past_the_lines_cap_is_refused_and_changes_nothing():
 def test_a_full_cart_still_takes_more_units_of_its_items():
     cart = GuestCartFactory()
     variants = full_cart(cart)
-    item = services.add_to_cart(cart=cart, variant=variants[-1], quantity=4)
+    item = services.add_to_cart(cart=cart, variant_id=variants[-1].pk, quantity=4)
     assert item.quantity == 5
     assert cart.items.count() == MAX_CART_LINES
 
@@ -272,10 +287,10 @@ def test_a_full_cart_still_takes_more_units_of_its_items():
 def test_an_add_past_the_total_cap_is_refused_with_its_amounts():
     cart = GuestCartFactory()
     variant = VariantFactory(price=DEAR)
-    services.add_to_cart(cart=cart, variant=variant, quantity=100)
+    services.add_to_cart(cart=cart, variant_id=variant.pk, quantity=100)
 
     with pytest.raises(CartTotalLimitExceeded) as raised:
-        services.add_to_cart(cart=cart, variant=variant, quantity=1)
+        services.add_to_cart(cart=cart, variant_id=variant.pk, quantity=1)
 
     assert raised.value.details == {
         "max_total": "999999999999.99",
@@ -292,18 +307,20 @@ def test_an_add_past_the_total_cap_is_refused_with_its_amounts():
 def test_a_cart_may_hold_exactly_the_largest_order_total_and_not_a_cent_more():
     cart = GuestCartFactory()
     services.add_to_cart(
-        cart=cart, variant=VariantFactory(price=Decimal("999999999.99")), quantity=1000
+        cart=cart, variant_id=VariantFactory(price=Decimal("999999999.99")).pk, quantity=1000
     )
-    services.add_to_cart(cart=cart, variant=VariantFactory(price=Decimal("9.99")), quantity=1)
+    services.add_to_cart(cart=cart, variant_id=VariantFactory(price=Decimal("9.99")).pk, quantity=1)
     assert load_cart_contents(GuestCartFactory.build(pk=cart.pk)).total() == MAX_ORDER_TOTAL
     with pytest.raises(CartTotalLimitExceeded):
-        services.add_to_cart(cart=cart, variant=VariantFactory(price=Decimal("0.01")), quantity=1)
+        services.add_to_cart(
+            cart=cart, variant_id=VariantFactory(price=Decimal("0.01")).pk, quantity=1
+        )
     # A free variant adds nothing to the total.
-    services.add_to_cart(cart=cart, variant=VariantFactory(price=Decimal("0.00")), quantity=1)
+    services.add_to_cart(cart=cart, variant_id=VariantFactory(price=Decimal("0.00")).pk, quantity=1)
     assert cart.items.count() == 3
 
 
-def test_add_by_ids_returns_none_past_a_cap_and_changes_nothing():
+def test_adds_by_customer_or_token_past_a_cap_are_refused_and_change_nothing():
     customer = UserFactory()
     full_cart(customer.cart)
     dear_cart = GuestCartFactory()
@@ -311,16 +328,11 @@ def test_add_by_ids_returns_none_past_a_cap_and_changes_nothing():
     CartItemFactory(cart=dear_cart, variant=dear, quantity=100)
 
     new = VariantFactory(price=Decimal("0.99"))
-    assert (
-        services.add_to_cart_by_ids(variant_id=new.pk, quantity=1, customer_id=customer.pk) is None
-    )
-    assert (
-        services.add_to_cart_by_ids(variant_id=dear.pk, quantity=1, token=dear_cart.token) is None
-    )
-    assert (
-        services.add_to_cart_by_ids(variant_id=new.pk, quantity=1, token=dear_cart.token)
-        is not None
-    )
+    with pytest.raises(CartLinesLimitExceeded):
+        services.add_to_cart(variant_id=new.pk, quantity=1, customer=customer)
+    with pytest.raises(CartTotalLimitExceeded):
+        services.add_to_cart(variant_id=dear.pk, quantity=1, token=dear_cart.token)
+    assert services.add_to_cart(variant_id=new.pk, quantity=1, token=dear_cart.token).quantity == 1
 
     assert customer.cart.items.count() == MAX_CART_LINES
     assert dict(dear_cart.items.values_list("variant_id", "quantity")) == {dear.pk: 100, new.pk: 1}
@@ -343,7 +355,7 @@ def test_a_cart_pushed_past_the_total_cap_by_a_price_rise_can_still_be_lowered_a
     with pytest.raises(CartTotalLimitExceeded):
         services.update_cart_item(cart=item.cart, item_id=other.pk, quantity=2)
     with pytest.raises(CartTotalLimitExceeded):
-        services.add_to_cart(cart=item.cart, variant=other.variant, quantity=1)
+        services.add_to_cart(cart=item.cart, variant_id=other.variant_id, quantity=1)
     services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=99)
     # Setting the quantity it has is no raise either.
     services.update_cart_item(cart=item.cart, item_id=item.pk, quantity=99)

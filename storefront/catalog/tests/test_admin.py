@@ -22,6 +22,7 @@ from storefront.catalog.tests.factories import (
     VariantFactory,
 )
 from storefront.catalog.tests.image_files import PHP, image_bytes, png_bomb, png_with_idat
+from storefront.notifications.models import LowStockAlert
 
 pytestmark = pytest.mark.django_db
 
@@ -239,6 +240,43 @@ def test_admin_edits_variant_price_and_stock_from_the_list(admin_client, catalog
     assert response.status_code == 302, response.content
     variant.refresh_from_db()
     assert (str(variant.price), variant.stock_quantity) == ("1.23", 42)
+
+
+def test_admin_stock_edits_go_through_the_stock_module(admin_client, catalog, settings):
+    """Lowered from the list: a low-stock alert; raised on the variant's page: resolved."""
+    settings.LOW_STOCK_THRESHOLD = 5
+    variant = catalog.variants.get()
+    listed = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+        "form-0-id": str(variant.pk),
+        "form-0-price": str(variant.price),
+        "form-0-stock_quantity": "2",
+        "initial-form-0-stock_quantity": str(variant.stock_quantity),
+    }
+    page = {
+        "product": catalog.pk,
+        "sku": variant.sku,
+        "name": variant.name,
+        "price": "3.00",
+        "stock_quantity": "30",
+        "initial-stock_quantity": "2",
+        "attributes": "{}",
+    }
+
+    lowered = admin_client.post("/admin/catalog/productvariant/", listed)
+    alert = LowStockAlert.objects.get(variant=variant)
+    raised = admin_client.post(f"/admin/catalog/productvariant/{variant.pk}/change/", page)
+
+    assert (lowered.status_code, raised.status_code) == (302, 302)
+    assert (alert.stock_quantity, alert.resolved_at) == (2, None)
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    variant.refresh_from_db()
+    assert (str(variant.price), variant.stock_quantity) == ("3.00", 30)
 
 
 def change_form(product: Product, variants: list[dict], **fields) -> dict:

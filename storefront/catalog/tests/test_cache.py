@@ -202,13 +202,13 @@ def test_a_cancelled_order_brings_the_product_back(api_client):
     assert api_client.get(detail_url(variant.product_id)).json()["in_stock"] is True
 
 
-def test_a_response_read_while_stock_changed_is_not_stored():
+def test_a_response_read_during_a_stock_change_is_not_stored():
     variant = VariantFactory()
     entry, snapshot = cache.lookup("some-request")
     assert entry is None
 
     with committed():
-        cache.stock_changed(product_ids=[variant.product_id], availability_changed=False)
+        cache.invalidate_stock(product_ids=[variant.product_id], availability_changed=False)
     stored = cache.store(
         snapshot, body=b"{}", content_type="application/json", product_ids=[], timeout=60
     )

@@ -12,11 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.settings import base
-from storefront.accounts.tests.factories import StaffFactory, UserFactory
-from storefront.catalog.models import ProductVariant
+from storefront.accounts.tests.factories import UserFactory
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.notifications import services, tasks
-from storefront.notifications.models import LowStockAlert, OutboxMessage
+from storefront.notifications.models import OutboxMessage
 from storefront.notifications.tests.conftest import (
     CLOSED_BROKER_URL,
     broker,
@@ -264,138 +263,6 @@ def test_customer_registered_sends_a_welcome_email(django_capture_on_commit_call
 
     [email] = mail.outbox
     assert (email.to, email.subject) == (["new@example.com"], "Welcome to the shop")
-
-
-# --- low stock -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def low_stock_setup(settings):
-    settings.LOW_STOCK_THRESHOLD = 5
-    settings.STAFF_NOTIFICATION_EMAILS = []
-    StaffFactory(email="boss@example.com")
-    return VariantFactory(sku="MUG-1", stock_quantity=6, product=ProductFactory(name="Mug"))
-
-
-def sell(variant: ProductVariant, units: int, callbacks) -> None:
-    with callbacks(execute=True):
-        ProductVariant.objects.filter(pk=variant.pk).update(
-            stock_quantity=variant.stock_quantity - units
-        )
-        variant.refresh_from_db()
-        services.stock_changed(variant_ids=[variant.pk])
-
-
-def test_stock_above_the_threshold_alerts_nobody(
-    low_stock_setup, django_capture_on_commit_callbacks
-):
-    sell(low_stock_setup, 1, django_capture_on_commit_callbacks)  # 5 left: not below 5
-
-    assert mail.outbox == []
-    assert not LowStockAlert.objects.exists()
-
-
-def test_falling_below_the_threshold_alerts_staff_once(
-    low_stock_setup, django_capture_on_commit_callbacks
-):
-    sell(low_stock_setup, 2, django_capture_on_commit_callbacks)  # 4 left
-    sell(low_stock_setup, 1, django_capture_on_commit_callbacks)  # 3 left: still low
-
-    [email] = mail.outbox
-    assert email.to == ["boss@example.com"]
-    assert email.subject == "Low stock: MUG-1 (Mug)"
-    assert "Units in stock when the alert was raised: 4" in email.body
-    assert LowStockAlert.objects.get().stock_quantity == 4
-
-
-def test_a_restock_rearms_the_alert(low_stock_setup, django_capture_on_commit_callbacks):
-    variant = low_stock_setup
-    sell(variant, 3, django_capture_on_commit_callbacks)  # 3 left: alert
-    sell(variant, -10, django_capture_on_commit_callbacks)  # restocked to 13: resolved
-    sell(variant, 12, django_capture_on_commit_callbacks)  # 1 left: alert again
-
-    assert len(mail.outbox) == 2
-    assert LowStockAlert.objects.filter(resolved_at__isnull=False).count() == 1
-    assert LowStockAlert.objects.filter(resolved_at__isnull=True).count() == 1
-
-
-def test_a_fall_above_the_threshold_costs_no_query(low_stock_setup, django_assert_num_queries):
-    """A sale (fell=True) cannot end an alert: every rise resolves the alerts it ends."""
-    variant = low_stock_setup
-
-    with django_assert_num_queries(0):
-        services.stock_changed(variant_ids=[variant.pk], stock={variant.pk: 5}, fell=True)
-
-
-def test_a_staff_edit_of_a_variant_checks_its_stock(
-    low_stock_setup, django_capture_on_commit_callbacks
-):
-    variant = low_stock_setup
-    with django_capture_on_commit_callbacks(execute=True):
-        variant.stock_quantity = 2
-        variant.save()  # lowered by hand: alert
-    with django_capture_on_commit_callbacks(execute=True):
-        variant.stock_quantity = 30
-        variant.save()  # restocked: resolved
-    sell(variant, 27, django_capture_on_commit_callbacks)  # 3 left: alert again
-
-    assert len(mail.outbox) == 2
-    assert [a.resolved_at is None for a in variant.low_stock_alerts.order_by("pk")] == [
-        False,
-        True,
-    ]
-
-
-def test_a_save_that_leaves_the_stock_out_keeps_the_alert_of_a_sale_it_did_not_see(
-    low_stock_setup, django_capture_on_commit_callbacks
-):
-    variant = low_stock_setup
-    edited = ProductVariant.objects.get(pk=variant.pk)  # Read before the sale: 6 units.
-    sell(variant, 3, django_capture_on_commit_callbacks)  # 3 left: alert
-
-    with django_capture_on_commit_callbacks(execute=True):
-        edited.price = Decimal("9.99")
-        edited.save(update_fields=["price", "updated_at"])
-
-    assert LowStockAlert.objects.get().resolved_at is None
-    assert len(mail.outbox) == 1
-
-
-def test_a_new_variant_with_little_stock_alerts_nobody(low_stock_setup):
-    VariantFactory(stock_quantity=1)
-
-    assert not LowStockAlert.objects.exists()
-
-
-def test_staff_notification_emails_setting_overrides_staff_users(
-    low_stock_setup, settings, django_capture_on_commit_callbacks
-):
-    settings.STAFF_NOTIFICATION_EMAILS = ["stock@example.com", "ops@example.com"]
-
-    sell(low_stock_setup, 3, django_capture_on_commit_callbacks)
-
-    assert mail.outbox[0].to == ["stock@example.com", "ops@example.com"]
-
-
-def test_a_staff_alert_without_staff_is_skipped(settings, django_capture_on_commit_callbacks):
-    settings.LOW_STOCK_THRESHOLD = 5
-    settings.STAFF_NOTIFICATION_EMAILS = []
-    variant = VariantFactory(stock_quantity=0)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        services.stock_changed(variant_ids=[variant.pk])
-
-    assert mail.outbox == []
-    assert OutboxMessage.objects.get().status == Status.SKIPPED
-
-
-def test_stock_changed_runs_a_fixed_number_of_queries(low_stock_setup, django_assert_num_queries):
-    variants = [VariantFactory(stock_quantity=quantity) for quantity in (0, 1, 2, 50, 60)]
-
-    with django_assert_num_queries(5):
-        services.stock_changed(variant_ids=[v.pk for v in variants])
-
-    assert OutboxMessage.objects.filter(kind="low_stock").count() == 3
 
 
 # --- the daily sales report ------------------------------------------------------------------

@@ -1,0 +1,215 @@
+"""Stock: the only code that changes the units on hand of existing variants.
+
+Every change of a variant's `stock_quantity` goes through one of three functions:
+
+- `sell`: a checkout takes units (orders.services.place_order);
+- `restock`: units come back (a cancellation, orders.services.cancel_order; later, returns);
+- `set_stock`: staff set the units they counted (the product API and the admin's product
+  page through catalog.services.update_product, the admin's variant list and form; later,
+  imports).
+
+Each writes with one UPDATE (`F()` and `CASE`: a sale or a restock never writes a number
+computed in Python from a copy read earlier), then does, in the same transaction, the two
+things that follow from any stock change, which nothing else calls:
+
+- `check_low_stock`: open or resolve the variants' low-stock alerts (LowStockAlert, in
+  storefront/notifications/models.py) and queue their emails through the outbox
+  (notifications.services.enqueue);
+- catalog.cache.invalidate_stock: after commit, the cached catalog responses showing the
+  products go; all of them when a variant ran out or came back from zero.
+
+Creating a variant with its first units (catalog.services, the admin, the demo catalog) is
+not a change of stock: it raises no alert (an alert is about stock running low, not stock
+never received), and the catalog write invalidates the cache on its own. Stock quantities are
+units (ints, never negative: a database CHECK).
+
+Locks follow the lock order of docs/checkout.md (storefront/orders/services.py): variants in
+ascending id, each followed by its low-stock alert. `sell` relies on its caller's locks (a
+checkout locks its lines, cart and variants in one statement); `restock` and `set_stock` take
+their own, which is free when the caller holds them already.
+"""
+
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from functools import reduce
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, PositiveIntegerField, Q, When
+from django.utils import timezone
+
+from storefront.catalog import cache
+from storefront.catalog.models import ProductVariant
+from storefront.notifications import services as notifications
+from storefront.notifications.models import LowStockAlert
+from storefront.orders.exceptions import OutOfStock
+
+
+def sell(*, lines: Sequence[tuple[ProductVariant, int]]) -> None:
+    """Take the units of each (variant, units) of `lines` out of stock, in one conditional
+    UPDATE; each variant's `stock_quantity` becomes the units left.
+
+    Each variant appears once, with units >= 1, locked by the caller in the current
+    transaction (FOR UPDATE or FOR NO KEY UPDATE) and read under that lock, so its
+    `stock_quantity` is what it holds. The caller checks that it covers the units (see
+    orders.services.place_order): the UPDATE's condition (`stock_quantity >= units`) and
+    its row count only guard against a caller that forgot the lock, raising OutOfStock
+    (409); the caller's transaction must then roll back, which undoes the rows written.
+
+    Then check_low_stock with the units left (no query unless a variant fell below
+    settings.LOW_STOCK_THRESHOLD) and the cache invalidation (no query). One statement
+    whatever the number of lines.
+    """
+    if not lines:
+        return
+    enough_stock = reduce(
+        operator.or_,
+        (Q(pk=variant.pk, stock_quantity__gte=units) for variant, units in lines),
+    )
+    decremented = Case(
+        *(When(pk=variant.pk, then=F("stock_quantity") - units) for variant, units in lines),
+        default=F("stock_quantity"),
+        output_field=PositiveIntegerField(),
+    )
+    updated = ProductVariant.objects.filter(enough_stock).update(
+        stock_quantity=decremented, updated_at=timezone.now()
+    )
+    if updated != len(lines):
+        raise OutOfStock("Stock changed while the order was being placed; try again.")
+    for variant, units in lines:
+        variant.stock_quantity -= units
+    left = {variant.pk: variant.stock_quantity for variant, _ in lines}
+    check_low_stock(variant_ids=list(left), stock=left, fell=True)
+    cache.invalidate_stock(
+        product_ids=[variant.product_id for variant, _ in lines],
+        availability_changed=not all(left.values()),
+    )
+
+
+def restock(*, quantities: Mapping[int, int]) -> None:
+    """Put units back in stock: `quantities` maps a variant id to the units to add (>= 1).
+
+    Locks the variants FOR UPDATE in ascending id (as a checkout locks them, so the two
+    cannot deadlock), adds the units in one UPDATE, then runs check_low_stock (a variant
+    back at the threshold resolves its alert) and the cache invalidation. Ids of variants
+    deleted meanwhile are skipped. Two queries plus check_low_stock's (one to four, the stock
+    being known); none for an empty mapping. Runs in the caller's transaction, or in its own.
+    """
+    if not quantities:
+        return
+    with transaction.atomic(savepoint=False):
+        locked = list(
+            ProductVariant.objects.select_for_update()
+            .filter(pk__in=quantities)
+            .order_by("pk")
+            .values_list("pk", "product_id", "stock_quantity")
+        )
+        ProductVariant.objects.filter(pk__in=quantities).update(
+            stock_quantity=Case(
+                *(When(pk=pk, then=F("stock_quantity") + n) for pk, n in quantities.items()),
+                default=F("stock_quantity"),
+                output_field=PositiveIntegerField(),
+            ),
+            updated_at=timezone.now(),
+        )
+        now = {pk: stock + quantities[pk] for pk, _, stock in locked}
+        check_low_stock(variant_ids=list(now), stock=now)
+        cache.invalidate_stock(
+            product_ids=[product_id for _, product_id, _ in locked],
+            availability_changed=any(stock == 0 for _, _, stock in locked),
+        )
+
+
+def set_stock(*, quantities: Mapping[int, int]) -> None:
+    """Set the units on hand that staff counted: `quantities` maps a variant id to its new
+    stock (units, >= 0; a negative one fails the database CHECK, IntegrityError).
+
+    Locks the variants FOR NO KEY UPDATE in ascending id (step 3 of the lock order; a caller
+    that locked them already, as catalog.services.update_product does, holds them, and one
+    that locked their product first keeps step 2 before it), writes the variants whose stock
+    differs in one UPDATE, then runs check_low_stock (lowered by hand: an alert; restocked:
+    resolved) and the cache invalidation. Only what the caller names is written: a stock
+    staff did not touch is left to the sales made since it was shown. Ids of variants
+    deleted meanwhile are skipped. Two queries plus check_low_stock's (one to four, the stock
+    being known); one when nothing differs, none for an empty mapping. Runs in the caller's
+    transaction, or in its own.
+    """
+    if not quantities:
+        return
+    with transaction.atomic(savepoint=False):
+        locked = list(
+            ProductVariant.objects.select_for_update(no_key=True)
+            .filter(pk__in=quantities)
+            .order_by("pk")
+            .values_list("pk", "product_id", "stock_quantity")
+        )
+        changed = [(pk, product, stock) for pk, product, stock in locked if quantities[pk] != stock]
+        if not changed:
+            return
+        ProductVariant.objects.filter(pk__in=[pk for pk, _, _ in changed]).update(
+            stock_quantity=Case(
+                *(When(pk=pk, then=quantities[pk]) for pk, _, _ in changed),
+                default=F("stock_quantity"),
+                output_field=PositiveIntegerField(),
+            ),
+            updated_at=timezone.now(),
+        )
+        now = {pk: quantities[pk] for pk, _, _ in changed}
+        check_low_stock(variant_ids=list(now), stock=now)
+        cache.invalidate_stock(
+            product_ids=[product_id for _, product_id, _ in changed],
+            availability_changed=any((stock == 0) != (now[pk] == 0) for pk, _, stock in changed),
+        )
+
+
+def check_low_stock(
+    *, variant_ids: Iterable[int], stock: Mapping[int, int] | None = None, fell: bool = False
+) -> None:
+    """Alert staff about variants whose stock is now below settings.LOW_STOCK_THRESHOLD.
+
+    Called by sell, restock and set_stock in the transaction that changed the stock, after
+    the change; other code changes stock through them. `stock`, when the caller knows it
+    (variant id: units now on hand, for every id of `variant_ids`), saves reading it again.
+    A variant alerts once per crossing: the first call that finds it low opens a
+    `LowStockAlert` and queues one email (an outbox message of kind low_stock); later calls while it
+    stays low queue nothing; a call that finds it back at or above the threshold resolves
+    the alert, so the next fall alerts again. `fell=True` says the stock only went down (a
+    sale): every rise resolves the alerts it ends, so a fall has none to resolve and skips
+    that query. Safe under concurrent checkouts (one open alert per variant is a database
+    constraint). Zero to five queries, whatever the number of variants.
+    """
+    variant_ids = list(variant_ids)
+    if not variant_ids:
+        return
+    threshold = settings.LOW_STOCK_THRESHOLD
+    if stock is None:
+        stock = dict(
+            ProductVariant.objects.filter(pk__in=set(variant_ids)).values_list(
+                "pk", "stock_quantity"
+            )
+        )
+    low = {pk: quantity for pk, quantity in stock.items() if quantity < threshold}
+    restocked = [] if fell else [pk for pk in stock if pk not in low]
+    if restocked:
+        LowStockAlert.objects.filter(variant_id__in=restocked, resolved_at__isnull=True).update(
+            resolved_at=timezone.now()
+        )
+    if not low:
+        return
+    LowStockAlert.objects.bulk_create(
+        [
+            LowStockAlert(variant_id=pk, stock_quantity=quantity, threshold=threshold)
+            for pk, quantity in low.items()
+        ],
+        ignore_conflicts=True,
+    )
+    # An alert already open keeps its key, so the conflict-free insert below skips it.
+    alert_ids = LowStockAlert.objects.filter(
+        variant_id__in=list(low), resolved_at__isnull=True
+    ).values_list("pk", flat=True)
+    notifications.enqueue(
+        [
+            (notifications.Kind.LOW_STOCK, f"low_stock:alert:{alert_id}", {"alert_id": alert_id})
+            for alert_id in alert_ids
+        ]
+    )
