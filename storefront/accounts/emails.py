@@ -1,0 +1,22 @@
+"""The emails of a customer's account: the welcome email.
+
+The builder makes its email from the database as it is when the worker sends it
+(settings.NOTIFICATION_EMAIL_BUILDERS names it; storefront/notifications/emails.py renders
+and sends); the templates are in accounts/templates/accounts/email/.
+"""
+
+from storefront.accounts.models import User
+from storefront.notifications.emails import EmailContent
+
+TEMPLATES = "accounts/email"
+
+
+def build_welcome_email(payload: dict) -> EmailContent | None:
+    """The welcome email to the new customer payload["user_id"].
+
+    None when the account was deleted or deactivated (anonymised) before it went out.
+    """
+    user = User.objects.filter(pk=payload["user_id"], is_active=True).first()
+    if user is None:
+        return None
+    return EmailContent(f"{TEMPLATES}/welcome", {"customer": user}, [user.email])
