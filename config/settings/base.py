@@ -442,7 +442,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFICATIONS_DRAIN_INTERVAL,
     },
     "daily-sales-report": {
-        "task": "storefront.notifications.tasks.send_daily_sales_report",
+        "task": "storefront.analytics.tasks.send_daily_sales_report",
         "schedule": crontab(hour=DAILY_SALES_REPORT_HOUR, minute=0),
     },
     "prune-catalog-change-log": {

@@ -14,11 +14,11 @@ from django.utils import timezone
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from storefront.accounts import emails
 from storefront.accounts.backends import lockout_keys
 from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
 from storefront.accounts.models import Address, User, UserManager
 from storefront.carts import services as carts
-from storefront.notifications import services as notifications
 
 # What a customer may change about themselves; email (the login), membership and the
 # permission flags are managed by staff.
@@ -57,7 +57,7 @@ def register_customer(
                 email=email, password=password, first_name=first_name, last_name=last_name
             )
             carts.get_or_create_customer_cart(customer=user)
-            notifications.customer_registered(user_id=user.pk)
+            emails.enqueue_welcome_email(user_id=user.pk)
             return user
     except IntegrityError:
         if not User.objects.filter(email=UserManager.normalize_email(email)).exists():

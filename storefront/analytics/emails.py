@@ -1,8 +1,10 @@
 """The emails of the sales figures: the daily sales report to staff.
 
-The builder makes its email from the database as it is when the worker sends it
-(settings.NOTIFICATION_EMAIL_BUILDERS names it; storefront/notifications/emails.py renders
-and sends); the templates are in analytics/templates/analytics/email/.
+enqueue_daily_sales_report writes it to the notification outbox (the beat task in
+analytics/tasks.py calls it); the builder makes it from the database as it is when the
+worker sends it (settings.NOTIFICATION_EMAIL_BUILDERS names it;
+storefront/notifications/emails.py renders and sends); the templates are in
+analytics/templates/analytics/email/.
 """
 
 import datetime as dt
@@ -11,8 +13,17 @@ from django.conf import settings
 
 from storefront.analytics import selectors
 from storefront.notifications.emails import EmailContent, staff_recipients
+from storefront.notifications.models import OutboxMessage
+from storefront.notifications.services import enqueue
 
 TEMPLATES = "analytics/email"
+
+
+def enqueue_daily_sales_report(*, day: dt.date) -> None:
+    """Queue the sales report of `day` (a date in settings.TIME_ZONE) to staff, once per day;
+    one query, sent after commit."""
+    key = f"daily_sales_report:{day.isoformat()}"
+    enqueue([(OutboxMessage.Kind.DAILY_SALES_REPORT, key, {"date": day.isoformat()})])
 
 
 def build_daily_sales_report(payload: dict) -> EmailContent:

@@ -51,6 +51,7 @@ from storefront.catalog.models import ProductVariant
 from storefront.core import sql
 from storefront.core.models import seed_prefetch_cache
 from storefront.notifications import services as notifications
+from storefront.orders import emails
 from storefront.orders.exceptions import (
     EmptyCart,
     IdempotencyKeyReused,
@@ -209,7 +210,7 @@ def _place_order(
     payment = payment_services.new_payment(order=order, method=payment_method)
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
     _insert_order(order, items=items, placed=placed, payment=payment, sold=lines)
-    notifications.order_placed(order_id=order.pk)
+    emails.enqueue_order_confirmation(order_id=order.pk)
     # The stock read (and locked) above is what each variant had before this sale.
     stock_left = {line.variant_id: line.variant.stock_quantity - line.quantity for line in lines}
     notifications.stock_changed(variant_ids=list(stock_left), stock=stock_left, fell=True)
@@ -254,7 +255,7 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
     if payment is not None and payment.status == Payment.Status.COMPLETED:
         payment = payment_services.refund_payment(payment=payment)
         order.payment_status = payment.status
-        notifications.payment_refunded(order_id=order.pk)
+        emails.enqueue_refund_email(order_id=order.pk)
     _restock(order)
     return order
 
@@ -496,9 +497,7 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
     OrderEvent.objects.create(
         order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
     )
-    notifications.order_status_changed(
-        order_id=order.pk, from_status=from_status, to_status=to_status
-    )
+    emails.enqueue_status_email(order_id=order.pk, from_status=from_status, to_status=to_status)
     order.status = to_status
 
 
