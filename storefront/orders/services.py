@@ -254,7 +254,7 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
     payment = Payment.objects.select_for_update().filter(order=order).first()
     if payment is not None and payment.status == Payment.Status.COMPLETED:
         payment = payment_services.refund_payment(payment=payment)
-        order.payment_status = payment.status
+        _record_payment_outcome(order=order, payment=payment, actor=actor)
         emails.enqueue_refund_email(order_id=order.pk)
     _restock(order)
     return order
@@ -278,8 +278,9 @@ def pay_order(*, order: Order, token: str) -> Payment:
             return payment
         _require_payable(order=order, payment=payment, method=Payment.Method.CARD)
         payment = payment_services.charge_payment(payment=payment, token=token)
-        if payment.status == Payment.Status.COMPLETED:
-            _advance_paid_order(order=order, actor=None, note="Card payment completed.")
+        _record_payment_outcome(
+            order=order, payment=payment, actor=None, note="Card payment completed."
+        )
     # Outside the transaction, so that the failed attempt stays recorded.
     if payment.status == Payment.Status.FAILED:
         raise PaymentDeclined(
@@ -302,7 +303,9 @@ def complete_cash_on_delivery_payment(*, order: Order, actor: User) -> Payment:
         return payment
     _require_payable(order=order, payment=payment, method=Payment.Method.CASH_ON_DELIVERY)
     payment = payment_services.complete_payment(payment=payment, reference=f"cod_staff_{actor.pk}")
-    _advance_paid_order(order=order, actor=actor, note="Cash on delivery payment received.")
+    _record_payment_outcome(
+        order=order, payment=payment, actor=actor, note="Cash on delivery payment received."
+    )
     return payment
 
 
@@ -523,8 +526,16 @@ def _require_payable(*, order: Order, payment: Payment, method: str) -> None:
         )
 
 
-def _advance_paid_order(*, order: Order, actor: User | None, note: str) -> None:
-    """A completed payment moves a pending order to processing; later statuses stay."""
-    order.payment_status = Order.PaymentStatus.COMPLETED
-    if order.status == Order.Status.PENDING:
+def _record_payment_outcome(
+    *, order: Order, payment: Payment, actor: User | None, note: str = ""
+) -> None:
+    """Write on the order what its payment's new status (as payments.services returned it)
+    means for it: Order.payment_status mirrors it (one UPDATE), and a completed payment
+    moves a pending order to processing (change_order_status, with `actor` and `note`);
+    later statuses stay. The order is locked by the caller."""
+    Order.objects.filter(pk=order.pk).update(
+        payment_status=payment.status, updated_at=timezone.now()
+    )
+    order.payment_status = payment.status
+    if payment.status == Payment.Status.COMPLETED and order.status == Order.Status.PENDING:
         change_order_status(order=order, status=Order.Status.PROCESSING, actor=actor, note=note)
