@@ -424,6 +424,17 @@ NOTIFICATIONS_REDISPATCH_AFTER = int(os.environ.get("NOTIFICATIONS_REDISPATCH_AF
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "20"))
 # Local hour (TIME_ZONE) at which yesterday's sales report is emailed to staff.
 DAILY_SALES_REPORT_HOUR = int(os.environ.get("DAILY_SALES_REPORT_HOUR", "6"))
+# Who builds the email of each kind of outbox message (OutboxMessage.Kind value: dotted path
+# of a function of the message's payload, storefront/notifications/emails.py): each domain
+# builds its own, the notifications app renders and sends them. Wiring, not configuration.
+NOTIFICATION_EMAIL_BUILDERS = {
+    "order_confirmation": "storefront.orders.emails.build_order_confirmation",
+    "order_status": "storefront.orders.emails.build_status_email",
+    "payment_refunded": "storefront.orders.emails.build_refund_email",
+    "welcome": "storefront.accounts.emails.build_welcome_email",
+    "daily_sales_report": "storefront.analytics.emails.build_daily_sales_report",
+    "low_stock": "storefront.catalog.emails.build_low_stock_alert",
+}
 
 CELERY_BEAT_SCHEDULE = {
     "drain-notification-outbox": {
@@ -431,7 +442,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": NOTIFICATIONS_DRAIN_INTERVAL,
     },
     "daily-sales-report": {
-        "task": "storefront.notifications.tasks.send_daily_sales_report",
+        "task": "storefront.analytics.tasks.send_daily_sales_report",
         "schedule": crontab(hour=DAILY_SALES_REPORT_HOUR, minute=0),
     },
     "prune-catalog-change-log": {

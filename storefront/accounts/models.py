@@ -2,7 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.validators import RegexValidator
-from django.db import models, router, transaction
+from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
@@ -97,29 +97,23 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs) -> None:
         self.email = UserManager.normalize_email(self.email)
-        if not self._state.adding:
-            # set_password() keeps the new password in _password until the save (Django's
-            # AbstractBaseUser, which also leaves it unset when it only rehashes a password).
+        # set_password() keeps the new password in _password until the save (Django's
+        # AbstractBaseUser, which also leaves it unset when it only rehashes a password).
+        # Kept in save(), not in the services: Django's admin password form, `changepassword`
+        # and its password reset forms change a password with set_password() and save(), and
+        # docs/accounts.md promises the same for any code that does so.
+        update_fields = kwargs.get("update_fields")
+        changed = (
+            not self._state.adding
+            and self._password is not None
+            and (update_fields is None or "password" in update_fields)
+        )
+        super().save(*args, **kwargs)
+        if changed:
             # Imported here, not at the top, because the services module imports this one.
             from storefront.accounts.services import password_changed
 
-            update_fields = kwargs.get("update_fields")
-            changed = self._password is not None and (
-                update_fields is None or "password" in update_fields
-            )
-            super().save(*args, **kwargs)
-            if changed:
-                password_changed(user=self)
-            return
-        # Every customer has exactly one cart, created with them whatever creates the user
-        # (API, admin, createsuperuser, factories): both rows or neither. Imported here, not at
-        # the top, because the carts app depends on this model.
-        from storefront.carts.models import Cart
-
-        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
-            super().save(*args, **kwargs)
-            Cart.objects.using(using).get_or_create(customer=self)
+            password_changed(user=self)
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()

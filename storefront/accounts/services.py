@@ -14,10 +14,11 @@ from django.utils import timezone
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
+from storefront.accounts import emails
 from storefront.accounts.backends import lockout_keys
 from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
 from storefront.accounts.models import Address, User, UserManager
-from storefront.notifications import services as notifications
+from storefront.carts import services as carts
 
 # What a customer may change about themselves; email (the login), membership and the
 # permission flags are managed by staff.
@@ -41,7 +42,9 @@ EMAIL_TAKEN_MESSAGE = "A user with this email already exists."
 def register_customer(
     *, email: str, password: str, first_name: str = "", last_name: str = ""
 ) -> User:
-    """Create a customer account: not staff, bronze membership, password stored hashed.
+    """Create a customer account with an empty cart: not staff, bronze membership, password
+    stored hashed. Users created another way (the admin, `createsuperuser`) get their cart on
+    first use (carts.services.get_or_create_customer_cart).
 
     `email` is stored lower-cased. The caller validates the password (Django's
     AUTH_PASSWORD_VALIDATORS). Raises django.core.exceptions.ValidationError on `email`
@@ -53,7 +56,8 @@ def register_customer(
             user = User.objects.create_user(
                 email=email, password=password, first_name=first_name, last_name=last_name
             )
-            notifications.customer_registered(user_id=user.pk)
+            carts.get_or_create_customer_cart(customer=user)
+            emails.enqueue_welcome_email(user_id=user.pk)
             return user
     except IntegrityError:
         if not User.objects.filter(email=UserManager.normalize_email(email)).exists():

@@ -32,5 +32,6 @@ class CartAdmin(admin.ModelAdmin):
         return cart.item_count
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        # Customer carts come with the customer; guest carts come from the API.
+        # Customer carts come from registration or the customer's first use; guest carts
+        # from the API.
         return False

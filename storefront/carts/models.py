@@ -1,4 +1,4 @@
-"""Carts: one per customer (created with the customer), plus anonymous guest carts by token.
+"""Carts: one per customer (made at registration or on first use), plus guest carts by token.
 
 Prices in a cart are always the variants' current prices (store currency); they are frozen
 only when the cart is checked out into an order.
@@ -42,10 +42,12 @@ class CartQuerySet(models.QuerySet["Cart"]):
 
 
 class Cart(TimeStampedModel):
-    """A customer's cart (`customer` set, exactly one each) or a guest cart (`customer` null).
+    """A customer's cart (`customer` set, at most one each) or a guest cart (`customer` null).
 
     Guests address their cart by `token`, a random UUID that only they know. A customer's
-    cart is created with the customer (User.save) and deleted with them.
+    cart is created when they register (accounts.services.register_customer), or on first
+    use for users created another way (carts.services.get_or_create_customer_cart), and
+    deleted with them.
     """
 
     customer = models.OneToOneField(

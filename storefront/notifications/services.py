@@ -1,11 +1,11 @@
 """Notifications: write emails to the outbox inside the caller's transaction, send them later.
 
-The functions other apps call (`order_placed`, `order_status_changed`, `payment_refunded`,
-`customer_registered`, and `enqueue`) each write outbox rows in the caller's database
-transaction and schedule their publication to Celery with `transaction.on_commit`: if the
+Each domain queues its own emails (orders/emails.py, accounts/emails.py, analytics/emails.py,
+catalog/stock.py) through `enqueue`, which writes outbox rows in the caller's database
+transaction and schedules their publication to Celery with `transaction.on_commit`: if the
 transaction rolls back, nothing is sent; if the broker is down or hung, the rows wait for the
 periodic drain (`drain_outbox`, run by Celery beat), as they do if the process dies before
-publishing. None of them waits on the broker; the publication after commit waits at most
+publishing. Nothing waits on the broker; the publication after commit waits at most
 settings.NOTIFICATIONS_PUBLISH_TIMEOUT (broker.py), and not at all while its breaker is open.
 
 A Celery worker runs `deliver_message` for each row: it sends the email once, records it, and
@@ -24,18 +24,12 @@ from django.utils import timezone
 
 from storefront.notifications import broker, emails
 from storefront.notifications.models import OutboxMessage
-from storefront.orders.models import Order
 
 logger = logging.getLogger(__name__)
 
 Kind = OutboxMessage.Kind
 Status = OutboxMessage.Status
 
-# Status changes a customer hears about (Order.Status values); refunds are a payment status.
-CUSTOMER_STATUSES = frozenset(
-    {Order.Status.SHIPPED, Order.Status.DELIVERED, Order.Status.CANCELLED}
-)
-REFUNDED = "refunded"
 # Backoff of a failed delivery (retry_delay): 5 s, 10 s, 20 s ... up to 10 minutes.
 RETRY_BACKOFF_SECONDS = 5
 RETRY_BACKOFF_MAX_SECONDS = 600
@@ -44,59 +38,13 @@ RETRY_BACKOFF_MAX_SECONDS = 600
 # --- Called by other apps, inside their transaction ----------------------------------------
 
 
-def order_placed(*, order_id: int) -> None:
-    """Queue the order confirmation email to the customer of order `order_id`.
-
-    Call it in the transaction that creates the order. Calling it again for the same order
-    queues nothing more. One query; the email goes out after commit.
-    """
-    enqueue([(Kind.ORDER_CONFIRMATION, f"order_confirmation:order:{order_id}", order_id)])
-
-
-def order_status_changed(*, order_id: int, from_status: str, to_status: str) -> None:
-    """Queue the email telling the customer that order `order_id` is now `to_status`.
-
-    Only shipped, delivered, cancelled (and "refunded", handled as `payment_refunded`) are
-    emailed; other statuses (pending, processing) queue nothing. One email per order and
-    status, however often this is called. Raises ValueError for an unknown status.
-    """
-    if to_status == REFUNDED:
-        payment_refunded(order_id=order_id)
-        return
-    if to_status not in Order.Status.values:
-        raise ValueError(f"Unknown order status {to_status!r}.")
-    if to_status not in CUSTOMER_STATUSES:
-        return
-    key = f"order_status:order:{order_id}:{to_status}"
-    payload = {"order_id": order_id, "from_status": from_status, "to_status": to_status}
-    enqueue([(Kind.ORDER_STATUS, key, payload)])
-
-
-def payment_refunded(*, order_id: int) -> None:
-    """Queue the email telling the customer that the payment of order `order_id` was refunded.
-
-    One email per order, however often this is called.
-    """
-    enqueue([(Kind.PAYMENT_REFUNDED, f"payment_refunded:order:{order_id}", order_id)])
-
-
-def customer_registered(*, user_id: int) -> None:
-    """Queue the welcome email to the new customer `user_id` (once per customer)."""
-    enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
-
-
-def enqueue_daily_sales_report(*, day: dt.date) -> None:
-    """Queue the sales report of `day` (a date in settings.TIME_ZONE) to staff, once per day."""
-    key = f"daily_sales_report:{day.isoformat()}"
-    enqueue([(Kind.DAILY_SALES_REPORT, key, {"date": day.isoformat()})])
-
-
-def enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
-    """Insert outbox rows (kind, key, payload or order id) and publish them after commit.
+def enqueue(messages: list[tuple[str, str, dict]]) -> None:
+    """Insert outbox rows (kind, key, payload) and publish them after commit.
 
     Each message is (an OutboxMessage.Kind, a key unique to what it announces such as
-    "order_confirmation:order:42", a JSON payload or the id of an order). Call it in the
-    transaction of the change it announces: the row commits or rolls back with it.
+    "order_confirmation:order:42", the JSON payload its email builder reads, e.g.
+    {"order_id": 42}). Call it in the transaction of the change it announces: the row
+    commits or rolls back with it. One query, whatever the number of messages.
 
     Rows whose key exists are left as they are, and not published again: their own publish,
     or the drain, sends them. A row is written as already dispatched and due for the drain
@@ -112,7 +60,7 @@ def enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
         OutboxMessage(
             kind=kind,
             key=key,
-            payload=payload if isinstance(payload, dict) else {"order_id": payload},
+            payload=payload,
             dispatched_at=now,
             next_attempt_at=due,
         )

@@ -8,12 +8,10 @@ it unacknowledged, and redeliver it once CELERY_BROKER_TRANSPORT_OPTIONS' visibi
 passed).
 """
 
-import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, transaction
-from django.utils import timezone
+from django.db import InterfaceError, OperationalError
 
 from storefront.notifications import services
 
@@ -42,15 +40,3 @@ def send_message(message_id: int) -> str | None:
 def drain_outbox() -> int:
     """Publish outbox messages the broker has not taken (run by beat); return how many."""
     return services.drain_outbox()
-
-
-@shared_task
-def send_daily_sales_report(day: str | None = None) -> None:
-    """Queue the sales report of `day` (ISO date; default yesterday in settings.TIME_ZONE)."""
-    if day is None:
-        today = timezone.localdate(timezone=timezone.get_default_timezone())
-        report_day = today - dt.timedelta(days=1)
-    else:
-        report_day = dt.date.fromisoformat(day)
-    with transaction.atomic():
-        services.enqueue_daily_sales_report(day=report_day)

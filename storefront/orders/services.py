@@ -48,7 +48,7 @@ from storefront.carts.models import CartItem
 from storefront.catalog import stock
 from storefront.core import sql
 from storefront.core.models import seed_prefetch_cache
-from storefront.notifications import services as notifications
+from storefront.orders import emails
 from storefront.orders.exceptions import (
     EmptyCart,
     IdempotencyKeyReused,
@@ -207,7 +207,7 @@ def _place_order(
     payment = payment_services.new_payment(order=order, method=payment_method)
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
     _insert_order(order, items=items, placed=placed, payment=payment, sold=lines)
-    notifications.order_placed(order_id=order.pk)
+    emails.enqueue_order_confirmation(order_id=order.pk)
     # What selectors.order_detail would prefetch, so that showing the new order costs no query.
     seed_prefetch_cache(order, items=items, events=[placed])
     return order, True
@@ -244,8 +244,8 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
     payment = Payment.objects.select_for_update().filter(order=order).first()
     if payment is not None and payment.status == Payment.Status.COMPLETED:
         payment = payment_services.refund_payment(payment=payment)
-        order.payment_status = payment.status
-        notifications.payment_refunded(order_id=order.pk)
+        _record_payment_outcome(order=order, payment=payment, actor=actor)
+        emails.enqueue_refund_email(order_id=order.pk)
     _restock(order)
     return order
 
@@ -268,8 +268,9 @@ def pay_order(*, order: Order, token: str) -> Payment:
             return payment
         _require_payable(order=order, payment=payment, method=Payment.Method.CARD)
         payment = payment_services.charge_payment(payment=payment, token=token)
-        if payment.status == Payment.Status.COMPLETED:
-            _advance_paid_order(order=order, actor=None, note="Card payment completed.")
+        _record_payment_outcome(
+            order=order, payment=payment, actor=None, note="Card payment completed."
+        )
     # Outside the transaction, so that the failed attempt stays recorded.
     if payment.status == Payment.Status.FAILED:
         raise PaymentDeclined(
@@ -292,7 +293,9 @@ def complete_cash_on_delivery_payment(*, order: Order, actor: User) -> Payment:
         return payment
     _require_payable(order=order, payment=payment, method=Payment.Method.CASH_ON_DELIVERY)
     payment = payment_services.complete_payment(payment=payment, reference=f"cod_staff_{actor.pk}")
-    _advance_paid_order(order=order, actor=actor, note="Cash on delivery payment received.")
+    _record_payment_outcome(
+        order=order, payment=payment, actor=actor, note="Cash on delivery payment received."
+    )
     return payment
 
 
@@ -443,9 +446,7 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
     OrderEvent.objects.create(
         order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
     )
-    notifications.order_status_changed(
-        order_id=order.pk, from_status=from_status, to_status=to_status
-    )
+    emails.enqueue_status_email(order_id=order.pk, from_status=from_status, to_status=to_status)
     order.status = to_status
 
 
@@ -471,8 +472,16 @@ def _require_payable(*, order: Order, payment: Payment, method: str) -> None:
         )
 
 
-def _advance_paid_order(*, order: Order, actor: User | None, note: str) -> None:
-    """A completed payment moves a pending order to processing; later statuses stay."""
-    order.payment_status = Order.PaymentStatus.COMPLETED
-    if order.status == Order.Status.PENDING:
+def _record_payment_outcome(
+    *, order: Order, payment: Payment, actor: User | None, note: str = ""
+) -> None:
+    """Write on the order what its payment's new status (as payments.services returned it)
+    means for it: Order.payment_status mirrors it (one UPDATE), and a completed payment
+    moves a pending order to processing (change_order_status, with `actor` and `note`);
+    later statuses stay. The order is locked by the caller."""
+    Order.objects.filter(pk=order.pk).update(
+        payment_status=payment.status, updated_at=timezone.now()
+    )
+    order.payment_status = payment.status
+    if payment.status == Payment.Status.COMPLETED and order.status == Order.Status.PENDING:
         change_order_status(order=order, status=Order.Status.PROCESSING, actor=actor, note=note)

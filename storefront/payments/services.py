@@ -1,10 +1,12 @@
 """Payment records: create, charge, complete and refund the payment of one order.
 
-Each function changes the Payment row with a conditional update along Payment.TRANSITIONS
-and mirrors the new status on Order.payment_status. They are building blocks of the order
-workflows in storefront.orders.services (pay_order, complete_cash_on_delivery_payment,
-cancel_order), which lock the order and payment rows first and own the transaction; call
-those, not these, from views and admin actions.
+Each function changes the Payment row only, with a conditional update along
+Payment.TRANSITIONS, and reports the outcome: it returns the payment with its new status.
+They are building blocks of the order workflows in storefront.orders.services (pay_order,
+complete_cash_on_delivery_payment, cancel_order), which lock the order and payment rows
+first, own the transaction and write on the order what the outcome means for it
+(Order.payment_status, the move to processing); call those, not these, from views and admin
+actions.
 """
 
 from typing import Any
@@ -35,7 +37,7 @@ def new_payment(*, order: Order, method: str) -> Payment:
 
 
 def charge_payment(*, payment: Payment, token: str) -> Payment:
-    """Charge the payment with a provider token and record the outcome: completed or failed.
+    """Charge the payment with a provider token; return it completed or failed.
 
     Raises InvalidPaymentToken (400) for a token the provider does not know,
     PaymentMethodUnavailable (400) when no provider takes the method any more and
@@ -66,7 +68,10 @@ def charge_payment(*, payment: Payment, token: str) -> Payment:
 
 
 def complete_payment(*, payment: Payment, reference: str = "") -> Payment:
-    """Record a payment taken outside Storefront (cash on delivery) as completed."""
+    """Record a payment taken outside Storefront (cash on delivery) as completed; return it.
+
+    Raises PaymentNotAllowed (409) unless Payment.TRANSITIONS allow it (a refunded payment).
+    """
     return _move(
         payment,
         Payment.Status.COMPLETED,
@@ -77,7 +82,7 @@ def complete_payment(*, payment: Payment, reference: str = "") -> Payment:
 
 
 def refund_payment(*, payment: Payment) -> Payment:
-    """Refund a completed payment in full through its provider; record it as refunded.
+    """Refund a completed payment in full through its provider; return it refunded.
 
     Raises PaymentNotAllowed (409) unless the payment is completed and
     PaymentMethodUnavailable (400) when no provider takes its method any more.
@@ -106,7 +111,6 @@ def _move(payment: Payment, status: str, **fields: Any) -> Payment:
     )
     if not updated:
         raise PaymentNotAllowed("The payment changed in the meantime; reload and try again.")
-    Order.objects.filter(pk=payment.order_id).update(payment_status=status, updated_at=now)
     for name, value in {"status": status, "updated_at": now, **fields}.items():
         setattr(payment, name, value)
     return payment

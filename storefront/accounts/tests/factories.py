@@ -6,7 +6,8 @@ DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
-    """A customer who can log in with `DEFAULT_PASSWORD`."""
+    """A customer who can log in with `DEFAULT_PASSWORD`, with an empty cart (`user.cart`),
+    as register_customer leaves one; `cart=None` leaves it out, as the admin does."""
 
     class Meta:
         model = User
@@ -16,6 +17,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+    cart = factory.RelatedFactory(
+        "storefront.carts.tests.factories.CustomerCartFactory", factory_related_name="customer"
+    )
 
     @classmethod
     def _after_postgeneration(cls, instance, create, results=None):

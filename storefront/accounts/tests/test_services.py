@@ -7,6 +7,7 @@ from django.db import connection
 from storefront.accounts import services
 from storefront.accounts.models import Address, User
 from storefront.accounts.tests.factories import AddressFactory, UserFactory
+from storefront.carts.models import Cart
 
 NEW_ADDRESS = {
     "street": "1 Main St",
@@ -14,6 +15,13 @@ NEW_ADDRESS = {
     "postal_code": "12345",
     "country": "US",
 }
+
+
+@pytest.mark.django_db
+def test_register_customer_creates_the_customer_with_an_empty_cart():
+    customer = services.register_customer(email="Ada@Example.com", password="x-long-password-1")
+
+    assert Cart.objects.get(customer=customer).items.count() == 0
 
 
 @pytest.mark.django_db

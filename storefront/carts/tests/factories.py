@@ -5,12 +5,21 @@ from storefront.catalog.tests.factories import VariantFactory
 
 
 class GuestCartFactory(factory.django.DjangoModelFactory):
-    """A guest cart (no customer). A customer's cart comes with the customer: `user.cart`."""
+    """A guest cart (no customer). UserFactory gives each customer theirs: `user.cart`."""
 
     class Meta:
         model = Cart
 
     customer = None
+
+
+class CustomerCartFactory(factory.django.DjangoModelFactory):
+    """The empty cart of a customer (UserFactory makes one with every user)."""
+
+    class Meta:
+        model = Cart
+
+    customer = factory.SubFactory("storefront.accounts.tests.factories.UserFactory", cart=None)
 
 
 class CartItemFactory(factory.django.DjangoModelFactory):

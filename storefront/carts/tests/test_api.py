@@ -138,7 +138,8 @@ def test_guest_adding_an_item_costs_a_fixed_number_of_queries(django_assert_num_
 
 
 def test_add_item_gives_a_customer_without_a_cart_row_a_cart(client, customer):
-    # Users inserted behind the ORM's back have no cart; the add creates it.
+    # Users created outside registration (the admin, createsuperuser) have no cart until
+    # their first use of it; the add creates it.
     Cart.objects.filter(customer=customer).delete()
     variant = VariantFactory()
     response = client.post("/api/cart/items/", {"variant_id": variant.pk, "quantity": 2})

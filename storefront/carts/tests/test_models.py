@@ -4,29 +4,40 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import IntegrityError, connection
+from rest_framework.test import APIClient
 
 from storefront.accounts.models import User
 from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart
+from storefront.carts.services import get_or_create_customer_cart
 from storefront.carts.tests.factories import CartItemFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_customer_gets_a_cart():
-    customer = UserFactory()
-    assert Cart.objects.get(customer=customer).items.count() == 0
-
-
-def test_create_user_and_create_superuser_each_create_one_cart():
+def test_users_created_outside_registration_get_their_cart_on_first_use():
     customer = User.objects.create_user("shopper@example.com", "pw-123456789")
     staff = User.objects.create_superuser("boss@example.com", "pw-123456789")
+    assert not Cart.objects.filter(customer__in=[customer, staff]).exists()
+
+    first, staffs, again = (
+        get_or_create_customer_cart(customer=user) for user in (customer, staff, customer)
+    )
+
+    assert (first.customer, staffs.customer, again) == (customer, staff, first)
     assert Cart.objects.filter(customer__in=[customer, staff]).count() == 2
 
 
-def test_createsuperuser_command_creates_a_cart():
+def test_the_cart_endpoint_gives_a_createsuperuser_user_a_cart():
     call_command("createsuperuser", "--noinput", email="root@example.com", verbosity=0)
-    assert Cart.objects.filter(customer__email="root@example.com").exists()
+    root = User.objects.get(email="root@example.com")
+    client = APIClient()
+    client.force_authenticate(root)
+
+    response = client.get("/api/cart/")
+
+    assert response.status_code == 200
+    assert response.json()["id"] == Cart.objects.get(customer=root).pk
 
 
 def test_saving_an_existing_customer_keeps_their_one_cart():

@@ -3,8 +3,8 @@
 import pytest
 from django.db import transaction
 
+from storefront.accounts import emails
 from storefront.accounts.tests.factories import UserFactory
-from storefront.notifications import services
 from storefront.notifications.models import OutboxMessage
 from storefront.notifications.tests.conftest import CLOSED_BROKER_URL, broker
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_beat_publishes_what_the_broker_did_not_take(celery_worker_with_beat):
     with broker(CLOSED_BROKER_URL), transaction.atomic():
         user = UserFactory(email="grace@example.com")
-        services.customer_registered(user_id=user.pk)
+        emails.enqueue_welcome_email(user_id=user.pk)
     key = f"welcome:user:{user.pk}"
     assert OutboxMessage.objects.get(key=key).dispatched_at is None
 

@@ -1,9 +1,11 @@
 """The notification services, with tasks run in-process (config.settings.test runs Celery
-eagerly) and emails in Django's locmem outbox. tests/test_worker.py runs a real worker."""
+eagerly) and emails in Django's locmem outbox. tests/test_worker.py runs a real worker.
+
+What each email says is tested with its domain (orders, accounts, analytics); an order's
+confirmation serves here as the message to send."""
 
 import datetime as dt
 import smtplib
-from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -13,8 +15,8 @@ from django.utils import timezone
 
 from config.settings import base
 from storefront.accounts.tests.factories import UserFactory
-from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.notifications import services, tasks
+from storefront.notifications.emails import HEADER
 from storefront.notifications.models import OutboxMessage
 from storefront.notifications.tests.conftest import (
     CLOSED_BROKER_URL,
@@ -22,9 +24,9 @@ from storefront.notifications.tests.conftest import (
     broker_url_for_tests,
 )
 from storefront.notifications.tests.factories import OutboxMessageFactory
+from storefront.orders import emails as order_emails
 from storefront.orders.models import Order
-from storefront.orders.tests.factories import order_with_items
-from storefront.payments.models import Payment
+from storefront.orders.tests.factories import shirt_order
 
 pytestmark = pytest.mark.django_db
 
@@ -40,38 +42,30 @@ class FailingSMTPBackend(BaseEmailBackend):
 
 @pytest.fixture
 def order():
-    customer = UserFactory(email="ada@example.com", first_name="Ada")
-    shirt = VariantFactory(
-        price=Decimal("12.50"), sku="SHIRT-M", name="M", product=ProductFactory(name="Shirt")
-    )
-    return order_with_items([(shirt, 2)], customer=customer, number="SF-1001")
+    return shirt_order()
 
 
-def emails_with_key(key: str) -> list:
-    return [m for m in mail.outbox if m.extra_headers.get("X-Storefront-Notification") == key]
+def queue_confirmation(order: Order) -> None:
+    """A message to send: the order's confirmation (orders/emails.py)."""
+    order_emails.enqueue_order_confirmation(order_id=order.pk)
 
 
-# --- order_placed ----------------------------------------------------------------------------
+# --- enqueue ---------------------------------------------------------------------------------
 
 
-def test_order_placed_emails_the_confirmation_after_commit(
-    order, django_capture_on_commit_callbacks
-):
+def test_a_message_leaves_only_after_commit(order, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
         assert mail.outbox == []  # nothing leaves before the transaction commits
 
     [email] = mail.outbox
     assert email.to == ["ada@example.com"]
-    assert email.subject == "Order SF-1001 confirmed"
-    assert "2 x Shirt (M), SKU SHIRT-M: 25.00 USD" in email.body
-    assert "Total: 25.00 USD" in email.body
-    assert email.alternatives[0].mimetype == "text/html"
+    assert email.extra_headers == {HEADER: f"order_confirmation:order:{order.pk}"}
 
 
-def test_order_placed_writes_one_outbox_row_in_one_query(order, django_assert_num_queries):
+def test_enqueue_writes_one_outbox_row_in_one_query(order, django_assert_num_queries):
     with django_assert_num_queries(1):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
 
     message = OutboxMessage.objects.get()
     assert (message.kind, message.key, message.payload, message.status) == (
@@ -82,11 +76,11 @@ def test_order_placed_writes_one_outbox_row_in_one_query(order, django_assert_nu
     )
 
 
-def test_order_placed_twice_sends_one_email(order, django_capture_on_commit_callbacks):
+def test_a_message_queued_twice_sends_one_email(order, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
     with django_capture_on_commit_callbacks(execute=True):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
 
     assert OutboxMessage.objects.count() == 1
     assert len(mail.outbox) == 1
@@ -99,9 +93,9 @@ def test_the_publish_after_commit_is_handed_the_new_rows_ids(
     key already written (its message published, or left to the drain) is not published
     again."""
     with django_capture_on_commit_callbacks() as first:
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
     with django_capture_on_commit_callbacks() as again:
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
 
     [publish] = first
     assert publish.func is services.publish_messages
@@ -115,7 +109,7 @@ def test_a_rolled_back_order_sends_nothing(order, django_capture_on_commit_callb
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
         raise RuntimeError("checkout failed after the outbox row was written")
 
     assert callbacks == []
@@ -123,8 +117,8 @@ def test_a_rolled_back_order_sends_nothing(order, django_capture_on_commit_callb
     assert mail.outbox == []
 
 
-def test_the_confirmation_of_a_deleted_order_is_skipped(order):
-    services.order_placed(order_id=order.pk)
+def test_the_message_about_a_deleted_object_is_skipped(order):
+    queue_confirmation(order)
     message = OutboxMessage.objects.get()
     Order.objects.filter(pk=order.pk).delete()
 
@@ -136,7 +130,7 @@ def test_the_confirmation_of_a_deleted_order_is_skipped(order):
 
 
 def test_delivering_a_message_again_sends_nothing_more(order):
-    services.order_placed(order_id=order.pk)
+    queue_confirmation(order)
     message = OutboxMessage.objects.get()
 
     assert tasks.send_message(message.pk) == Status.SENT
@@ -153,7 +147,7 @@ def test_delivering_a_message_again_sends_nothing_more(order):
 
 def test_a_failed_send_is_recorded_and_raised_for_retry(order, settings):
     settings.EMAIL_BACKEND = f"{__name__}.FailingSMTPBackend"
-    services.order_placed(order_id=order.pk)
+    queue_confirmation(order)
     message = OutboxMessage.objects.get()
 
     before = timezone.now()
@@ -187,124 +181,10 @@ def test_the_default_timings_send_a_lost_email_within_two_minutes():
     assert drain["schedule"] == base.NOTIFICATIONS_DRAIN_INTERVAL
 
 
-# --- status changes and refunds --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("to_status", "subject"),
-    [
-        ("shipped", "Order SF-1001 has shipped"),
-        ("delivered", "Order SF-1001 was delivered"),
-        ("cancelled", "Order SF-1001 was cancelled"),
-    ],
-)
-def test_customer_hears_of_status_changes_they_care_about(
-    order, django_capture_on_commit_callbacks, to_status, subject
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_status_changed(order_id=order.pk, from_status="pending", to_status=to_status)
-
-    [email] = mail.outbox
-    assert (email.to, email.subject) == (["ada@example.com"], subject)
-
-
-def test_processing_sends_no_email(order, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_status_changed(
-            order_id=order.pk, from_status="pending", to_status="processing"
-        )
-
-    assert not OutboxMessage.objects.exists()
-    assert mail.outbox == []
-
-
-def test_the_same_status_change_twice_sends_one_email(order, django_capture_on_commit_callbacks):
-    for _ in range(2):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.order_status_changed(
-                order_id=order.pk, from_status="processing", to_status="shipped"
-            )
-
-    assert len(mail.outbox) == 1
-
-
-def test_an_unknown_status_is_a_programming_error(order):
-    with pytest.raises(ValueError, match="lost"):
-        services.order_status_changed(order_id=order.pk, from_status="pending", to_status="lost")
-
-
-def test_payment_refunded_emails_the_refunded_amount(order, django_capture_on_commit_callbacks):
-    Payment.objects.filter(order=order).update(amount=Decimal("25.00"), status="refunded")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        services.payment_refunded(order_id=order.pk)
-
-    [email] = mail.outbox
-    assert email.subject == "Refund for order SF-1001"
-    assert "We refunded 25.00 USD for your order SF-1001" in email.body
-
-
-def test_a_refunded_status_change_is_the_refund_email(order, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_status_changed(
-            order_id=order.pk, from_status="delivered", to_status="refunded"
-        )
-        services.payment_refunded(order_id=order.pk)
-
-    [email] = mail.outbox
-    assert email.subject == "Refund for order SF-1001"
-
-
-def test_customer_registered_sends_a_welcome_email(django_capture_on_commit_callbacks):
-    user = UserFactory(email="new@example.com")
-
-    with django_capture_on_commit_callbacks(execute=True):
-        services.customer_registered(user_id=user.pk)
-
-    [email] = mail.outbox
-    assert (email.to, email.subject) == (["new@example.com"], "Welcome to the shop")
-
-
-# --- the daily sales report ------------------------------------------------------------------
-
-
-def test_daily_report_emails_staff_the_figures_of_the_day(
-    settings, django_capture_on_commit_callbacks
-):
-    settings.STAFF_NOTIFICATION_EMAILS = ["boss@example.com"]
-    settings.TIME_ZONE = "Europe/Paris"
-    variant = VariantFactory(price=Decimal("10.00"), product=ProductFactory(name="Lamp"))
-    # 2025-03-01 in Paris: 23:30 UTC on Feb 28 is included, 23:30 UTC on Mar 1 is not.
-    order_with_items([(variant, 1)], placed_at=dt.datetime(2025, 2, 28, 23, 30, tzinfo=dt.UTC))
-    order_with_items([(variant, 2)], placed_at=dt.datetime(2025, 3, 1, 12, tzinfo=dt.UTC))
-    order_with_items([(variant, 4)], placed_at=dt.datetime(2025, 3, 1, 23, 30, tzinfo=dt.UTC))
-
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.send_daily_sales_report("2025-03-01")
-
-    [email] = mail.outbox
-    assert email.subject == "Sales report for 2025-03-01: 30.00 USD"
-    assert "Orders:              2" in email.body
-    assert "1. Lamp: 3 units, 30.00 USD" in email.body
-
-
-def test_daily_report_defaults_to_yesterday_and_goes_out_once(
-    settings, django_capture_on_commit_callbacks
-):
-    settings.STAFF_NOTIFICATION_EMAILS = ["boss@example.com"]
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
-
-    for _ in range(2):
-        with django_capture_on_commit_callbacks(execute=True):
-            tasks.send_daily_sales_report()
-
-    assert [m.subject for m in mail.outbox] == [f"Sales report for {yesterday}: 0.00 USD"]
-
-
-def test_the_beat_schedule_runs_the_drain_and_the_daily_report(settings):
+def test_the_beat_schedule_runs_the_drain(settings):
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert {tasks.drain_outbox.name, tasks.send_daily_sales_report.name} <= scheduled
+    assert tasks.drain_outbox.name in scheduled
 
 
 # --- broker outage and the drain -------------------------------------------------------------
@@ -314,7 +194,7 @@ def test_a_broker_outage_leaves_the_message_for_the_drain(
     order, django_capture_on_commit_callbacks
 ):
     with broker(CLOSED_BROKER_URL), django_capture_on_commit_callbacks(execute=True):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
 
     message = OutboxMessage.objects.get()
     assert message.status == Status.PENDING
@@ -326,7 +206,7 @@ def test_the_drain_publishes_what_the_broker_did_not_take(
     order, django_capture_on_commit_callbacks
 ):
     with broker(CLOSED_BROKER_URL), django_capture_on_commit_callbacks(execute=True):
-        services.order_placed(order_id=order.pk)
+        queue_confirmation(order)
 
     assert services.drain_outbox() == 1  # eager again: the broker is "back"
 

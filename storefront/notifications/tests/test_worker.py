@@ -20,6 +20,7 @@ from storefront.notifications.tests.conftest import (
     broker,
     broker_url_for_tests,
 )
+from storefront.orders import emails as order_emails
 from storefront.orders.models import Order
 from storefront.orders.tests.factories import order_with_items
 
@@ -35,7 +36,7 @@ def place_order() -> Order:
         customer = UserFactory(email="ada@example.com")
         variant = VariantFactory(price=Decimal("9.99"), product=ProductFactory(name="Teapot"))
         order = order_with_items([(variant, 3)], customer=customer)
-        services.order_placed(order_id=order.pk)
+        order_emails.enqueue_order_confirmation(order_id=order.pk)
     return order
 
 

@@ -97,3 +97,11 @@ def order_with_items(
     order.save(update_fields=["total"])
     Payment.objects.filter(order=order).update(amount=order.total)
     return order
+
+
+def shirt_order() -> Order:
+    """Order SF-1001 of ada@example.com (first name Ada): 2 x Shirt (M), SKU SHIRT-M, at
+    12.50, 25.00 in all; what the email tests read."""
+    customer = UserFactory(email="ada@example.com", first_name="Ada")
+    shirt = VariantFactory(price=Decimal("12.50"), sku="SHIRT-M", name="M", product__name="Shirt")
+    return order_with_items([(shirt, 2)], customer=customer, number="SF-1001")

@@ -188,6 +188,13 @@ def test_empty_cart_cannot_be_checked_out(customer):
     assert not Order.objects.exists()
 
 
+def test_a_customer_without_a_cart_yet_checks_out_an_empty_cart():
+    # The admin and createsuperuser create users whose cart comes on first use.
+    with pytest.raises(EmptyCart):
+        place_order(customer=UserFactory(cart=None), **CHECKOUT)
+    assert not Order.objects.exists()
+
+
 def test_short_line_refuses_the_whole_order_and_changes_nothing(customer):
     plenty, scarce = VariantFactory(stock_quantity=10), VariantFactory(stock_quantity=1)
     fill_cart(customer, (plenty, 2), (scarce, 3))
