@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/sto
 
 .DEFAULT_GOAL := help
 .PHONY: help run test fuzz lint format install install-test bench
-.PHONY: worker browser-deps
+.PHONY: worker serve browser-deps
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,11 @@ run: install ## Install, migrate, load the demo catalog and serve on 127.0.0.1:$
 # Same settings and database as `make run` (which applies the migrations).
 worker: install ## Run the Celery worker and beat (emails, outbox drain, daily report); needs Redis
 	$(PY) -m celery -A config worker --beat --loglevel=INFO
+
+# As in production (the image's command, compose.yaml): production settings, so the
+# environment of docs/deployment.md (DJANGO_SECRET_KEY, DATABASE_URL...) must be set.
+serve: install ## Serve with gunicorn as production does (config/gunicorn.conf.py)
+	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py
 
 # The browser tests (tests/browser) drive Debian's Chromium with Playwright; never `playwright
 # install`, which downloads a browser build.
