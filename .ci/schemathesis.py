@@ -10,16 +10,15 @@ failure replays. Exit status 1 if any run reports a failure: a server error, an 
 status code, a response that does not match the schema, or any other check of `--checks all`.
 What Schemathesis is told not to generate, and why, is in docs/api.md ("Fuzzing").
 
-Needs DATABASE_URL's PostgreSQL server (the database `<name>_schemathesis` is created and
-dropped) and Redis at REDIS_URL (default redis://127.0.0.1:6379; databases 11 and 12 are
-flushed), as `make test` does.
+Runs on DATABASE_URL's PostgreSQL server (the database `<name>_schemathesis` is created and
+dropped) and Redis at REDIS_URL (databases 11 and 12 are flushed); with either unset, on the
+embedded PostgreSQL or a private redis-server, as `make test` does (storefront/core/servers.py).
 """
 
 import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,11 @@ import dj_database_url
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from config.settings.base import EMBEDDED_POSTGRES_DIR  # noqa: E402
+from storefront.core import servers  # noqa: E402
+from storefront.core.servers import free_port  # noqa: E402
+
 PYTHON = sys.executable
 ST = str(Path(PYTHON).with_name("st"))
 CONFIG = ROOT / ".ci" / "schemathesis.toml"
@@ -77,12 +81,6 @@ print(json.dumps({
     "FUZZ_CARD_ORDER_ID": placed["card"].pk,
 }))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def run(*args: str, env: dict, capture: bool = False) -> str:
@@ -157,12 +155,14 @@ def schemathesis(base: str, name: str, token: str | None, config: Path) -> int:
 
 
 def main() -> int:
-    database_url = recreate_database(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/storefront")
-    )
-    redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-    redis = redis.rsplit("/", 1)[0] if redis.count("/") > 2 else redis
     work = Path(tempfile.mkdtemp(prefix="storefront-fuzz-"))
+    database_url = recreate_database(
+        os.environ.get("DATABASE_URL")
+        or servers.embedded_database_url(EMBEDDED_POSTGRES_DIR, "storefront")
+    )
+    redis = os.environ.get("REDIS_URL") or servers.private_redis_url(work / "redis")
+    redis = redis.rstrip("/")
+    redis = redis.rsplit("/", 1)[0] if redis.count("/") > 2 else redis
     port = free_port()
     env = {
         **os.environ,

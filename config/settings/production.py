@@ -24,7 +24,15 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool, env_list
+from .base import DATABASE_CONN_MAX_AGE, database_config, database_url, env_bool, env_list
+
+DATABASES = {
+    "default": database_config(
+        database_url(embedded=False),
+        conn_max_age=DATABASE_CONN_MAX_AGE,
+        conn_health_checks=True,
+    )
+}
 
 DEBUG = False
 # PAYMENT_SANDBOX stays as base.py reads it: off unless the environment asks for it (a

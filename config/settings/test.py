@@ -1,17 +1,20 @@
-"""Test suite: PostgreSQL always (DATABASE_URL overrides the local default)."""
+"""Test suite: DATABASE_URL's PostgreSQL, or the embedded one when it is unset; REDIS_URL's
+Redis, or a private redis-server started for the run when it is unset (storefront/core/servers.py).
+With both unset the suite uses no server of the machine."""
 
 import os
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import database_config
+from .base import database_config, database_url
 
-DATABASES = {
-    "default": database_config(
-        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/storefront"),
-        conn_max_age=0,
-    )
-}
+DATABASES = {"default": database_config(database_url(embedded=True), conn_max_age=0)}
+if not os.environ.get("REDIS_URL"):
+    from storefront.core.servers import private_redis_url
+
+    private_redis_url(Path(tempfile.mkdtemp(prefix="storefront-test-redis-")))
+REDIS_URL = os.environ["REDIS_URL"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The Celery worker started by the integration tests sets EMAIL_BACKEND to the file-based
 # backend and EMAIL_FILE_PATH to a folder, so the tests can count what it sent.
@@ -27,13 +30,13 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)  # noqa: F
 CELERY_TASK_EAGER_PROPAGATES = True
 # Cards are paid with the sandbox's test tokens; tests of production behaviour turn it off.
 PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", True)  # noqa: F405
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL.rsplit("/", 1)[0] + "/15")
 # The catalog cache's check of the change log needs to run outside transactions, and most
 # tests run inside one: the tests of the check (tests/test_catalog_cache_sync.py) turn it on.
 CATALOG_CACHE_SYNC_SECONDS = 0
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-media-"))  # noqa: F405
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-media-"))
 # Static files come from the app finders in tests; an existing (empty) root keeps whitenoise quiet.
-STATIC_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-static-"))  # noqa: F405
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-static-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

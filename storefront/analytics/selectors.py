@@ -44,7 +44,7 @@ _MONEY = DecimalField(max_digits=16, decimal_places=2)
 
 
 def cents(amount: Decimal | int | None) -> Decimal:
-    """`amount` with exactly two decimal places (SQLite drops trailing zeros from sums)."""
+    """`amount` (a sum or an average; None when no row matched) with exactly two decimal places."""
     return Decimal(amount or 0).quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -171,7 +171,7 @@ def _add_in_one_statement(
     in the cart or not), and the item at most MAX_CART_ITEM_QUANTITY units. The total is
     Cart.total() in SQL: the sum of price x quantity over the cart's items.
 
-    One INSERT ... SELECT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+, SQLite 3.35+): atomic
+    One INSERT ... SELECT ... ON CONFLICT DO UPDATE (PostgreSQL 9.5+): atomic
     against a concurrent add of the same variant, with no savepoint and no retry. The caps
     are read in the same statement; concurrent adds of different variants each read the
     cart as it was (see the module docstring).
@@ -185,7 +185,6 @@ def _add_in_one_statement(
     with connection.cursor() as cursor:
         try:
             cursor.execute(
-                # CAST: SQLite binds a Decimal as text, which any number would compare below.
                 f"""
                 INSERT INTO {items} AS item (created_at, updated_at, cart_id, variant_id, quantity)
                 SELECT %s, %s, cart.id, variant.id, %s

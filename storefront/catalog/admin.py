@@ -118,11 +118,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.display(description="Price", ordering="price")
     def lowest_price(self, product: Product) -> str | None:
-        """The lowest variant price, in the store currency, with its two decimals.
-
-        Formatted here because the admin shows a computed Decimal as it is, and SQLite
-        (`make run`) returns the annotation as a number without trailing zeros: 10.00 as 10.
-        """
+        """The lowest variant price, in the store currency, with its two decimals (the
+        admin would show a computed Decimal as it is)."""
         if product.price is None:
             return None
         return formats.number_format(product.price.quantize(CENT), decimal_pos=2)

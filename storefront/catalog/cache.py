@@ -236,7 +236,7 @@ def _checked_lately() -> bool:
     """
     global _trusted_until
     interval = settings.CATALOG_CACHE_SYNC_SECONDS
-    if interval <= 0 or connection.vendor != "postgresql":
+    if interval <= 0:
         return True
     now = time.time()
     if now < _trusted_until:

@@ -369,7 +369,7 @@ def _create_missing(catalog: DemoCatalog, *, written: list[str]) -> CatalogCount
             categories=created_categories, collections=created_collections, tags=created_tags
         )
 
-    Product.objects.bulk_create(
+    created = Product.objects.bulk_create(
         Product(
             name=p.name,
             slug=p.slug,
@@ -379,11 +379,7 @@ def _create_missing(catalog: DemoCatalog, *, written: list[str]) -> CatalogCount
         )
         for p in new_products
     )
-    # Fetched again rather than relying on bulk_create returning ids, which not every
-    # database (or SQLite version) does.
-    product_ids = dict(
-        Product.objects.filter(slug__in=[p.slug for p in new_products]).values_list("slug", "id")
-    )
+    product_ids = {product.slug: product.pk for product in created}
 
     variants = _new_variants(new_products, product_ids)
     ProductVariant.objects.bulk_create(variants)
@@ -440,10 +436,7 @@ def _create_missing_by_slug(model, rows: dict[str, dict[str, Any]]) -> tuple[dic
     by_slug = {obj.slug: obj for obj in model.objects.filter(slug__in=rows)}
     missing = [model(slug=slug, **values) for slug, values in rows.items() if slug not in by_slug]
     if missing:
-        model.objects.bulk_create(missing)
-        # Fetched again rather than relying on bulk_create setting primary keys, which not
-        # every database (or SQLite version) does.
-        by_slug = {obj.slug: obj for obj in model.objects.filter(slug__in=rows)}
+        by_slug.update((obj.slug, obj) for obj in model.objects.bulk_create(missing))
     return by_slug, len(missing)
 
 

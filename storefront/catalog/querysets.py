@@ -1,7 +1,7 @@
 """Chainable product queries: `Product.objects.published().in_stock()`."""
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-from django.db import connections, models
+from django.db import models
 
 # PostgreSQL text search configuration of product search: English stemming ("shirts" finds
 # "shirt"). An explicit configuration also makes to_tsvector() IMMUTABLE, which the GIN
@@ -68,15 +68,10 @@ class ProductQuerySet(models.QuerySet):
     def search(self, text: str) -> "ProductQuerySet":
         """Products whose name or description matches `text`.
 
-        On PostgreSQL: full-text search (websearch syntax: words, "quoted phrases", -excluded,
-        or) over `product_search_vector()`, annotated with `search_rank` (float, higher is a
-        better match; name hits outrank description hits) and ordered by it, newest first on
-        ties. Elsewhere (SQLite for local runs): case-insensitive substring match, no rank.
+        Full-text search (websearch syntax: words, "quoted phrases", -excluded, or) over
+        `product_search_vector()`, annotated with `search_rank` (float, higher is a better
+        match; name hits outrank description hits) and ordered by it, newest first on ties.
         """
-        if connections[self.db].vendor != "postgresql":
-            return self.filter(
-                models.Q(name__icontains=text) | models.Q(description__icontains=text)
-            )
         query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
         return (
             self.alias(search_document=product_search_vector())

@@ -20,11 +20,6 @@ from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery
 
 
-def supports_writes_in_with(using: str) -> bool:
-    """Whether the database `using` runs INSERT/UPDATE/DELETE as WITH queries (PostgreSQL)."""
-    return connections[using].vendor == "postgresql"
-
-
 def with_query_id(name: str) -> RawSQL:
     """A value for a foreign key column: the id returned by the one-row WITH query `name`."""
     return RawSQL(f"SELECT id FROM {name}", ())

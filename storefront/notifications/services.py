@@ -52,7 +52,7 @@ def order_placed(*, order_id: int) -> None:
     Call it in the transaction that creates the order. Calling it again for the same order
     queues nothing more. One query; the email goes out after commit.
     """
-    _enqueue([(Kind.ORDER_CONFIRMATION, f"order_confirmation:order:{order_id}", order_id)])
+    enqueue([(Kind.ORDER_CONFIRMATION, f"order_confirmation:order:{order_id}", order_id)])
 
 
 def order_status_changed(*, order_id: int, from_status: str, to_status: str) -> None:
@@ -71,7 +71,7 @@ def order_status_changed(*, order_id: int, from_status: str, to_status: str) -> 
         return
     key = f"order_status:order:{order_id}:{to_status}"
     payload = {"order_id": order_id, "from_status": from_status, "to_status": to_status}
-    _enqueue([(Kind.ORDER_STATUS, key, payload)])
+    enqueue([(Kind.ORDER_STATUS, key, payload)])
 
 
 def payment_refunded(*, order_id: int) -> None:
@@ -79,12 +79,12 @@ def payment_refunded(*, order_id: int) -> None:
 
     One email per order, however often this is called.
     """
-    _enqueue([(Kind.PAYMENT_REFUNDED, f"payment_refunded:order:{order_id}", order_id)])
+    enqueue([(Kind.PAYMENT_REFUNDED, f"payment_refunded:order:{order_id}", order_id)])
 
 
 def customer_registered(*, user_id: int) -> None:
     """Queue the welcome email to the new customer `user_id` (once per customer)."""
-    _enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
+    enqueue([(Kind.WELCOME, f"welcome:user:{user_id}", {"user_id": user_id})])
 
 
 def stock_changed(
@@ -131,7 +131,7 @@ def stock_changed(
     alert_ids = LowStockAlert.objects.filter(
         variant_id__in=list(low), resolved_at__isnull=True
     ).values_list("pk", flat=True)
-    _enqueue(
+    enqueue(
         [
             (Kind.LOW_STOCK, f"low_stock:alert:{alert_id}", {"alert_id": alert_id})
             for alert_id in alert_ids
@@ -157,11 +157,15 @@ def variant_saved(*, sender: type, instance: ProductVariant, created: bool, **kw
 def enqueue_daily_sales_report(*, day: dt.date) -> None:
     """Queue the sales report of `day` (a date in settings.TIME_ZONE) to staff, once per day."""
     key = f"daily_sales_report:{day.isoformat()}"
-    _enqueue([(Kind.DAILY_SALES_REPORT, key, {"date": day.isoformat()})])
+    enqueue([(Kind.DAILY_SALES_REPORT, key, {"date": day.isoformat()})])
 
 
-def _enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
+def enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
     """Insert outbox rows (kind, key, payload or order id) and publish them after commit.
+
+    Each message is (an OutboxMessage.Kind, a key unique to what it announces such as
+    "order_confirmation:order:42", a JSON payload or the id of an order). Call it in the
+    transaction of the change it announces: the row commits or rolls back with it.
 
     Rows whose key exists are left as they are, and not published again: their own publish,
     or the drain, sends them. A row is written as already dispatched and due for the drain
@@ -191,9 +195,9 @@ def _enqueue(messages: list[tuple[str, str, int | dict]]) -> None:
 def _insert_new(rows: list[OutboxMessage]) -> list[int]:
     """Insert the rows whose key is not taken; return the ids of those inserted.
 
-    One INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id (PostgreSQL 9.5+, SQLite
-    3.35+): Django's bulk_create(ignore_conflicts=True) returns no ids, and reading them back
-    would cost a query per checkout.
+    One INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id (PostgreSQL 9.5+): Django's
+    bulk_create(ignore_conflicts=True) returns no ids, and reading them back would cost a
+    query per checkout.
     """
     connection = connections[router.db_for_write(OutboxMessage)]
     quote = connection.ops.quote_name

@@ -355,22 +355,12 @@ def _insert_order(
     """Insert the new order, its items, its "placed" event and its payment, and delete the
     cart items `sold`; set the primary keys of the new rows.
 
-    On PostgreSQL this is one statement (storefront/core/sql.py): each insert is a WITH
-    query, and the rows of the order take its id from the first. Elsewhere (SQLite under
-    `make run`) the ORM writes them one statement each.
+    One statement (storefront/core/sql.py): each insert is a WITH query, and the rows of
+    the order take its id from the first.
     """
     using = router.db_for_write(Order)
     rows = [*items, placed, payment]
     sold_ids = [line.pk for line in sold]
-    if not sql.supports_writes_in_with(using):
-        order.save(force_insert=True, using=using)
-        for row in rows:
-            row.order = order
-        OrderItem.objects.using(using).bulk_create(items)
-        placed.save(force_insert=True, using=using)
-        payment.save(force_insert=True, using=using)
-        CartItem.objects.using(using).filter(pk__in=sold_ids).delete()
-        return
     new_order_id = sql.with_query_id("new_order")
     for row in rows:
         row.order_id = new_order_id
@@ -415,8 +405,8 @@ def _shortage(line: CartItem) -> dict:
 def _sell_stock(lines: list[CartItem]) -> None:
     """Decrement the stock of every line with one conditional UPDATE.
 
-    The variants are locked already, so each condition holds; the row count check still
-    guards databases without row locks (SQLite, where select_for_update is a no-op).
+    The variants are locked already, so each condition holds; the row count check guards
+    against a caller that forgot the lock.
     """
     enough_stock = reduce(
         operator.or_,

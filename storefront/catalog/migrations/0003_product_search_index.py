@@ -1,4 +1,4 @@
-"""GIN index for product search, on PostgreSQL only (SQLite, for local runs, has no tsvector).
+"""GIN index for product search.
 
 The indexed expression must be the one ProductQuerySet.search() filters on
 (storefront.catalog.querysets.product_search_vector): PostgreSQL only uses an expression
@@ -23,14 +23,10 @@ def search_index() -> GinIndex:
 
 
 def create_search_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.add_index(apps.get_model("catalog", "Product"), search_index())
 
 
 def drop_search_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.remove_index(apps.get_model("catalog", "Product"), search_index())
 
 

@@ -9,8 +9,7 @@ changed only stock, with no variant running out or coming back, names its produc
 other write (prices, names, publishing, images, the tree, collections, tags, new or deleted
 rows, TRUNCATE, raw SQL or COPY alike) leaves product_ids NULL: everything may be stale.
 
-PostgreSQL only (pg_current_xact_id needs 13+); on SQLite, for local runs, the table exists
-and stays empty, and the cache relies on its after-commit invalidation alone.
+pg_current_xact_id needs PostgreSQL 13 or newer.
 """
 
 from django.db import migrations, models
@@ -79,16 +78,12 @@ DROP_PER_TABLE = "DROP TRIGGER catalog_log_change ON {table};"
 
 
 def create_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute(CREATE)
     for table in TABLES:
         schema_editor.execute(CREATE_PER_TABLE.format(table=table))
 
 
 def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for table in TABLES:
         schema_editor.execute(DROP_PER_TABLE.format(table=table))
     schema_editor.execute(DROP)

@@ -1,6 +1,7 @@
 """The cached product list and detail: hits cost no query, and no change is ever hidden."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.test import TestCase, override_settings
 
@@ -22,7 +23,8 @@ CHECKOUT = {"shipping_address": "1 Main St", "billing_address": "1 Main St", "ph
 REAL_REDIS = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:6379/14",
+        # The suite's Redis (config/settings/test.py), database 14.
+        "LOCATION": settings.REDIS_URL.rsplit("/", 1)[0] + "/14",
     }
 }
 NO_REDIS = {

@@ -7,12 +7,7 @@ from storefront.catalog.models import Product
 from storefront.catalog.tests.factories import StockedProductFactory
 from storefront.catalog.tests.helpers import LIST_URL, ids
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="full-text search needs PostgreSQL"
-    ),
-]
+pytestmark = pytest.mark.django_db
 
 
 def names(response) -> list[str]:

@@ -15,6 +15,7 @@ import redis
 from django.conf import settings
 
 from config.celery import app as celery_app
+from storefront.core.servers import database_url_of
 
 BASE_DIR = Path(settings.BASE_DIR)
 # A port nothing listens on: publishing there fails at once, like a Redis that is down.
@@ -60,8 +61,8 @@ def require_redis(url: str) -> redis.Redis:
         client.ping()
     except redis.ConnectionError as exc:
         pytest.fail(
-            f"Redis is unreachable at {url} ({exc}). Start it: redis-server "
-            "--daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
+            f"Redis is unreachable at {url} ({exc}). Unset REDIS_URL to let the suite start "
+            "its own (config/settings/test.py), or start that server.",
             pytrace=False,
         )
     return client
@@ -193,9 +194,7 @@ def database_url_for_tests() -> str:
     """The URL of the test database pytest-django created, for another process."""
     from django.db import connection
 
-    db = connection.settings_dict
-    credentials = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return database_url_of(connection.settings_dict)
 
 
 def start_worker(

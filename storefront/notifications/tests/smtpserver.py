@@ -11,7 +11,7 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.ports import free_port
+from storefront.core.servers import free_port
 
 STALL_SECONDS = 60
 

@@ -92,14 +92,9 @@ def test_place_order_records_the_placed_event(customer):
     assert (event.actor, event.from_status, event.to_status) == (customer, "", "pending")
 
 
-@pytest.mark.parametrize("one_statement", [True, False], ids=["with-queries", "orm"])
-def test_place_order_stores_what_it_returns_on_either_write_path(
-    customer, monkeypatch, one_statement
-):
-    # PostgreSQL writes the order's rows in one statement; other databases (SQLite under
-    # `make run`) through the ORM, one statement each. Both must store the same rows and
-    # hand back instances that match them.
-    monkeypatch.setattr(services.sql, "supports_writes_in_with", lambda using: one_statement)
+def test_place_order_stores_what_it_returns(customer):
+    # The order's rows go in one statement of WITH queries: the instances handed back must
+    # match the stored rows, primary keys included.
     shirt, mug = VariantFactory(price=Decimal("20.00")), VariantFactory(price=Decimal("7.50"))
     fill_cart(customer, (shirt, 2), (mug, 1))
     someone_elses = CartItem.objects.create(cart=UserFactory().cart, variant=shirt, quantity=1)
