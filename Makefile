@@ -12,7 +12,7 @@ export EMBEDDED_POSTGRES_DIR
 
 .DEFAULT_GOAL := help
 .PHONY: help run test fuzz lint format install install-test bench
-.PHONY: worker browser-deps reset-db
+.PHONY: worker serve browser-deps reset-db
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ reset-db: install ## Stop the embedded PostgreSQL and delete its data (the next 
 # Same settings and database as `make run` (which applies the migrations).
 worker: install ## Run the Celery worker and beat (emails, outbox drain, daily report); needs Redis
 	$(PY) -m celery -A config worker --beat --loglevel=INFO
+
+# As in production (the image's command, compose.yaml): production settings, so the
+# environment of docs/deployment.md (DJANGO_SECRET_KEY, DATABASE_URL...) must be set.
+serve: install ## Serve with gunicorn as production does (config/gunicorn.conf.py)
+	$(VENV)/bin/gunicorn -c config/gunicorn.conf.py
 
 # The browser tests (tests/browser) drive Debian's Chromium with Playwright; never `playwright
 # install`, which downloads a browser build.

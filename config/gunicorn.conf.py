@@ -25,6 +25,13 @@ Every value comes from the environment, with these defaults:
 - GUNICORN_MAX_REQUESTS: requests after which a worker is replaced (with up to 10% jitter),
   bounding any slow leak. Default: 0 (never).
 - GUNICORN_LOG_LEVEL: gunicorn's own log level. Default: info.
+- GUNICORN_ACCESS_LOG: where gunicorn writes an access log line per request ("-": stdout).
+  Default: none, since Django logs one line per request already (logger
+  "storefront.request", JSON in production, with its X-Request-ID).
+- PROMETHEUS_MULTIPROC_DIR: directory where the workers write their Prometheus metrics, so
+  that GET /metrics, whichever worker answers it, adds up every worker's (prometheus-client's
+  multiprocess mode). It is emptied when gunicorn starts, and a dead worker's live values are
+  dropped. Default: a temporary directory, created here and removed when gunicorn exits.
 
 The worker class is not an option: config.gunicorn_worker.ThreadWorker is gunicorn's gthread
 worker answering gunicorn's own errors (414, 431, 400) in the API's JSON error shape. How many
@@ -32,10 +39,21 @@ slow clients it tolerates, and the proxy for the rest, are in README.md (Product
 """
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+# Set before any worker imports prometheus_client, which picks its mode once, at import: the
+# workers are forked from this process and inherit its environment.
+_CREATED_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _CREATED_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="storefront-metrics-")
+_METRICS_DIR = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
@@ -56,9 +74,28 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = max_requests // 10
 
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 # The default format, plus the X-Request-ID the answer carries (storefront/core/middleware.py).
 access_log_format = (
     '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 )
+
+
+def on_starting(server) -> None:
+    """Empty the metrics directory: counters left by an earlier run would be added up too."""
+    _METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    for path in _METRICS_DIR.glob("*.db"):
+        path.unlink()
+
+
+def child_exit(server, worker) -> None:
+    """Drop the live values (gauges) of a worker that exited; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, path=str(_METRICS_DIR))
+
+
+def on_exit(server) -> None:
+    if _CREATED_METRICS_DIR:
+        shutil.rmtree(_METRICS_DIR, ignore_errors=True)

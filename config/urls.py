@@ -1,5 +1,6 @@
 """Root URLs: an index at /, the REST API under /api/ (its index, health, OpenAPI schema and
-docs), and the admin. A path under /api/ that matches nothing answers the JSON 404."""
+docs), the admin, and the operators' /healthz, /readyz and /metrics (docs/deployment.md). A
+path under /api/ that matches nothing answers the JSON 404."""
 
 from django.conf import settings
 from django.conf.urls.static import static
@@ -24,6 +25,10 @@ api_patterns = [
 urlpatterns = [
     path("", core_views.IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
+    # Without a trailing slash, as probes and Prometheus spell them.
+    path("healthz", core_views.LivenessView.as_view(), name="healthz"),
+    path("readyz", core_views.ReadinessView.as_view(), name="readyz"),
+    path("metrics", core_views.MetricsView.as_view(), name="metrics"),
     path("api/", include(api_patterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -145,3 +145,49 @@ def test_a_hung_server_answers_503_after_the_connect_timeout_not_never(cluster):
             cluster.resume()
 
         assert get(url, API_LIST)[0] == 200
+
+
+def readyz(base_url: str) -> tuple[int, dict]:
+    status, _, body = get(base_url, ("/readyz", {}))
+    return status, json.loads(body)
+
+
+def test_readyz_answers_503_while_postgresql_is_down_and_200_once_it_is_back(cluster):
+    with live_server(conn_max_age=60) as url:
+        status, body = readyz(url)
+        assert (status, body["status"]) == (200, "ready"), body
+
+        cluster.stop()
+        try:
+            status, body = readyz(url)
+        finally:
+            cluster.start()
+        assert status == 503
+        error = body["error"]
+        assert (error["code"], error["message"]) == ("service_unavailable", "Not ready: database.")
+        checks = error["details"]["checks"]
+        assert checks["database"] == {"status": "down", "error": "OperationalError"}
+        # Not tried against a database that is down: each would wait for it again.
+        assert checks["migrations"] == checks["outbox"] == {"status": "skipped"}
+
+        assert readyz(url)[0] == 200
+
+
+def test_readyz_answers_503_on_a_database_without_the_migrations(cluster):
+    cluster.create_database("unmigrated")
+    config = connections["default"].settings_dict
+    connections.close_all()
+    config["NAME"] = "unmigrated"
+    try:
+        with live_server(conn_max_age=0) as url:
+            status, body = readyz(url)
+    finally:
+        connections.close_all()
+        config["NAME"] = "storefront"
+
+    assert status == 503
+    checks = body["error"]["details"]["checks"]
+    assert checks["database"] == {"status": "ok"}
+    assert checks["migrations"]["status"] == "down"
+    assert checks["migrations"]["error"] == "UnappliedMigrations"
+    assert checks["migrations"]["unapplied"] > 0

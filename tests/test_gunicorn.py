@@ -15,8 +15,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from django.conf import settings
@@ -33,11 +35,13 @@ ANSWER_TIMEOUT = 10
 # take longer to arrive than ANSWER_TIMEOUT.
 SLOW_BYTE_INTERVAL = 0.25
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}  # What the TLS-terminating proxy adds.
+METRICS_TOKEN = secrets.token_urlsafe(32)
 
 
 @contextmanager
-def gunicorn(**env_overrides: str) -> Iterator[int]:
-    """Run gunicorn -c config/gunicorn.conf.py with production settings; yield its port."""
+def gunicorn(log: BinaryIO | None = None, **env_overrides: str) -> Iterator[int]:
+    """Run gunicorn -c config/gunicorn.conf.py with production settings; yield its port.
+    Its output goes to `log` when given, else to a temporary file."""
     port = free_port()
     env = {
         **os.environ,
@@ -53,10 +57,11 @@ def gunicorn(**env_overrides: str) -> Iterator[int]:
         "GUNICORN_WORKERS": str(WORKERS),
         "GUNICORN_THREADS": str(THREADS),
         "GUNICORN_LIMIT_REQUEST_LINE": str(LIMIT_REQUEST_LINE),
+        "METRICS_TOKEN": METRICS_TOKEN,
         **env_overrides,
     }
     command = [str(GUNICORN), "-c", "config/gunicorn.conf.py", "--no-control-socket"]
-    with tempfile.TemporaryFile() as log:
+    with nullcontext(log) if log is not None else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_answering(port, process, log)
@@ -103,8 +108,14 @@ def raw_exchange(port: int, request: bytes) -> tuple[int, dict, dict]:
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup) -> Iterator[int]:
-    with gunicorn() as port:
+def server_log(tmp_path_factory) -> Path:
+    """Where the module's server writes its output (gunicorn's and the application's logs)."""
+    return tmp_path_factory.mktemp("gunicorn") / "output.log"
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, server_log) -> Iterator[int]:
+    with server_log.open("wb") as log, gunicorn(log) as port:
         yield port
 
 
@@ -232,3 +243,88 @@ def test_health_answers_503_in_the_error_shape_when_the_database_is_down(django_
         "cache": "down",
         "broker": "down",
     }
+
+
+# --- Probes, metrics and logs of production ----------------------------------------------
+
+
+def plain_http_get(port: int, path: str, headers: dict | None = None) -> http.client.HTTPResponse:
+    """GET as a probe or a scraper does: straight to gunicorn, without the proxy's headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=ANSWER_TIMEOUT)
+    connection.request("GET", path, headers=headers or {})
+    response = connection.getresponse()
+    response.body = response.read()
+    connection.close()
+    return response
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_over_plain_http_without_a_redirect_to_https(server, path):
+    response = plain_http_get(server, path)
+
+    assert response.status == 200, response.body
+    assert json.loads(response.body)["status"] in {"ok", "ready"}
+
+
+def test_the_api_over_plain_http_still_redirects_to_https(server):
+    assert plain_http_get(server, "/api/health/").status == 301
+
+
+def metric(body: bytes, name: str, **labels: str) -> float:
+    """The value of sample `name` with exactly `labels` in a /metrics answer (0 if absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_metrics_add_up_the_requests_of_every_worker(server):
+    # Requests spread over both workers; whichever worker answers the scrape counts them all
+    # (prometheus-client's multiprocess mode, config/gunicorn.conf.py).
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    labels = {"view": "healthz", "method": "GET", "status": "200"}
+    before = metric(
+        plain_http_get(server, "/metrics", auth).body, "storefront_http_requests_total", **labels
+    )
+    requests = 40
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        answers = list(pool.map(lambda _: plain_http_get(server, "/healthz"), range(requests)))
+    assert all(answer.status == 200 for answer in answers)
+
+    for _ in range(WORKERS * 2):  # Scrapes answered by either worker agree.
+        response = plain_http_get(server, "/metrics", auth)
+        assert response.status == 200
+        assert (
+            metric(response.body, "storefront_http_requests_total", **labels) == before + requests
+        )
+
+
+def test_metrics_refuse_a_client_without_the_token(server):
+    response = plain_http_get(server, "/metrics", {"Authorization": "Bearer not-the-token"})
+
+    assert response.status == 401
+    assert json.loads(response.body)["error"]["status"] == 401
+
+
+def test_each_request_is_logged_as_one_json_line_with_its_request_id(server, server_log):
+    response = get(server, "/api/products/?search=hidden", headers={"X-Request-ID": "json-log-1"})
+    assert response.status == 200
+
+    deadline = time.monotonic() + ANSWER_TIMEOUT
+    while time.monotonic() < deadline:
+        lines = [line for line in server_log.read_text().splitlines() if "json-log-1" in line]
+        if lines:
+            break
+        time.sleep(0.1)
+    (line,) = lines  # One line for the request: gunicorn's access log is off.
+    record = json.loads(line)
+    assert record["logger"] == "storefront.request"
+    assert record["level"] == "INFO"
+    assert record["request_id"] == "json-log-1"
+    assert (record["method"], record["path"], record["status"]) == ("GET", "/api/products/", 200)
+    assert record["view"] == "product-list"
+    assert record["duration_ms"] >= 0
+    assert "time" in record

@@ -55,6 +55,18 @@ Environment variables (all optional here; production.py requires more):
   failure. Default: 10.
 - NOTIFICATIONS_DRAIN_INTERVAL, NOTIFICATIONS_REDISPATCH_AFTER, NOTIFICATIONS_MAX_ATTEMPTS:
   the outbox drain (docs/background.md). Defaults: 10, 60, 20.
+- READY_OUTBOX_MAX_AGE_SECONDS: GET /readyz answers 503 while the oldest pending outbox
+  message is older than this many seconds (no worker or drain delivers it); 0 leaves the
+  outbox out of readiness. Default: 1800 (30 minutes; a message's retries wait up to 10
+  minutes each, docs/background.md).
+- METRICS_TOKEN: a secret that opens GET /metrics to `Authorization: Bearer <token>` (a
+  Prometheus scraper); staff users are let in with their session or API token either way.
+  Default: empty (staff only).
+- PROMETHEUS_MULTIPROC_DIR: read by prometheus-client itself: a directory where every
+  process writes its metrics, added up by GET /metrics. config/gunicorn.conf.py sets one up;
+  leave it unset elsewhere. Default: unset (one process's metrics).
+- LOG_LEVEL: level of the root logger. Default: INFO (one line per request, logger
+  "storefront.request"; JSON in production, see there).
 """
 
 import os
@@ -125,6 +137,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every answer, whichever middleware gives it, carries X-Request-ID.
     "storefront.core.middleware.RequestIdMiddleware",
+    # Second: counts, times and logs every answer (with its request id), whichever gives it.
+    "storefront.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -422,6 +436,10 @@ NOTIFICATIONS_DRAIN_INTERVAL = float(os.environ.get("NOTIFICATIONS_DRAIN_INTERVA
 NOTIFICATIONS_REDISPATCH_AFTER = int(os.environ.get("NOTIFICATIONS_REDISPATCH_AFTER", "60"))
 # After this many delivery attempts a message is marked failed and left for staff to see.
 NOTIFICATIONS_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATIONS_MAX_ATTEMPTS", "20"))
+# GET /readyz fails while the oldest pending outbox message is older than this (seconds; 0:
+# not checked). A message may stay pending through its retries (a mail server outage: 5 s
+# doubling up to 10 minutes), so this is well above one retry delay.
+READY_OUTBOX_MAX_AGE_SECONDS = int(os.environ.get("READY_OUTBOX_MAX_AGE_SECONDS", "1800"))
 # Local hour (TIME_ZONE) at which yesterday's sales report is emailed to staff.
 DAILY_SALES_REPORT_HOUR = int(os.environ.get("DAILY_SALES_REPORT_HOUR", "6"))
 # Who builds the email of each kind of outbox message (OutboxMessage.Kind value: dotted path
@@ -469,6 +487,15 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))
 
+# --- Operations: /healthz, /readyz, /metrics, logs (docs/deployment.md) ------------------
+
+# `Authorization: Bearer <METRICS_TOKEN>` opens GET /metrics (staff are let in without it).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Set by config/gunicorn.conf.py for its workers; prometheus-client reads the same variable.
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+
+# One line per request from logger "storefront.request" (storefront/core/metrics.py), plain
+# here; production.py writes every line as JSON.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

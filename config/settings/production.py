@@ -14,6 +14,9 @@ behind a proxy that already redirects), DJANGO_HSTS_SECONDS (default one year), 
 SMTP settings EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS,
 DEFAULT_FROM_EMAIL, PAYMENT_SANDBOX (default off: card payments need a registered gateway,
 see docs/checkout.md; on, `check --deploy` warns).
+Logs: every line is one JSON object (python-json-logger) on stderr: time, level, logger,
+message, request_id, plus the extra fields of the record (a request's line: method, path,
+status, duration_ms, view; docs/deployment.md).
 """
 
 import os
@@ -56,6 +59,9 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": NUM_PROXIES or 0}  # noqa: F4
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# Probes and the Prometheus scraper call gunicorn directly, over plain HTTP inside the
+# deployment's network (compose.yaml): a redirect to HTTPS would fail every probe.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
@@ -70,3 +76,22 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "shop@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# JSON lines for log collectors; the fields of base.py's plain format, named.
+LOGGING = {
+    **LOGGING,  # noqa: F405
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json",
+        }
+    },
+}

@@ -1,22 +1,28 @@
-"""The front door: `/` and `/api/` (indexes of links), GET /api/health/, and the JSON 404 of
-every path under /api/ that no endpoint matches (docs/api.md)."""
+"""The front door: `/` and `/api/` (indexes of links), GET /api/health/, the JSON 404 of
+every path under /api/ that no endpoint matches (docs/api.md), and the operators' endpoints
+GET /healthz, /readyz and /metrics (docs/deployment.md)."""
+
+import secrets
 
 from django.conf import settings
-from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from storefront.core.api.exceptions import error_body
 from storefront.core.database import Failure
-from storefront.core.health import system_health
+from storefront.core.health import readiness, system_health
+from storefront.core.metrics import exposition
 
 NOT_FOUND_URL_NAME = "api-not-found"
 
@@ -154,6 +160,86 @@ class HealthView(PublicView):
                 body, status=503, headers={"Retry-After": str(Failure.OUTAGE.retry_after)}
             )
         return Response(health)
+
+
+# --- Operators' endpoints: probes and metrics, outside the API and its schema -------------
+
+
+@extend_schema(exclude=True)
+@method_decorator(never_cache, name="dispatch")
+class LivenessView(PublicView):
+    """GET /healthz: the process is alive and serving."""
+
+    def get(self, request: Request) -> Response:
+        """200 {"status": "ok"}, with no I/O at all (no database, cache or broker): a failure
+        here means the process or its threads are stuck, which a restart fixes."""
+        return Response({"status": "ok"})
+
+
+@extend_schema(exclude=True)
+@method_decorator(never_cache, name="dispatch")
+class ReadinessView(PublicView):
+    """GET /readyz: this process can serve requests (storefront.core.health.readiness)."""
+
+    def get(self, request: Request) -> Response:
+        """200 {"status": "ready", "checks": {"database", "migrations", "cache", "broker",
+        "outbox"}} when no check is down; 503 `service_unavailable` in the error shape, the
+        checks in `details.checks` and `Retry-After` in seconds, when one is.
+
+        Each check: {"status": "ok" | "down" | "skipped", "error"?: exception class name};
+        outbox adds `pending` (messages) and `oldest_pending_age_seconds`. Never cached.
+        """
+        ready = readiness()
+        if ready["status"] != "ready":
+            down = [name for name, check in ready["checks"].items() if check["status"] == "down"]
+            body = error_body(
+                503,
+                "service_unavailable",
+                f"Not ready: {', '.join(down)}.",
+                details={"checks": ready["checks"]},
+            )
+            return Response(
+                body, status=503, headers={"Retry-After": str(Failure.OUTAGE.retry_after)}
+            )
+        return Response(ready)
+
+
+class IsStaffOrMetricsToken(BasePermission):
+    """Staff (session or API token), or `Authorization: Bearer <settings.METRICS_TOKEN>`
+    when that setting is not empty."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        if request.user and request.user.is_staff:
+            return True
+        token = settings.METRICS_TOKEN
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        return (
+            bool(token)
+            and scheme.lower() == "bearer"
+            and secrets.compare_digest(credentials.strip().encode(), token.encode())
+        )
+
+
+@extend_schema(exclude=True)
+@method_decorator(never_cache, name="dispatch")
+class MetricsView(APIView):
+    """GET /metrics: Prometheus metrics, for staff and the holder of METRICS_TOKEN."""
+
+    permission_classes = (IsStaffOrMetricsToken,)
+    throttle_classes = ()
+    renderer_classes = (JSONRenderer,)
+
+    def perform_content_negotiation(self, request, force=False):
+        # The metrics are text whatever the Accept header; errors are JSON, the one shape.
+        return super().perform_content_negotiation(request, force=True)
+
+    def get(self, request: Request) -> HttpResponse:
+        """200 text/plain (Prometheus text format): storefront_http_requests_total,
+        storefront_http_request_duration_seconds, storefront_checkouts_total and the outbox
+        backlog (storefront/core/metrics.py). 401 `not_authenticated` without credentials
+        (or with a wrong token), 403 `permission_denied` for a customer. One query (the
+        outbox) with the token; a session or API token adds the authentication's."""
+        return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 def _endpoint_with_slash(request) -> str | None:

@@ -35,6 +35,7 @@ from storefront.orders.exceptions import (
     OutOfStock,
     PaymentRequired,
 )
+from storefront.orders.metrics import count_checkout
 from storefront.orders.models import Order
 from storefront.payments.exceptions import (
     InvalidPaymentToken,
@@ -127,10 +128,15 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
         idempotency_key = _idempotency_key(request)
         serializer = PlaceOrderSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        order, created = services.place_order(
-            customer=request.user, idempotency_key=idempotency_key, **serializer.validated_data
-        )
+        try:
+            order, created = services.place_order(
+                customer=request.user, idempotency_key=idempotency_key, **serializer.validated_data
+            )
+        except OutOfStock:
+            count_checkout("out_of_stock")
+            raise
         if created:
+            count_checkout("placed")
             location = request.build_absolute_uri(
                 reverse("order-detail", kwargs={"order_id": order.pk})
             )
@@ -198,7 +204,11 @@ class OrderPayView(OrderDetailMixin, APIView):
         serializer = PayOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = selectors.get_order(user=request.user, order_id=order_id)
-        services.pay_order(order=order, token=serializer.validated_data["token"])
+        try:
+            services.pay_order(order=order, token=serializer.validated_data["token"])
+        except PaymentDeclined:
+            count_checkout("declined")
+            raise
         return self.order_response(order_id)
 
 
