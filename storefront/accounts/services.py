@@ -56,7 +56,7 @@ def register_customer(
             user = User.objects.create_user(
                 email=email, password=password, first_name=first_name, last_name=last_name
             )
-            carts.get_or_create_customer_cart(customer=user)
+            carts.create_customer_cart(customer=user)
             emails.enqueue_welcome_email(user_id=user.pk)
             return user
     except IntegrityError:

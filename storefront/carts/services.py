@@ -59,6 +59,12 @@ def get_or_create_customer_cart(*, customer: User) -> Cart:
     return cart
 
 
+def create_customer_cart(*, customer: User) -> Cart:
+    """Create the empty cart of `customer`, who has none (one INSERT): registration calls it
+    in the transaction that creates the customer. Raises IntegrityError if a cart exists."""
+    return Cart.objects.create(customer=customer)
+
+
 def create_guest_cart() -> Cart:
     """Create an empty guest cart; the caller hands its `token` (UUID) to the visitor."""
     return Cart.objects.create()
