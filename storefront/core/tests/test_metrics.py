@@ -3,7 +3,6 @@ and logs. Metrics live in the test process's default registry, shared by every t
 test compares a value before and after what it does. Several gunicorn workers adding up
 their metrics: tests/test_gunicorn.py."""
 
-import io
 import logging
 from datetime import timedelta
 
@@ -14,7 +13,6 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
-from storefront.core.middleware import RequestIdLogFilter
 from storefront.notifications.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db
@@ -163,20 +161,6 @@ def test_the_outbox_backlog_is_read_at_scrape_time(client):
     metrics = scrape(client)
     assert metrics[("storefront_outbox_pending_messages", frozenset())] == 1
     assert metrics[("storefront_outbox_oldest_pending_age_seconds", frozenset())] >= 300
-
-
-@pytest.fixture
-def console_output():
-    """What the project's console log handler (settings.LOGGING) writes, meanwhile."""
-    handler = next(
-        handler
-        for handler in logging.getLogger().handlers
-        if any(isinstance(f, RequestIdLogFilter) for f in handler.filters)
-    )
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    yield stream
-    handler.setStream(previous)
 
 
 def test_each_request_is_logged_once_with_its_id_status_duration_and_view(client, console_output):

@@ -1,12 +1,9 @@
 """X-Request-ID on every answer, and in the log records of the request."""
 
-import io
 import logging
 
 import pytest
 from django.test import Client
-
-from storefront.core.middleware import RequestIdLogFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -77,20 +74,6 @@ def test_cors_preflights_carry_the_request_id(client, settings):
 
     assert response["Access-Control-Allow-Origin"] == "http://localhost:5173"
     assert response["X-Request-ID"] == "trace-2"
-
-
-@pytest.fixture
-def console_output():
-    """What the project's console log handler (settings.LOGGING) writes, meanwhile."""
-    handler = next(
-        handler
-        for handler in logging.getLogger().handlers
-        if any(isinstance(f, RequestIdLogFilter) for f in handler.filters)
-    )
-    stream = io.StringIO()
-    previous = handler.setStream(stream)
-    yield stream
-    handler.setStream(previous)
 
 
 def test_log_records_of_a_request_carry_its_id(client, console_output):

@@ -72,7 +72,7 @@ def test_the_embedded_database_keeps_its_data_between_runs_and_stops_after_each(
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite:///db.sqlite3", "mysql://root@127.0.0.1/shop", "redis://127.0.0.1:6379/0"]
+    "url", ["file:///srv/shop.db", "mysql://root@127.0.0.1/shop", "redis://127.0.0.1:6379/0"]
 )
 def test_a_database_url_that_is_not_postgresql_is_refused_in_one_line(tmp_path, url):
     result = manage("check", data_dir=tmp_path / "unused", DATABASE_URL=url)

@@ -25,18 +25,6 @@ CHECKOUT = {
 
 
 @pytest.fixture
-def customer():
-    return UserFactory()
-
-
-@pytest.fixture
-def client(customer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(customer)
-    return client
-
-
-@pytest.fixture
 def staff_client() -> APIClient:
     client = APIClient()
     client.force_authenticate(StaffFactory())

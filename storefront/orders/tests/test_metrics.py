@@ -2,9 +2,7 @@
 
 import pytest
 from prometheus_client import REGISTRY
-from rest_framework.test import APIClient
 
-from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import CartItem
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.orders.metrics import OUTCOMES
@@ -27,18 +25,6 @@ def checkouts() -> dict[str, float]:
 
 def counted_since(before: dict[str, float]) -> dict[str, float]:
     return {outcome: value - before[outcome] for outcome, value in checkouts().items()}
-
-
-@pytest.fixture
-def customer():
-    return UserFactory()
-
-
-@pytest.fixture
-def client(customer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(customer)
-    return client
 
 
 def fill_cart(customer, *, stock: int = 5, quantity: int = 1) -> None:
