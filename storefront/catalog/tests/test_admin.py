@@ -242,21 +242,27 @@ def test_admin_edits_variant_price_and_stock_from_the_list(admin_client, catalog
     assert (str(variant.price), variant.stock_quantity) == ("1.23", 42)
 
 
-def test_admin_stock_edits_go_through_the_stock_module(admin_client, catalog, settings):
-    """Lowered from the list: a low-stock alert; raised on the variant's page: resolved."""
-    settings.LOW_STOCK_THRESHOLD = 5
-    variant = catalog.variants.get()
-    listed = {
+def variant_list_edit(variant, *, price: str, stock: str, shown_stock: str | None = None) -> dict:
+    """The POST of the admin's variant list saving one row: `price`, `stock` (units), and the
+    stock the page showed (default: the variant's)."""
+    return {
         "form-TOTAL_FORMS": "1",
         "form-INITIAL_FORMS": "1",
         "form-MIN_NUM_FORMS": "0",
         "form-MAX_NUM_FORMS": "1000",
         "_save": "Save",
         "form-0-id": str(variant.pk),
-        "form-0-price": str(variant.price),
-        "form-0-stock_quantity": "2",
-        "initial-form-0-stock_quantity": str(variant.stock_quantity),
+        "form-0-price": price,
+        "form-0-stock_quantity": stock,
+        "initial-form-0-stock_quantity": shown_stock or str(variant.stock_quantity),
     }
+
+
+def test_admin_stock_edits_go_through_the_stock_module(admin_client, catalog, settings):
+    """Lowered from the list: a low-stock alert; raised on the variant's page: resolved."""
+    settings.LOW_STOCK_THRESHOLD = 5
+    variant = catalog.variants.get()
+    listed = variant_list_edit(variant, price=str(variant.price), stock="2")
     page = {
         "product": catalog.pk,
         "sku": variant.sku,
@@ -398,18 +404,8 @@ def test_admin_variant_list_edit_of_a_price_keeps_the_units_sold_since_the_page_
     admin_client, catalog
 ):
     variant = catalog.variants.get()
-    data = {
-        "form-TOTAL_FORMS": "1",
-        "form-INITIAL_FORMS": "1",
-        "form-MIN_NUM_FORMS": "0",
-        "form-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-        "form-0-id": str(variant.pk),
-        "form-0-price": "1.23",
-        # The page showed 10 units; a sale of 3 happens before staff save.
-        "form-0-stock_quantity": "10",
-        "initial-form-0-stock_quantity": "10",
-    }
+    # The page showed 10 units; a sale of 3 happens before staff save.
+    data = variant_list_edit(variant, price="1.23", stock="10", shown_stock="10")
     ProductVariant.objects.filter(pk=variant.pk).update(stock_quantity=7)
 
     response = admin_client.post("/admin/catalog/productvariant/", data)
