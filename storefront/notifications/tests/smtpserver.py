@@ -57,22 +57,26 @@ class SMTPServer:
     def keys(self) -> list[str]:
         return [message["X-Storefront-Notification"] for message in self.accepted]
 
-    async def _maybe_stall(self, stage: str) -> None:
+    async def _maybe_stall(self, stage: str, server) -> bool:
+        """Wait at `stage` if told to; return whether the client is still connected."""
         if self.stall_at != stage:
-            return
+            return True
         self.stalled.set()
-        # The session is cancelled here if its client goes away (a killed worker).
         deadline = time.monotonic() + STALL_SECONDS
         while not self.released.is_set() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+        # A killed worker's connection may be released before aiosmtpd has cancelled its
+        # session: a client that is gone never had its email accepted.
+        return server.transport is not None and not server.transport.is_closing()
 
     # aiosmtpd handler hooks.
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        await self._maybe_stall("DATA")
+        if not await self._maybe_stall("DATA", server):
+            return "421 Client gone"
         self.accepted.append(message_from_bytes(envelope.content))
         return "250 Message accepted for delivery"
 
     async def handle_QUIT(self, server, session, envelope) -> str:
-        await self._maybe_stall("QUIT")
+        await self._maybe_stall("QUIT", server)
         return "221 Bye"

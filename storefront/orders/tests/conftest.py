@@ -1,4 +1,5 @@
-"""Fixtures of the orders tests: a customer and an API client logged in as them."""
+"""Fixtures of the orders tests: a customer and an API client logged in as them
+(`customer_client`; pytest-django's `client` stays the admin tests' Django client)."""
 
 import pytest
 from rest_framework.test import APIClient
@@ -12,7 +13,7 @@ def customer():
 
 
 @pytest.fixture
-def client(customer) -> APIClient:
+def customer_client(customer) -> APIClient:
     client = APIClient()
     client.force_authenticate(customer)
     return client

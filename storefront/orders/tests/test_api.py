@@ -25,6 +25,11 @@ CHECKOUT = {
 
 
 @pytest.fixture
+def client(customer_client) -> APIClient:
+    return customer_client
+
+
+@pytest.fixture
 def staff_client() -> APIClient:
     client = APIClient()
     client.force_authenticate(StaffFactory())

@@ -2,6 +2,7 @@
 
 import pytest
 from prometheus_client import REGISTRY
+from rest_framework.test import APIClient
 
 from storefront.carts.models import CartItem
 from storefront.catalog.tests.factories import VariantFactory
@@ -14,6 +15,11 @@ CHECKOUT = {
     "billing_address": "1 Main St\n12345 Springfield",
     "phone_number": "+1 555 0100",
 }
+
+
+@pytest.fixture
+def client(customer_client) -> APIClient:
+    return customer_client
 
 
 def checkouts() -> dict[str, float]:
