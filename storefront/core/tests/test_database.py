@@ -45,6 +45,8 @@ class Scenario:
     external_effect: bool = False
     attempts: int = 0
     partner_ready: queue.Queue = field(default_factory=queue.Queue)
+    # One item per round the partner committed (after the deadlock aborted the view).
+    partner_done: queue.Queue = field(default_factory=queue.Queue)
 
 
 scenario = Scenario()
@@ -57,6 +59,10 @@ class DeadlockingView(APIView):
     def post(self, request):
         scenario.attempts += 1
         name = request.data["name"]
+        if scenario.attempts > 1:
+            # A run again after a deadlock: it would otherwise race the partner, still
+            # finishing the round that aborted the first run, for the row it waits on.
+            scenario.partner_done.get(timeout=TIMEOUT_SECONDS)
         if scenario.commit_before:
             # An autocommit write before the transaction: running the view again would
             # repeat it.
@@ -103,6 +109,7 @@ def partner(rounds: int) -> threading.Thread:
                         time.sleep(0.02)
                     # The view holds `first` and waits for `second`: this closes the cycle.
                     Tag.objects.filter(pk=scenario.first).update(name="partner")
+                scenario.partner_done.put(pid)
         finally:
             connection.close()
 
