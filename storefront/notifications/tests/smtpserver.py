@@ -25,6 +25,7 @@ class SMTPServer:
         self.stall_at: str | None = None  # "DATA" or "QUIT"
         self.stalled = threading.Event()
         self.released = threading.Event()
+        self._stalled_server = None  # the aiosmtpd session that waits at `stall_at`
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> None:
@@ -44,6 +45,23 @@ class SMTPServer:
         if not self.stalled.wait(timeout):
             pytest.fail(f"No delivery reached {self.stall_at} within {timeout} s")
 
+    def wait_client_gone(self, timeout: float = 10) -> None:
+        """Wait until the stalled delivery's client has disconnected (a killed worker's pool
+        process dies a moment after the worker's main process, which is what kill() waits
+        for)."""
+        deadline = time.monotonic() + timeout
+        while self._client_connected() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not self._client_connected(), "the stalled client is still connected"
+
+    def _client_connected(self) -> bool:
+        server = self._stalled_server
+        return (
+            server is not None
+            and server.transport is not None
+            and not (server.transport.is_closing())
+        )
+
     def release(self) -> None:
         self.stall_at = None
         self.released.set()
@@ -61,6 +79,7 @@ class SMTPServer:
         """Wait at `stage` if told to; return whether the client is still connected."""
         if self.stall_at != stage:
             return True
+        self._stalled_server = server
         self.stalled.set()
         deadline = time.monotonic() + STALL_SECONDS
         while not self.released.is_set() and time.monotonic() < deadline:

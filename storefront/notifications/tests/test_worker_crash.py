@@ -57,6 +57,7 @@ def kill_during_delivery(smtp: SMTPServer, tmp_path, stage: str) -> OutboxMessag
         smtp.wait_stalled()
     finally:
         doomed.kill()
+    smtp.wait_client_gone()
     smtp.release()
     return OutboxMessage.objects.get(key=confirmation_key(order))
 
