@@ -150,16 +150,15 @@ class HealthView(PublicView):
         """
         health = system_health()
         if health["status"] == "down":
-            body = error_body(
-                503,
-                "service_unavailable",
-                "The database is not answering.",
-                details={"checks": health["checks"]},
-            )
-            return Response(
-                body, status=503, headers={"Retry-After": str(Failure.OUTAGE.retry_after)}
-            )
+            return _unavailable("The database is not answering.", checks=health["checks"])
         return Response(health)
+
+
+def _unavailable(message: str, *, checks: dict) -> Response:
+    """503 `service_unavailable` in the error shape, `checks` in its details, and the
+    Retry-After (seconds) of a database outage."""
+    body = error_body(503, "service_unavailable", message, details={"checks": checks})
+    return Response(body, status=503, headers={"Retry-After": str(Failure.OUTAGE.retry_after)})
 
 
 # --- Operators' endpoints: probes and metrics, outside the API and its schema -------------
@@ -192,15 +191,7 @@ class ReadinessView(PublicView):
         ready = readiness()
         if ready["status"] != "ready":
             down = [name for name, check in ready["checks"].items() if check["status"] == "down"]
-            body = error_body(
-                503,
-                "service_unavailable",
-                f"Not ready: {', '.join(down)}.",
-                details={"checks": ready["checks"]},
-            )
-            return Response(
-                body, status=503, headers={"Retry-After": str(Failure.OUTAGE.retry_after)}
-            )
+            return _unavailable(f"Not ready: {', '.join(down)}.", checks=ready["checks"])
         return Response(ready)
 
 
