@@ -12,7 +12,7 @@ import sys
 import dj_database_url
 import psycopg
 
-from config.settings.base import POSTGRESQL_SCHEMES
+from config.settings.base import database_url
 
 
 def main() -> int:
@@ -20,11 +20,7 @@ def main() -> int:
     if not url:
         print("DATABASE_URL is unset: the embedded PostgreSQL (storefront/core/servers.py)")
         return 0
-    scheme = url.split("://", 1)[0]
-    if scheme not in POSTGRESQL_SCHEMES:
-        print(f"DATABASE_URL must be a PostgreSQL URL, not {scheme}://...", file=sys.stderr)
-        return 1
-    config = dj_database_url.parse(url)
+    config = dj_database_url.parse(database_url(embedded=False))  # refuses other URLs
     where = config["HOST"] or "127.0.0.1"
     try:
         with psycopg.connect(
