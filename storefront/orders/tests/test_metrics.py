@@ -2,24 +2,13 @@
 
 import pytest
 from prometheus_client import REGISTRY
-from rest_framework.test import APIClient
 
 from storefront.carts.models import CartItem
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.orders.metrics import OUTCOMES
+from storefront.orders.tests.test_api import CHECKOUT
 
 pytestmark = pytest.mark.django_db
-
-CHECKOUT = {
-    "shipping_address": "1 Main St\n12345 Springfield",
-    "billing_address": "1 Main St\n12345 Springfield",
-    "phone_number": "+1 555 0100",
-}
-
-
-@pytest.fixture
-def client(customer_client) -> APIClient:
-    return customer_client
 
 
 def checkouts() -> dict[str, float]:
@@ -42,32 +31,34 @@ def test_every_outcome_is_exposed_before_it_happens():
     assert all(value is not None for value in checkouts().values())
 
 
-def test_a_placed_order_is_counted_once_however_often_it_is_replayed(client, customer):
+def test_a_placed_order_is_counted_once_however_often_it_is_replayed(customer_client, customer):
     fill_cart(customer)
     before = checkouts()
 
     for _ in range(2):
-        response = client.post("/api/orders/", CHECKOUT, headers={"Idempotency-Key": "k-1"})
+        response = customer_client.post(
+            "/api/orders/", CHECKOUT, headers={"Idempotency-Key": "k-1"}
+        )
         assert response.status_code in (200, 201)
 
     assert counted_since(before) == {"placed": 1, "out_of_stock": 0, "declined": 0}
 
 
-def test_a_checkout_short_of_stock_is_counted_as_out_of_stock(client, customer):
+def test_a_checkout_short_of_stock_is_counted_as_out_of_stock(customer_client, customer):
     fill_cart(customer, stock=1, quantity=2)
     before = checkouts()
 
-    assert client.post("/api/orders/", CHECKOUT).status_code == 409
+    assert customer_client.post("/api/orders/", CHECKOUT).status_code == 409
 
     assert counted_since(before) == {"placed": 0, "out_of_stock": 1, "declined": 0}
 
 
-def test_a_declined_card_payment_is_counted_as_declined(client, customer):
+def test_a_declined_card_payment_is_counted_as_declined(customer_client, customer):
     fill_cart(customer)
-    order = client.post("/api/orders/", {**CHECKOUT, "payment_method": "card"}).json()
+    order = customer_client.post("/api/orders/", {**CHECKOUT, "payment_method": "card"}).json()
     before = checkouts()
 
-    response = client.post(f"/api/orders/{order['id']}/pay/", {"token": "tok_declined"})
+    response = customer_client.post(f"/api/orders/{order['id']}/pay/", {"token": "tok_declined"})
 
     assert response.status_code == 402
     assert counted_since(before) == {"placed": 0, "out_of_stock": 0, "declined": 1}
