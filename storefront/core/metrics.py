@@ -74,6 +74,12 @@ class RequestMetricsMiddleware:
         method = request.method if request.method in METHODS else "other"
         REQUESTS.labels(view, method, str(response.status_code)).inc()
         REQUEST_DURATION.labels(view, method).observe(seconds)
+        if request_logger.isEnabledFor(logging.INFO):
+            self._log(request, response, view, seconds)
+        return response
+
+    @staticmethod
+    def _log(request, response, view: str, seconds: float) -> None:
         duration_ms = round(seconds * 1000, 1)
         request_logger.info(
             "%s %s %s %s ms (%s)",
@@ -90,7 +96,6 @@ class RequestMetricsMiddleware:
                 "view": view,
             },
         )
-        return response
 
 
 class OutboxCollector:
