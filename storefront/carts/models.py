@@ -12,8 +12,6 @@ from django.db import models
 
 from storefront.core.models import TimeStampedModel
 
-# The largest id a BigAutoField (the project's DEFAULT_AUTO_FIELD) holds.
-MAX_ID = 2**63 - 1
 # Upper bound of one cart item's quantity (units); the database enforces it with a CHECK.
 MAX_CART_ITEM_QUANTITY = 1000
 # Upper bound of the items (distinct variants) of one cart. Together with the units per item
@@ -27,12 +25,6 @@ def is_valid_quantity(value: object) -> bool:
     MAX_CART_ITEM_QUANTITY."""
     is_int = isinstance(value, int) and not isinstance(value, bool)
     return is_int and 1 <= value <= MAX_CART_ITEM_QUANTITY
-
-
-def is_valid_id(value: object) -> bool:
-    """Whether `value` can be a row's id: an int (not a bool) from 1 to MAX_ID."""
-    is_int = isinstance(value, int) and not isinstance(value, bool)
-    return is_int and 1 <= value <= MAX_ID
 
 
 class CartQuerySet(models.QuerySet["Cart"]):

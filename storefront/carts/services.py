@@ -41,11 +41,11 @@ from storefront.carts.models import (
     MAX_CART_LINES,
     Cart,
     CartItem,
-    is_valid_id,
     is_valid_quantity,
 )
 from storefront.catalog.models import Product, ProductVariant
 from storefront.catalog.querysets import purchasable_sql
+from storefront.core.models import is_valid_id
 from storefront.orders.models import MAX_ORDER_TOTAL
 
 

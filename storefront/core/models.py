@@ -2,6 +2,15 @@
 
 from django.db import models
 
+# The largest id a BigAutoField (the project's DEFAULT_AUTO_FIELD) holds.
+MAX_ID = 2**63 - 1
+
+
+def is_valid_id(value: object) -> bool:
+    """Whether `value` can be a row's id: an int (not a bool) from 1 to MAX_ID."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    return is_int and 1 <= value <= MAX_ID
+
 
 class TimeStampedModel(models.Model):
     """Abstract base: `created_at` and `updated_at`, set by the database layer on save."""

@@ -5,9 +5,10 @@ from typing import Any
 
 from rest_framework import serializers
 
-from storefront.carts.models import MAX_CART_ITEM_QUANTITY, MAX_ID, Cart, CartItem
+from storefront.carts.models import MAX_CART_ITEM_QUANTITY, Cart, CartItem
 from storefront.catalog.models import Product, ProductImage, ProductVariant
 from storefront.core.api.formats import PRICE_FIELD
+from storefront.core.models import MAX_ID, is_valid_id
 
 IMAGE_STORAGE = ProductImage._meta.get_field("image").storage
 # A cart's line totals and total: no cap on digits. Adds keep a cart's total within what an
@@ -141,7 +142,7 @@ class VariantIdField(serializers.IntegerField):
                 data = int(data)
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=data_type)
-        if not 1 <= data <= MAX_ID:
+        if not is_valid_id(data):
             self.fail("does_not_exist", pk_value=data)
         return data
 

@@ -8,12 +8,12 @@ from rest_framework import serializers
 
 from storefront.accounts.models import Address, phone_validator
 from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD
+from storefront.core.models import MAX_ID, is_valid_id
 from storefront.orders.models import Order, OrderEvent, OrderItem
 from storefront.payments.models import Payment
 
 MAX_ADDRESS_LENGTH = 2000
 MAX_NOTE_LENGTH = 2000
-MAX_BIGINT = 2**63 - 1
 # 12 to 19 digits, optionally grouped: what a card number (PAN) looks like.
 CARD_NUMBER = re.compile(r"[0-9][0-9 -]{10,22}[0-9]")
 
@@ -228,7 +228,7 @@ class OrderDetailSerializer(OrderSerializer):
             {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": MAX_BIGINT,
+                "maximum": MAX_ID,
                 "description": "The id of one of your addresses (GET /api/me/addresses/).",
             },
         ]
@@ -250,7 +250,7 @@ class AddressField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> int | str:
         if isinstance(data, int) and not isinstance(data, bool):
-            if not 1 <= data <= MAX_BIGINT:
+            if not is_valid_id(data):
                 self.fail("invalid")
             return data
         if not isinstance(data, str):
