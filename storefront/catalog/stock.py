@@ -79,10 +79,11 @@ def sell(*, lines: Sequence[tuple[ProductVariant, int]]) -> None:
     for variant, units in lines:
         variant.stock_quantity -= units
     left = {variant.pk: variant.stock_quantity for variant, _ in lines}
-    check_low_stock(variant_ids=list(left), stock=left, fell=True)
-    cache.invalidate_stock(
+    _moved(
+        left,
         product_ids=[variant.product_id for variant, _ in lines],
         availability_changed=not all(left.values()),
+        fell=True,
     )
 
 
@@ -112,9 +113,8 @@ def restock(*, quantities: Mapping[int, int]) -> None:
             ),
             updated_at=timezone.now(),
         )
-        now = {pk: stock + quantities[pk] for pk, _, stock in locked}
-        check_low_stock(variant_ids=list(now), stock=now)
-        cache.invalidate_stock(
+        _moved(
+            {pk: stock + quantities[pk] for pk, _, stock in locked},
             product_ids=[product_id for _, product_id, _ in locked],
             availability_changed=any(stock == 0 for _, _, stock in locked),
         )
@@ -154,12 +154,27 @@ def set_stock(*, quantities: Mapping[int, int]) -> None:
             ),
             updated_at=timezone.now(),
         )
-        now = {pk: quantities[pk] for pk, _, _ in changed}
-        check_low_stock(variant_ids=list(now), stock=now)
-        cache.invalidate_stock(
+        _moved(
+            {pk: quantities[pk] for pk, _, _ in changed},
             product_ids=[product_id for _, product_id, _ in changed],
-            availability_changed=any((stock == 0) != (now[pk] == 0) for pk, _, stock in changed),
+            availability_changed=any(
+                (stock == 0) != (quantities[pk] == 0) for pk, _, stock in changed
+            ),
         )
+
+
+def _moved(
+    stock_now: Mapping[int, int],
+    *,
+    product_ids: list[int],
+    availability_changed: bool,
+    fell: bool = False,
+) -> None:
+    """What follows any change of stock, in its transaction: the low-stock alerts of the
+    variants (`stock_now`: variant id -> units now) and the cache of their products
+    (`availability_changed`: a variant ran out or came back from zero)."""
+    check_low_stock(variant_ids=list(stock_now), stock=stock_now, fell=fell)
+    cache.invalidate_stock(product_ids=product_ids, availability_changed=availability_changed)
 
 
 def check_low_stock(
