@@ -38,6 +38,36 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
+def customer(db):
+    """A customer (UserFactory: with its cart)."""
+    from storefront.accounts.tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def staff(db):
+    from storefront.accounts.tests.factories import StaffFactory
+
+    return StaffFactory()
+
+
+@pytest.fixture
+def customer_client(customer) -> APIClient:
+    """An API client authenticated as `customer` (pytest-django's `client` stays Django's)."""
+    client = APIClient()
+    client.force_authenticate(customer)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+@pytest.fixture
 def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     """A private redis-server (tests/redisserver.py), started, and killed after the test."""
     server = RedisServer(tmp_path_factory.mktemp("redis"))

@@ -17,15 +17,8 @@ LARGEST_PRICE = Decimal("9999999999.99")
 
 
 @pytest.fixture
-def customer():
-    return UserFactory()
-
-
-@pytest.fixture
-def client(customer) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(customer)
-    return client
+def client(customer_client) -> APIClient:
+    return customer_client
 
 
 def error_code(response) -> str:
