@@ -114,16 +114,13 @@ class ProductAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [ProductVariantInline, ProductImageInline]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_price()
-
-    @admin.display(description="Price", ordering="price")
+    @admin.display(description="Price", ordering="min_price")
     def lowest_price(self, product: Product) -> str | None:
         """The lowest variant price, in the store currency, with its two decimals (the
         admin would show a computed Decimal as it is)."""
-        if product.price is None:
+        if product.min_price is None:
             return None
-        return formats.number_format(product.price.quantize(CENT), decimal_pos=2)
+        return formats.number_format(product.min_price.quantize(CENT), decimal_pos=2)
 
     def save_model(self, request, obj, form, change):
         if not change:

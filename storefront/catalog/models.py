@@ -6,11 +6,13 @@ Prices are Decimal amounts in the store currency (settings.STORE_CURRENCY, ISO 4
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MinValueValidator
 from django.db import models
 from treebeard.mp_tree import MP_Node
 
-from storefront.catalog.querysets import ProductQuerySet, VariantQuerySet
+from storefront.catalog.querysets import ProductQuerySet, VariantQuerySet, product_search_vector
 from storefront.core.models import TimeStampedModel
 
 
@@ -61,7 +63,26 @@ class Tag(models.Model):
 
 
 class Product(TimeStampedModel):
-    """A sellable item shown to customers; what is bought is one of its variants."""
+    """A sellable item shown to customers; what is bought is one of its variants.
+
+    Three columns are derived, never written by Django, and exact in the writing transaction:
+
+    - `min_price`: the lowest price of the product's variants (store currency), NULL without
+      variants;
+    - `in_stock`: whether any of its variants has `stock_quantity` above 0;
+    - `search_vector`: the weighted text search document of its name (A) and description (B)
+      (querysets.product_search_vector), a stored generated column.
+
+    PostgreSQL keeps `min_price` and `in_stock` (the triggers of migration 0005): every
+    INSERT or UPDATE of a product row computes them from its variants, whatever the statement
+    wrote there (so a `save()` of an instance read earlier cannot put back stale values), and
+    a statement that changes a variant's price or product, moves its stock across zero, adds
+    or deletes a variant, locks the products concerned in ascending id and rewrites those
+    whose values differ, before the statement returns. A checkout that sells the last unit,
+    a cancellation, a staff edit, the admin, an import or raw SQL all leave them right, and
+    the catalog reads filter, sort and count on them with indexes instead of reading
+    variants. The Python attributes of an instance are as loaded.
+    """
 
     name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=255, unique=True)
@@ -70,6 +91,11 @@ class Product(TimeStampedModel):
     collections = models.ManyToManyField(Collection, blank=True, related_name="products")
     tags = models.ManyToManyField(Tag, blank=True, related_name="products")
     is_published = models.BooleanField(default=True, db_index=True)
+    min_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, editable=False)
+    in_stock = models.BooleanField(default=False, editable=False)
+    search_vector = models.GeneratedField(
+        expression=product_search_vector(), output_field=SearchVectorField(), db_persist=True
+    )
 
     objects = ProductQuerySet.as_manager()
 
@@ -80,6 +106,13 @@ class Product(TimeStampedModel):
             models.Index(
                 fields=["is_published", "-created_at", "-id"], name="catalog_product_pub_new"
             ),
+            # Filters and counts by category, price and stock, read from the index alone.
+            models.Index(
+                fields=["category", "min_price"],
+                include=["in_stock", "is_published"],
+                name="catalog_product_browse",
+            ),
+            GinIndex(fields=["search_vector"], name="catalog_product_search_vector"),
         ]
 
     def __str__(self) -> str:

@@ -9,21 +9,20 @@ SQL of the one-statement add to cart, and `ProductVariant.is_purchasable` (catal
 the same test on a loaded variant. catalog/tests/test_purchasable.py checks that they agree.
 """
 
+import re
+
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import models
 
 # PostgreSQL text search configuration of product search: English stemming ("shirts" finds
-# "shirt"). An explicit configuration also makes to_tsvector() IMMUTABLE, which the GIN
-# expression index requires.
+# "shirt"). An explicit configuration also makes to_tsvector() IMMUTABLE, which a generated
+# column requires.
 SEARCH_CONFIG = "english"
 
 
 def product_search_vector() -> SearchVector:
-    """The weighted document a product is searched in: name (weight A), description (B).
-
-    Migration 0003_product_search_index indexes this exact expression (GIN); PostgreSQL only
-    uses the index when the query repeats it verbatim, so change both together.
-    """
+    """The weighted document a product is searched in: name (weight A), description (B);
+    stored as the generated column Product.search_vector (GIN-indexed)."""
     return SearchVector("name", weight="A", config=SEARCH_CONFIG) + SearchVector(
         "description", weight="B", config=SEARCH_CONFIG
     )
@@ -39,63 +38,74 @@ def purchasable_sql(*, product: str) -> str:
     return f"{product}.is_published"
 
 
+# The last word of a search, when it is a plain word being typed: letters and digits only
+# (not -excluded, not inside a "phrase", not the `or` operator).
+_LAST_WORD = re.compile(r"(?:^|\s)([^\W_]+)\s*$")
+
+
+def search_query(text: str) -> SearchQuery:
+    """The tsquery of a customer's search `text` (PostgreSQL websearch syntax: words,
+    "quoted phrases", -excluded, or), matching a prefix of its last word as they type.
+
+    The last word, when plain, matches words it is a prefix of ("hood" finds "Hoodie", by
+    the unstemmed prefix in the `simple` configuration against the stored English lexemes)
+    or its English stem ("hoodies" finds "hoodie"); the words before it are matched as
+    websearch_to_tsquery reads them. A last word inside quotes, excluded or `or` is read as
+    websearch syntax only.
+    """
+    match = _LAST_WORD.search(text)
+    if match is None or text.count('"') % 2 or match.group(1).lower() == "or":
+        return SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    word = match.group(1)
+    last = SearchQuery(f"{word}:*", search_type="raw", config="simple") | SearchQuery(
+        word, search_type="plain", config=SEARCH_CONFIG
+    )
+    head = text[: match.start(1)].strip()
+    if not head:
+        return last
+    return SearchQuery(head, search_type="websearch", config=SEARCH_CONFIG) & last
+
+
 class ProductQuerySet(models.QuerySet):
     def published(self) -> "ProductQuerySet":
         """Products customers may see, and buy the variants of (the purchasable rule)."""
         return self.filter(is_published=True)
 
-    def _in_stock_condition(self) -> models.Exists:
-        from storefront.catalog.models import ProductVariant
-
-        return models.Exists(
-            ProductVariant.objects.filter(product=models.OuterRef("pk"), stock_quantity__gt=0)
-        )
-
     def in_stock(self) -> "ProductQuerySet":
         """Products with at least one variant whose stock quantity is above 0."""
-        return self.filter(self._in_stock_condition())
+        return self.filter(in_stock=True)
 
     def out_of_stock(self) -> "ProductQuerySet":
         """Products none of whose variants has stock (including products without variants)."""
-        return self.filter(~self._in_stock_condition())
+        return self.filter(in_stock=False)
 
     def in_category(self, category) -> "ProductQuerySet":
-        """Products in `category` or any of its descendants (one indexed prefix match)."""
-        return self.filter(category__path__startswith=category.path)
+        """Products in `category` or any of its descendants: the subtree's ids, read from the
+        category table in the same statement (a materialized-path prefix), so a category
+        moved by a committed transaction is filtered where it now is."""
+        from storefront.catalog.models import Category
 
-    def with_price(self) -> "ProductQuerySet":
-        """Annotate `price`: the lowest variant price (store currency), None without variants.
+        subtree = Category.objects.filter(path__startswith=category.path).values("pk")
+        return self.filter(category__in=subtree)
 
-        A correlated subquery rather than Min() over a join: no GROUP BY, so a page of the
-        list only computes the price of the rows it returns, and count() drops it.
-        """
-        from storefront.catalog.models import ProductVariant
-
-        if "price" in self.query.annotations:
-            return self
-        lowest = (
-            ProductVariant.objects.filter(product=models.OuterRef("pk"))
-            .order_by("price")
-            .values("price")[:1]
-        )
-        return self.annotate(
-            price=models.Subquery(
-                lowest, output_field=models.DecimalField(max_digits=12, decimal_places=2)
-            )
-        )
+    def price_between(self, low=None, high=None) -> "ProductQuerySet":
+        """Products whose lowest variant price (`min_price`, store currency) is within the
+        bounds given (inclusive); a product without variants has none and is left out."""
+        if low is not None:
+            self = self.filter(min_price__gte=low)
+        if high is not None:
+            self = self.filter(min_price__lte=high)
+        return self
 
     def search(self, text: str) -> "ProductQuerySet":
-        """Products whose name or description matches `text`.
-
-        Full-text search (websearch syntax: words, "quoted phrases", -excluded, or) over
-        `product_search_vector()`, annotated with `search_rank` (float, higher is a better
-        match; name hits outrank description hits) and ordered by it, newest first on ties.
-        """
-        query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+        """Products whose name or description matches `text` (search_query: websearch
+        syntax, the last word as a prefix), annotated with `search_rank` (float, higher is a
+        better match; name hits outrank description hits) and ordered by it, newest first on
+        ties. Matches and ranks read the stored `search_vector` (GIN-indexed)."""
+        query = search_query(text)
         return (
-            self.alias(search_document=product_search_vector())
-            .filter(search_document=query)
-            .annotate(search_rank=SearchRank(product_search_vector(), query))
+            self.filter(search_vector=query)
+            .annotate(search_rank=SearchRank(models.F("search_vector"), query))
             .order_by("-search_rank", "-created_at", "-id")
         )
 

@@ -100,8 +100,6 @@ class ProductOrderingFilter(django_filters.OrderingFilter):
         for param in value:
             descending = param.startswith("-")
             field = self.param_map[param.removeprefix("-")]
-            if field == "price":
-                qs = qs.with_price()
             expression = F(field)
             ordering.append(
                 expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
@@ -159,7 +157,7 @@ class ProductFilter(django_filters.FilterSet):
     )
     # Last: an explicit ordering replaces the relevance order `search` sets.
     ordering = ProductOrderingFilter(
-        fields=(("price", "price"), ("name", "name"), ("created_at", "created")),
+        fields=(("min_price", "price"), ("name", "name"), ("created_at", "created")),
         help_text="Sort by price, name or created (prefix - for descending); default newest first.",
     )
 
@@ -177,10 +175,10 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(tags=tag)
 
     def filter_min_price(self, queryset: ProductQuerySet, name, value: Decimal):
-        return queryset.with_price().filter(price__gte=value)
+        return queryset.price_between(low=value)
 
     def filter_max_price(self, queryset: ProductQuerySet, name, value: Decimal):
-        return queryset.with_price().filter(price__lte=value)
+        return queryset.price_between(high=value)
 
     def filter_in_stock(self, queryset: ProductQuerySet, name, value: bool):
         return queryset.in_stock() if value else queryset.out_of_stock()

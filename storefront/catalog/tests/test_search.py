@@ -75,7 +75,7 @@ def test_search_combines_with_filters(api_client):
 
 
 def test_search_query_is_served_by_the_gin_index():
-    """The index of migration 0003 indexes the very expression search() filters on."""
+    """search() filters on the stored search_vector column, which its GIN index serves."""
     StockedProductFactory.create_batch(3)
     queryset = Product.objects.search("shirt")
     sql, params = queryset.query.sql_with_params()
@@ -87,4 +87,23 @@ def test_search_query_is_served_by_the_gin_index():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    assert "catalog_product_search" in plan
+    assert "catalog_product_search_vector" in plan
+
+
+def test_search_matches_a_prefix_of_the_last_word_as_the_customer_types(api_client):
+    StockedProductFactory(name="Zip Hoodie", description="")
+    StockedProductFactory(name="Hood Ornament", description="")
+    StockedProductFactory(name="Wool Socks", description="")
+
+    assert sorted(names(api_client.get(LIST_URL, {"search": "hood"}))) == [
+        "Hood Ornament",
+        "Zip Hoodie",
+    ]
+    assert names(api_client.get(LIST_URL, {"search": "zip hoo"})) == ["Zip Hoodie"]
+    # Only the last word is a prefix: "hoo" alone in front does not match.
+    assert names(api_client.get(LIST_URL, {"search": "hoo zip"})) == []
+    # The stem of a whole word still matches ("hoodies" -> "hoodi").
+    assert names(api_client.get(LIST_URL, {"search": "zip hoodies"})) == ["Zip Hoodie"]
+    # A quoted or excluded last word is not a prefix.
+    assert names(api_client.get(LIST_URL, {"search": '"zip hoo"'})) == []
+    assert names(api_client.get(LIST_URL, {"search": "hood -zip"})) == ["Hood Ornament"]
