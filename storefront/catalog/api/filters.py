@@ -11,7 +11,7 @@ from django.db.models import F
 from django_filters.fields import ModelChoiceField
 from drf_spectacular.utils import extend_schema_field
 
-from storefront.catalog.models import Category, Collection, Product, Tag
+from storefront.catalog.models import Category, Collection, Product, ProductVariant, Tag
 from storefront.catalog.querysets import ProductQuerySet
 
 
@@ -146,6 +146,11 @@ class ProductFilter(django_filters.FilterSet):
         method="filter_in_stock",
         help_text="true: products with a variant in stock; false: products with none.",
     )
+    sku = django_filters.CharFilter(
+        method="filter_sku",
+        max_length=64,
+        help_text="A variant's exact SKU: the product holding it (case-sensitive).",
+    )
     search = django_filters.CharFilter(
         method="filter_search",
         max_length=200,
@@ -182,6 +187,9 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_in_stock(self, queryset: ProductQuerySet, name, value: bool):
         return queryset.in_stock() if value else queryset.out_of_stock()
+
+    def filter_sku(self, queryset: ProductQuerySet, name, value: str):
+        return queryset.filter(pk__in=ProductVariant.objects.filter(sku=value).values("product"))
 
     def filter_search(self, queryset: ProductQuerySet, name, value: str):
         return queryset.search(value.strip()) if value.strip() else queryset

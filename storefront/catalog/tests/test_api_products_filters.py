@@ -215,3 +215,15 @@ def test_empty_filter_values_are_ignored(api_client):
 
     params = {"category": "", "min_price": "", "in_stock": "", "ordering": "", "search": " "}
     assert ids(api_client.get(LIST_URL, params)) == [product.pk]
+
+
+def test_sku_finds_the_product_holding_that_exact_sku(api_client, staff_client):
+    wanted = VariantFactory(sku="ABC-1").product
+    VariantFactory(sku="ABC-10")
+    hidden = VariantFactory(sku="HID-1", product__is_published=False).product
+
+    assert ids(api_client.get(LIST_URL, {"sku": "ABC-1"})) == [wanted.pk]
+    assert ids(api_client.get(LIST_URL, {"sku": "abc-1"})) == []
+    assert ids(api_client.get(LIST_URL, {"sku": "HID-1"})) == []
+    assert ids(staff_client.get(LIST_URL, {"sku": "HID-1"})) == [hidden.pk]
+    assert_error(api_client.get(LIST_URL, {"sku": "X" * 65}), 400, "invalid")
