@@ -1,21 +1,12 @@
-"""Catalog reads the API depends on, each with every join and prefetch its serializer needs.
+"""Catalog reads the API depends on.
 
-Product list and detail cost a fixed number of queries whatever the page size: one for the
-products (with their category joined), one prefetch each for variants, images, collections
-and tags (plus the paginator's count for the list).
+Product list and detail cost a fixed number of queries whatever the page size: the list its
+bounded count and the page's ids (catalog/api/pagination.py), then one statement for the
+products' JSON (catalog/documents.py); the detail that statement alone.
 """
 
-from django.db.models import Prefetch
-
 from storefront.catalog.exceptions import CategoryNotFound, ProductNotFound
-from storefront.catalog.models import (
-    Category,
-    Collection,
-    Product,
-    ProductImage,
-    ProductVariant,
-    Tag,
-)
+from storefront.catalog.models import Category, Product
 from storefront.catalog.querysets import ProductQuerySet
 
 
@@ -24,19 +15,11 @@ def can_see_unpublished(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.is_staff)
 
 
-def product_list(*, user) -> ProductQuerySet:
-    """Products `user` may see, newest first, ready for ProductSerializer.
-
-    Customers and anonymous visitors see published products; staff see all. Variants come
-    ordered by price (so the first is the cheapest), images by sort order.
-    """
-    products = Product.objects.all() if can_see_unpublished(user) else Product.objects.published()
-    return products.select_related("category").prefetch_related(
-        Prefetch("variants", queryset=ProductVariant.objects.order_by("price", "id")),
-        Prefetch("images", queryset=ProductImage.objects.order_by("sort_order", "id")),
-        Prefetch("collections", queryset=Collection.objects.order_by("name", "id")),
-        Prefetch("tags", queryset=Tag.objects.order_by("name", "id")),
-    )
+def visible_products(*, user) -> ProductQuerySet:
+    """Products `user` may see, in the default order (newest first): published ones for
+    customers and anonymous visitors, all for staff. The API shows them through
+    catalog.documents.product_documents."""
+    return Product.objects.all() if can_see_unpublished(user) else Product.objects.published()
 
 
 def product_detail(*, user, product_id: int) -> Product:
@@ -45,7 +28,7 @@ def product_detail(*, user, product_id: int) -> Product:
     An unpublished product is "not found" for customers, so its existence does not leak.
     """
     try:
-        return product_list(user=user).get(pk=product_id)
+        return visible_products(user=user).get(pk=product_id)
     except Product.DoesNotExist:
         raise ProductNotFound() from None
 

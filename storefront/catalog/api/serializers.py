@@ -16,7 +16,7 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
-from storefront.core.api.formats import DATETIME_FIELD, PRICE_FIELD
+from storefront.core.api.formats import PRICE_FIELD
 from storefront.core.api.parsers import text_error
 
 # PostgreSQL `integer`, the column type of stock quantities and sort orders.
@@ -80,8 +80,9 @@ class ProductSerializer(serializers.ModelSerializer):
 
     `price` is the lowest variant price (decimal string, null without variants) in
     `currency` (ISO 4217, settings.STORE_CURRENCY); `in_stock` says whether any variant has
-    stock. Both are computed from the prefetched variants (selectors.product_list), so they
-    cost no query.
+    stock. The API builds this shape in SQL (catalog/documents.py); the fields declared
+    here define it for the OpenAPI schema, and test_documents.py checks that the two agree
+    on instances with their variants, images, collections and tags prefetched.
     """
 
     category = CategoryRefSerializer(read_only=True)
@@ -123,55 +124,6 @@ class ProductSerializer(serializers.ModelSerializer):
 
     def get_in_stock(self, product: Product) -> bool:
         return any(variant.stock_quantity > 0 for variant in product.variants.all())
-
-    def to_representation(self, product: Product) -> dict[str, Any]:
-        # Built by hand: a list page holds up to 100 products of ~15 nested objects each, and
-        # DRF's per-field machinery costs several times what the dicts do. The declared
-        # fields above still define the shape (and the OpenAPI schema);
-        # test_serializers.py checks that this output equals theirs.
-        request = self.context.get("request")
-        category = product.category
-        variants = list(product.variants.all())
-        return {
-            "id": product.pk,
-            "slug": product.slug,
-            "name": product.name,
-            "description": product.description,
-            "category": {"id": category.pk, "slug": category.slug, "name": category.name},
-            "collections": [
-                {"id": c.pk, "slug": c.slug, "name": c.name} for c in product.collections.all()
-            ],
-            "tags": [{"id": t.pk, "slug": t.slug, "name": t.name} for t in product.tags.all()],
-            "images": [
-                {
-                    "id": image.pk,
-                    "url": (
-                        request.build_absolute_uri(image.image.url) if request else image.image.url
-                    ),
-                    "alt": image.alt,
-                }
-                for image in product.images.all()
-            ],
-            "price": (
-                PRICE_FIELD.to_representation(min(v.price for v in variants)) if variants else None
-            ),
-            "currency": settings.STORE_CURRENCY,
-            "in_stock": any(v.stock_quantity > 0 for v in variants),
-            "is_published": product.is_published,
-            "variants": [
-                {
-                    "id": v.pk,
-                    "sku": v.sku,
-                    "name": v.name,
-                    "price": PRICE_FIELD.to_representation(v.price),
-                    "stock_quantity": v.stock_quantity,
-                    "attributes": v.attributes,
-                }
-                for v in variants
-            ],
-            "created_at": DATETIME_FIELD.to_representation(product.created_at),
-            "updated_at": DATETIME_FIELD.to_representation(product.updated_at),
-        }
 
 
 class CategoryTreeSerializer(serializers.ModelSerializer):

@@ -17,9 +17,10 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from storefront.catalog import selectors, services
+from storefront.catalog import documents, selectors, services
 from storefront.catalog.api.caching import cached_read
 from storefront.catalog.api.filters import ProductFilter
+from storefront.catalog.api.pagination import ProductPagination
 from storefront.catalog.api.permissions import IsStaffOrReadOnly
 from storefront.catalog.api.serializers import (
     CategoryTreeSerializer,
@@ -31,11 +32,12 @@ from storefront.catalog.api.serializers import (
     TagSerializer,
     UploadedImageSerializer,
 )
-from storefront.catalog.exceptions import CategoryHasProducts
+from storefront.catalog.exceptions import CategoryHasProducts, ProductNotFound
 from storefront.catalog.models import Category, Collection, Product, Tag
 from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.api.schema import raises
 from storefront.core.exceptions import NotFound
+from storefront.core.models import is_valid_id
 
 
 class NotFoundInErrorShapeMixin:
@@ -88,10 +90,11 @@ class ProductViewSet(viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     filter_backends = [KnownQueryParameters, DjangoFilterBackend]
     filterset_class = ProductFilter
+    pagination_class = ProductPagination
     lookup_value_converter = "int"
 
     def get_queryset(self):
-        return selectors.product_list(user=self.request.user)
+        return selectors.visible_products(user=self.request.user)
 
     def get_serializer_class(self):
         # By method rather than action, so OPTIONS and the browsable API describe the body
@@ -103,27 +106,42 @@ class ProductViewSet(viewsets.ModelViewSet):
     def _product(self) -> Product:
         return selectors.product_detail(user=self.request.user, product_id=self.kwargs["pk"])
 
-    def _respond(self, product: Product, status_code: int = status.HTTP_200_OK) -> Response:
-        # Re-read through the selector: the response shows what is now stored, prefetched.
-        fresh = selectors.product_detail(user=self.request.user, product_id=product.pk)
-        return Response(self._read(fresh), status=status_code)
+    def _documents(self, product_ids: list[int]) -> list[dict]:
+        # The shape ProductSerializer declares, built by PostgreSQL (catalog/documents.py).
+        return documents.product_documents(
+            product_ids,
+            request=self.request,
+            published_only=not selectors.can_see_unpublished(self.request.user),
+        )
 
-    def _read(self, product: Product) -> dict:
-        return ProductSerializer(product, context=self.get_serializer_context()).data
+    def _document(self, product_id: int) -> dict:
+        found = self._documents([product_id]) if is_valid_id(product_id) else []
+        if not found:
+            raise ProductNotFound()
+        return found[0]
+
+    def _respond(self, product: Product, status_code: int = status.HTTP_200_OK) -> Response:
+        # Re-read: the response shows what is now stored.
+        return Response(self._document(product.pk), status=status_code)
+
+    def _list(self) -> Response:
+        products = self.filter_queryset(self.get_queryset())
+        product_ids = self.paginator.paginate_queryset(products, self.request, view=self)
+        return self.paginator.get_paginated_response(self._documents(product_ids))
 
     def list(self, request, *args, **kwargs):
         # Before the cache: a cached answer must not hide an unknown parameter.
         KnownQueryParameters.check(request, self)
         return cached_read(
             request,
-            lambda: super(ProductViewSet, self).list(request, *args, **kwargs),
+            self._list,
             product_ids=lambda data: [product["id"] for product in data["results"]],
         )
 
     def retrieve(self, request, *args, **kwargs):
         return cached_read(
             request,
-            lambda: Response(self._read(self._product())),
+            lambda: Response(self._document(self.kwargs["pk"])),
             product_ids=lambda data: [data["id"]],
         )
 

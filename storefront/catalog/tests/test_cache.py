@@ -266,5 +266,5 @@ def test_cache_off_reads_the_database_every_time(api_client, settings, django_as
     ProductFactory()
     api_client.get(LIST_URL)
 
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(3):
         api_client.get(LIST_URL)

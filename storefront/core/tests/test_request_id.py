@@ -46,7 +46,7 @@ def test_an_insane_incoming_request_id_is_replaced(client, request_id):
     ("method", "path", "status"),
     [
         ("get", "/api/nope/", 404),
-        ("get", "/api/products/?sku=1", 400),
+        ("get", "/api/products/?colour=1", 400),
         ("get", "/api/orders/", 401),
         ("put", "/api/", 405),
         ("post", "/api/orders", 404),
