@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 from storefront.accounts.models import User
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
 from storefront.carts.models import CartItem
+from storefront.catalog import stock
 from storefront.catalog.models import Product, ProductVariant
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.orders.models import Order, OrderItem
@@ -273,3 +274,66 @@ def test_staff_edits_during_checkouts_of_the_same_product_cause_no_deadlock_and_
     # Enough of each happened for the race to mean something; every edit and sale went in.
     assert set(statuses["edit"]) == {200} and statuses["edit"][200] >= 5, statuses
     assert set(statuses["checkout"]) == {201} and statuses["checkout"][201] >= 20, statuses
+
+
+def test_a_sale_of_the_last_unit_while_staff_wait_for_its_variant_is_no_deadlock():
+    """The sale that empties a variant rewrites its product's `in_stock` (the triggers of
+    catalog migration 0005) while it holds the variant; a staff edit of that product that
+    started meanwhile waits for the variant. Staff edits therefore serialize on an advisory
+    lock (step 2 of the lock order) rather than the product row the sale writes."""
+    variant = VariantFactory(stock_quantity=1)
+    other = VariantFactory(product=variant.product, stock_quantity=0)
+    deadlocks_before = deadlocks_detected()
+    client = staff_api_client()
+    seller_pid: list[int] = []
+    holding, sell = threading.Event(), threading.Event()
+    outcomes: dict[str, Any] = {}
+
+    def seller() -> None:
+        try:
+            with transaction.atomic():
+                # As a checkout does: lock the variant, then sell it.
+                locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
+                seller_pid.append(backend_pid())
+                holding.set()
+                assert sell.wait(TIMEOUT_SECONDS)
+                stock.sell(lines=[(locked, 1)])
+            outcomes["seller"] = "committed"
+        except BaseException as error:
+            outcomes["seller"] = error
+        finally:
+            holding.set()
+            connection.close()
+
+    def edit() -> None:
+        try:
+            assert holding.wait(TIMEOUT_SECONDS)
+            body = {
+                "name": "Renamed",
+                "variants": [
+                    {"id": variant.pk, "sku": variant.sku, "price": "7.50"},
+                    {"id": other.pk, "sku": other.sku},
+                ],
+            }
+            outcomes["edit"] = client.patch(f"/api/products/{variant.product_id}/", body)
+        except BaseException as error:
+            outcomes["edit"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=seller), threading.Thread(target=edit)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert holding.wait(TIMEOUT_SECONDS)
+        wait_until_blocked_by(seller_pid[0])
+    finally:
+        sell.set()
+        for thread in threads:
+            thread.join(TIMEOUT_SECONDS)
+
+    assert outcomes["seller"] == "committed"
+    assert outcomes["edit"].status_code == 200, outcomes["edit"].content
+    assert deadlocks_detected() == deadlocks_before
+    product = Product.objects.get(pk=variant.product_id)
+    assert (product.name, product.in_stock, str(product.min_price)) == ("Renamed", False, "7.50")

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from PIL import Image
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
@@ -148,10 +148,11 @@ def update_product(
     `variants` (or every variant deleted); an `id` that is not a variant of this product; a
     SKU used by another product; slug or SKU taken meanwhile. Nothing is saved on error.
 
-    Locks follow the lock order of docs/checkout.md: the product FOR NO KEY UPDATE (staff
-    edits of one product apply one after the other, while checkouts' foreign-key checks
-    against it pass), then the variants in id order, and the product's own UPDATE last, so a
-    new slug (a key change, FOR UPDATE) is only written once no checkout waits on this edit.
+    Locks follow the lock order of docs/checkout.md: the product's staff write lock
+    (lock_product: staff edits of one product apply one after the other, while checkouts'
+    foreign-key checks against it pass), then the variants in id order, and the product's
+    own UPDATE last, so a new slug (a key change, FOR UPDATE) is only written once no
+    checkout waits on this edit.
     """
     if variants is not None:
         if not variants:
@@ -171,12 +172,20 @@ def update_product(
 
 
 def lock_product(*, product: Product) -> Product:
-    """Lock `product` FOR NO KEY UPDATE until the transaction ends; return it freshly read.
+    """Take the staff write lock of `product` until the transaction ends; return it freshly
+    read.
 
-    The first lock of every staff write to a product (see update_product). Raises
+    The first lock of every staff write to a product (see update_product), step 2 of the lock
+    order: a transaction-level advisory lock on the product's id (the only advisory locks
+    of this database), so staff writes to one product apply one after the other. Not the
+    product row: a sale that empties a variant (or a restock that refills one) writes its
+    product's derived columns (catalog migration 0005) while holding that variant, and a
+    staff write holding the row while waiting for the variant would close a cycle. Raises
     ProductNotFound if it was deleted meanwhile. Call it inside a transaction.
     """
-    locked = Product.objects.select_for_update(no_key=True).filter(pk=product.pk).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [product.pk])
+    locked = Product.objects.filter(pk=product.pk).first()
     if locked is None:
         raise ProductNotFound()
     return locked
@@ -286,7 +295,7 @@ def delete_product(*, product: Product) -> None:
 
     Order items keep their snapshot (their product and variant links become null). Raises
     ProductNotFound if it was deleted meanwhile. Locks in the lock order of docs/checkout.md
-    (product FOR NO KEY UPDATE, its variants in id order, the product's DELETE last).
+    (the product's staff write lock, its variants in id order, the product's DELETE last).
     """
     with transaction.atomic():
         locked = lock_product(product=product)

@@ -15,17 +15,19 @@ skipping what it does not need, so that no two transactions wait on each other i
 (docs/checkout.md, "Lock order", says why each step is where it is):
 
 1. an order, then its payment (every workflow on an existing order);
-2. a product FOR NO KEY UPDATE (a staff write to it; storefront/catalog/services.py);
+2. a product's staff write lock, an advisory lock on its id (a staff write to it;
+   storefront/catalog/services.py lock_product);
 3. variants in ascending id, each one preceded by the cart items holding it that the
    transaction locks (a checkout: its line, then its cart row; deleting a variant: all of
-   them) and followed by its low-stock alert;
+   them) and followed by its low-stock alert; then the products whose derived min_price or
+   in_stock the statement changes, in ascending id (catalog migration 0005's trigger);
 4. a customer's row, after their cart items (anonymise_customer);
 5. last, the locks that block foreign-key checks (FOR UPDATE of a product: a new slug, a
    deletion), once nothing a checkout holds is still awaited.
 
 At COMMIT, PostgreSQL checks the deferred foreign keys of the rows written with FOR KEY SHARE
 of the rows they refer to (the products, variants, customer of a new order): only FOR UPDATE
-conflicts with that, hence step 5 and the NO KEY UPDATE of step 2. A writer updates only the
+conflicts with that, hence step 5. A writer updates only the
 columns it changes. A deadlock that still happens is retried once (storefront/core/database.py).
 """
 
