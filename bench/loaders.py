@@ -12,7 +12,16 @@
 Each loader empties the catalog tables first (TRUNCATE ... CASCADE: carts and orders of a
 previous run go too), streams products once, rebuilds indexes and constraints, resets id
 sequences and ANALYZEs. It records what it loaded in `zz_bench_meta`, so a later run with the
-same size and seed can skip loading.
+same size and seed can skip loading; the record is deleted before the tables are emptied, so
+an interrupted load is never reused.
+
+Storefront's products carry derived columns (storefront/catalog/models.py, Product): the
+loader writes `min_price` and `in_stock` from the generated variants, and PostgreSQL computes
+the generated `search_vector` itself. The catalog tables' own triggers (the change log of
+migration 0004, the derived columns of migration 0005) are disabled while loading: the
+variants' statement triggers would otherwise recompute every product of the COPY in one pass
+at its end (and log millions of changes). `derived_mismatches` checks afterwards that the
+loaded values are those the triggers keep.
 """
 
 from __future__ import annotations
@@ -20,13 +29,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import psycopg
 
 from bench.catalog import Catalog, ProductRow, cents
 from bench.copyload import CopySinks, Progress, copy_rows, deferred_indexes, reset_sequences
 
-GENERATOR_VERSION = 2
+# 3: Storefront's products carry min_price and in_stock (migration 0005).
+GENERATOR_VERSION = 3
 ORIGIN = "2024-01-01 00:00:00+00"
 
 Log = Callable[[str], None]
@@ -92,6 +103,27 @@ def _record(conn, system: str, catalog: Catalog, seconds: float, rows: dict) -> 
     )
 
 
+def _forget(conn, system: str) -> None:
+    """Delete `system`'s record before its tables are emptied: a load that does not finish
+    leaves no record, so the next run loads again instead of reusing a partial catalog."""
+    _ensure_meta(conn)
+    conn.execute("DELETE FROM zz_bench_meta WHERE system = %s", [system])
+
+
+@contextmanager
+def triggers_disabled(conn: psycopg.Connection, tables: list[str]):
+    """Disable the user triggers of `tables` (ALTER TABLE ... DISABLE TRIGGER USER: foreign
+    keys' internal triggers stay) and enable them again afterwards, also on failure. `conn`
+    must be in autocommit mode, so that the other connections of the load see them off."""
+    for table in tables:
+        conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+    try:
+        yield
+    finally:
+        for table in tables:
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+
+
 def _stream(
     dsn: str, catalog: Catalog, tables: dict[str, list[str]], emit, label: str
 ) -> dict[str, int]:
@@ -109,9 +141,10 @@ def _stream(
 # --- Storefront ----------------------------------------------------------------------------
 
 STOREFRONT_TABLES = {
+    # search_vector is generated: PostgreSQL computes it from name and description.
     "catalog_product": [
         "id", "created_at", "updated_at", "name", "slug", "description", "is_published",
-        "category_id",
+        "category_id", "min_price", "in_stock",
     ],
     "catalog_productvariant": [
         "id", "created_at", "updated_at", "sku", "name", "price", "stock_quantity", "attributes",
@@ -123,67 +156,96 @@ STOREFRONT_TABLES = {
 }  # fmt: skip
 
 
+STOREFRONT_SMALL = ["catalog_category", "catalog_collection", "catalog_tag"]
+
+
 def load_storefront(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
-    """Load `catalog` into Storefront's catalog tables at `dsn`; return timings and row counts."""
+    """Load `catalog` into Storefront's catalog tables at `dsn`; return timings and row counts.
+
+    The tables' triggers are off while loading (triggers_disabled) and on again afterwards.
+    """
     started = time.monotonic()
-    small = ["catalog_category", "catalog_collection", "catalog_tag"]
+    tables = [*STOREFRONT_TABLES, *STOREFRONT_SMALL]
     with psycopg.connect(dsn, autocommit=True) as conn:
         for table, columns in STOREFRONT_TABLES.items():
             _check_columns(conn, table, columns)
-        conn.execute(
-            "TRUNCATE " + ", ".join([*STOREFRONT_TABLES, *small]) + " RESTART IDENTITY CASCADE"
-        )
-        copy_rows(
-            conn,
-            "catalog_category",
-            ["id", "path", "depth", "numchild", "name", "slug", "description"],
-            (
-                (c.id, c.path, c.depth, c.numchild, c.name, c.slug, f"All {c.name.lower()}.")
-                for c in catalog.categories
-            ),
-        )
-        copy_rows(
-            conn,
-            "catalog_collection",
-            ["id", "name", "slug", "description"],
-            ((i, name, slug, "") for i, name, slug in catalog.collections),
-        )
-        copy_rows(conn, "catalog_tag", ["id", "name", "slug"], catalog.tags)
-        counters = {"tag": 0, "collection": 0}
-
-        def emit(sinks: CopySinks, p: ProductRow) -> None:
-            ts = _ts(p)
-            sinks.add(
-                "catalog_product",
-                (p.id, ts, ts, p.name, p.slug, p.description, p.is_published, p.category_id),
-            )
-            for v in p.variants:
-                attributes = f'{{"size": "{v.size}", "colour": "{v.colour}"}}'
-                sinks.add(
-                    "catalog_productvariant",
-                    (v.id, ts, ts, v.sku, v.name, cents(v.price_cents), v.stock, attributes, p.id),
-                )
-            for image in p.images:
-                sinks.add(
-                    "catalog_productimage",
-                    (image.id, image.path, image.alt, image.sort_order, p.id),
-                )
-            for tag_id in p.tag_ids:
-                counters["tag"] += 1
-                sinks.add("catalog_product_tags", (counters["tag"], p.id, tag_id))
-            for collection_id in p.collection_ids:
-                counters["collection"] += 1
-                sinks.add(
-                    "catalog_product_collections", (counters["collection"], p.id, collection_id)
-                )
-
-        with deferred_indexes(conn, list(STOREFRONT_TABLES), log=log):
-            rows = _stream(dsn, catalog, STOREFRONT_TABLES, emit, "storefront catalog")
-        reset_sequences(conn, [*STOREFRONT_TABLES, *small])
-        conn.execute("ANALYZE " + ", ".join([*STOREFRONT_TABLES, *small]))
+        _forget(conn, "storefront")
+        with triggers_disabled(conn, tables):
+            rows = _load_storefront_rows(conn, dsn, catalog, log)
+        reset_sequences(conn, tables)
+        conn.execute("ANALYZE " + ", ".join(tables))
         seconds = time.monotonic() - started
         _record(conn, "storefront", catalog, seconds, rows)
     return {"seconds": round(seconds, 2), "rows": rows}
+
+
+def derived_mismatches(conn: psycopg.Connection) -> int:
+    """Products whose `min_price` or `in_stock` differ from what migration 0005's triggers
+    compute from the variants (the same expressions as catalog_product_derive)."""
+    return conn.execute(
+        """
+        SELECT count(*) FROM catalog_product p
+        WHERE p.min_price IS DISTINCT FROM (
+                  SELECT min(v.price) FROM catalog_productvariant v WHERE v.product_id = p.id)
+           OR p.in_stock IS DISTINCT FROM EXISTS (
+                  SELECT 1 FROM catalog_productvariant v
+                  WHERE v.product_id = p.id AND v.stock_quantity > 0)
+        """
+    ).fetchone()[0]
+
+
+def _load_storefront_rows(conn, dsn: str, catalog: Catalog, log: Log) -> dict[str, int]:
+    """Empty the catalog tables and COPY the catalog in; return the rows per product table."""
+    conn.execute(
+        "TRUNCATE "
+        + ", ".join([*STOREFRONT_TABLES, *STOREFRONT_SMALL])
+        + " RESTART IDENTITY CASCADE"
+    )
+    copy_rows(
+        conn,
+        "catalog_category",
+        ["id", "path", "depth", "numchild", "name", "slug", "description"],
+        (
+            (c.id, c.path, c.depth, c.numchild, c.name, c.slug, f"All {c.name.lower()}.")
+            for c in catalog.categories
+        ),
+    )
+    copy_rows(
+        conn,
+        "catalog_collection",
+        ["id", "name", "slug", "description"],
+        ((i, name, slug, "") for i, name, slug in catalog.collections),
+    )
+    copy_rows(conn, "catalog_tag", ["id", "name", "slug"], catalog.tags)
+    counters = {"tag": 0, "collection": 0}
+
+    def emit(sinks: CopySinks, p: ProductRow) -> None:
+        ts = _ts(p)
+        sinks.add(
+            "catalog_product",
+            (p.id, ts, ts, p.name, p.slug, p.description, p.is_published, p.category_id,
+             cents(p.min_price_cents), p.total_stock > 0),
+        )  # fmt: skip
+        for v in p.variants:
+            attributes = f'{{"size": "{v.size}", "colour": "{v.colour}"}}'
+            sinks.add(
+                "catalog_productvariant",
+                (v.id, ts, ts, v.sku, v.name, cents(v.price_cents), v.stock, attributes, p.id),
+            )
+        for image in p.images:
+            sinks.add(
+                "catalog_productimage",
+                (image.id, image.path, image.alt, image.sort_order, p.id),
+            )
+        for tag_id in p.tag_ids:
+            counters["tag"] += 1
+            sinks.add("catalog_product_tags", (counters["tag"], p.id, tag_id))
+        for collection_id in p.collection_ids:
+            counters["collection"] += 1
+            sinks.add("catalog_product_collections", (counters["collection"], p.id, collection_id))
+
+    with deferred_indexes(conn, list(STOREFRONT_TABLES), log=log):
+        return _stream(dsn, catalog, STOREFRONT_TABLES, emit, "storefront catalog")
 
 
 # --- django-oscar --------------------------------------------------------------------------
@@ -217,6 +279,7 @@ def load_oscar(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for table, columns in OSCAR_TABLES.items():
             _check_columns(conn, table, columns)
+        _forget(conn, "oscar")
         conn.execute(
             "TRUNCATE " + ", ".join([*OSCAR_TABLES, *OSCAR_SMALL]) + " RESTART IDENTITY CASCADE"
         )
@@ -301,6 +364,7 @@ def load_floor(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
     started = time.monotonic()
     names = {c.id: c.name for c in catalog.categories}
     with psycopg.connect(dsn, autocommit=True) as conn:
+        _forget(conn, "floor")
         conn.execute("DROP TABLE IF EXISTS floor_product")
         conn.execute(
             """

@@ -4,8 +4,9 @@ import psycopg
 import pytest
 from django.db import connection
 
+from bench import loaders
 from bench.catalog import Catalog
-from bench.loaders import load_floor, load_storefront, loaded_catalog
+from bench.loaders import derived_mismatches, load_floor, load_storefront, loaded_catalog
 from storefront.catalog.models import Category, Product, ProductVariant
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,6 +62,86 @@ def test_products_of_a_root_category_are_found_through_its_descendants():
     expected = sum(p.category_id in root_leaves for p in catalog.products_iter())
 
     assert Product.objects.in_category(root).count() == expected > 0
+
+
+def _triggers(tables: list[str]) -> dict[tuple[str, str], str]:
+    """{(table, trigger): tgenabled} of the user triggers of `tables` ("O": enabled)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger
+            WHERE tgrelid = ANY (%s::regclass[]) AND NOT tgisinternal
+            """,
+            [tables],
+        )
+        return {(table, name): enabled for table, name, enabled in cursor.fetchall()}
+
+
+CATALOG_TABLES = [*loaders.STOREFRONT_TABLES, *loaders.STOREFRONT_SMALL]
+
+
+def _derived() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, min_price, in_stock FROM catalog_product ORDER BY id")
+        return cursor.fetchall()
+
+
+def test_loaded_min_price_and_in_stock_are_what_the_triggers_compute():
+    catalog = Catalog(products=300)
+    products = list(catalog.products_iter())
+
+    load_storefront(_dsn(), catalog, log=lambda _: None)
+    loaded = _derived()
+    with connection.cursor() as cursor:
+        # Every product row through the BEFORE UPDATE trigger: it recomputes both columns.
+        cursor.execute("UPDATE catalog_product SET in_stock = in_stock")
+    with psycopg.connect(_dsn()) as conn:
+        mismatches = derived_mismatches(conn)
+
+    assert _derived() == loaded
+    assert mismatches == 0
+    assert sum(in_stock for _, _, in_stock in loaded) == sum(p.total_stock > 0 for p in products)
+    assert not all(in_stock for _, _, in_stock in loaded)  # some products are sold out
+
+
+def test_search_vector_is_computed_by_postgresql_on_load():
+    catalog = Catalog(products=50)
+    first = next(catalog.products_iter())
+
+    load_storefront(_dsn(), catalog, log=lambda _: None)
+
+    assert not Product.objects.filter(search_vector__isnull=True).exists()
+    noun = first.name.split()[-1].lower()
+    assert first.id in set(Product.objects.search(noun).values_list("id", flat=True))
+
+
+def test_triggers_are_on_after_the_load_and_keep_in_stock():
+    before = _triggers(CATALOG_TABLES)
+
+    load_storefront(_dsn(), Catalog(products=30), log=lambda _: None)
+    product = Product.objects.filter(in_stock=True).first()
+    ProductVariant.objects.filter(product=product).update(stock_quantity=0)
+
+    assert _triggers(CATALOG_TABLES) == before
+    assert set(before.values()) == {"O"}
+    assert len(before) >= len(CATALOG_TABLES)
+    product.refresh_from_db()
+    assert product.in_stock is False
+
+
+def test_a_failed_load_turns_the_triggers_back_on_and_leaves_no_record(monkeypatch):
+    load_storefront(_dsn(), Catalog(products=20), log=lambda _: None)
+    before = _triggers(CATALOG_TABLES)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("generator failed")
+
+    monkeypatch.setattr(loaders, "_stream", broken)
+    with pytest.raises(RuntimeError, match="generator failed"):
+        load_storefront(_dsn(), Catalog(products=20), log=lambda _: None)
+
+    assert _triggers(CATALOG_TABLES) == before
+    assert loaded_catalog(_dsn(), "storefront") is None
 
 
 def test_loading_keeps_every_index_and_constraint():
