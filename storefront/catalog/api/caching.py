@@ -6,6 +6,11 @@ are. Cached: GET requests answered 200 in JSON by users who see only published p
 URL (scheme, host, path, query string: image URLs in the body are absolute). Staleness is
 ruled out by the versions of storefront/catalog/cache.py; settings.CATALOG_CACHE_SECONDS
 bounds how long an entry lives (0 turns the cache off).
+
+storefront_catalog_cache_requests_total{result} counts the reads (exposed at /metrics,
+storefront/core/metrics.py): "hit" (answered from the cache), "miss" (looked up and not
+found, stale, or the cache unreachable: read from the database) and "bypass" (never looked
+up: the cache is off, the request is not a JSON GET, or the user is staff).
 """
 
 import hashlib
@@ -16,11 +21,21 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
+from prometheus_client import Counter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from storefront.catalog import cache
 from storefront.catalog.selectors import can_see_unpublished
+
+RESULTS = ("hit", "miss", "bypass")
+CACHE_REQUESTS = Counter(
+    "storefront_catalog_cache_requests",
+    "Catalog reads through the response cache (api/caching.py), by what the cache did.",
+    ["result"],
+)
+for _result in RESULTS:  # Every result is exposed, at 0 until it happens.
+    CACHE_REQUESTS.labels(_result)
 
 
 def cached_read(
@@ -42,13 +57,16 @@ def cached_read(
         or request.accepted_renderer.format != "json"
         or can_see_unpublished(request.user)
     ):
+        CACHE_REQUESTS.labels("bypass").inc()
         return read()
     key = hashlib.sha256(
         f"{request.accepted_media_type}\n{request.build_absolute_uri()}".encode()
     ).hexdigest()
     entry, snapshot = cache.lookup(key)
     if entry is not None:
+        CACHE_REQUESTS.labels("hit").inc()
         return HttpResponse(entry.body, content_type=entry.content_type)
+    CACHE_REQUESTS.labels("miss").inc()
     response = read()
     if snapshot is not None and isinstance(response, Response) and response.status_code == 200:
         ids = list(product_ids(response.data))

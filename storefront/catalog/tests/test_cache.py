@@ -4,6 +4,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.test import TestCase, override_settings
+from prometheus_client import REGISTRY
 
 from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import CartItem
@@ -268,3 +269,30 @@ def test_cache_off_reads_the_database_every_time(api_client, settings, django_as
 
     with django_assert_num_queries(3):
         api_client.get(LIST_URL)
+
+
+def cache_requests() -> dict[str, float]:
+    """storefront_catalog_cache_requests_total by result, in the test process's registry."""
+    return {
+        result: REGISTRY.get_sample_value(
+            "storefront_catalog_cache_requests_total", {"result": result}
+        )
+        for result in ("hit", "miss", "bypass")
+    }
+
+
+def test_reads_are_counted_as_hit_miss_or_bypass(api_client, staff_client):
+    product = VariantFactory().product
+    before = cache_requests()
+
+    api_client.get(detail_url(product.pk))
+    api_client.get(detail_url(product.pk))
+    api_client.get(LIST_URL)
+    staff_client.get(LIST_URL)
+
+    after = cache_requests()
+    assert {result: after[result] - before[result] for result in after} == {
+        "hit": 1,
+        "miss": 2,
+        "bypass": 1,
+    }
