@@ -324,9 +324,20 @@ def _oversell(shop, variant_ids: list[int], start_stock: int, first_order: int) 
 
 
 def run_checkout(
-    shop, *, customers: int, variant_ids: list[int], seconds: float, stock: int, seed: int = 1
+    shop,
+    *,
+    customers: int,
+    variant_ids: list[int],
+    seconds: float,
+    stock: int,
+    seed: int = 1,
+    started: threading.Event | None = None,
 ) -> dict:
-    """Run `customers` concurrent buyers for `seconds`; return throughput and oversell counts."""
+    """Run `customers` concurrent buyers for `seconds`; return throughput and oversell counts.
+
+    `started`, if given, is set the moment the buyers start (after logging in and emptying
+    their carts), so that another load can run during exactly the same seconds.
+    """
     clients = [shop.customer(i) for i in range(customers)]
     for client in clients:
         shop.clear(client)
@@ -369,11 +380,13 @@ def run_checkout(
     for thread in threads:
         thread.start()
     deadline_box.append(time.monotonic() + seconds)
-    started = time.monotonic()
+    began = time.monotonic()
     start_gate.wait()
+    if started is not None:
+        started.set()
     for thread in threads:
         thread.join(timeout=seconds + 4 * REQUEST_TIMEOUT)
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - began
     server_errors = sum(n for key, n in tally.statuses.items() if key.split()[1][0] in "05")
     return {
         "system": shop.name,

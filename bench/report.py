@@ -24,7 +24,6 @@ SYSTEMS = ["storefront", "oscar", "floor"]
 # Storefront served with its response cache off (CATALOG_CACHE_SECONDS=0); absent from results
 # written before it was measured (and with BENCH_UNCACHED=0).
 NOCACHE = "storefront_nocache"
-NOCACHE_NOTE = " (cache off, informational)"
 LABELS = {
     "storefront": "Storefront",
     NOCACHE: "Storefront, cache off",
@@ -35,11 +34,21 @@ LABELS = {
 SCENARIOS = {
     "list_first": "product list, page 1",
     "list_deep": "product list, deep page (90%)",
+    "list_deep_numbered": "product list, deep page (90%) by number (?page=N)",
     "list_filtered": "filtered list (category tree + price + in stock)",
+    "facets": "facet counts of the filtered list",
     "search": "search",
+    "sku_variants": "SKU lookup, 10 variants (/api/variants/?sku=)",
+    "sku_product": "SKU lookup, product (/api/products/?sku=)",
     "detail": "product detail (random ids)",
     "constant": "server floor: constant JSON",
 }
+# The last full 10k run before issue 13: its cached list ratio to Oscar is the bar.
+BASELINE_10K = "bench-10000-20261202T054600Z.json"
+# Requests whose query count must not grow with the catalog (issue 13).
+CONSTANT_QUERIES = [
+    "list_first", "list_deep", "list_filtered", "facets", "detail", "sku_variants", "sku_product",
+]  # fmt: skip
 
 
 def _median(values: list[float]) -> float | None:
@@ -119,8 +128,9 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
         f"{settings['products']:,} products, page size {settings['page_size']}, "
         f"gunicorn {settings['gunicorn']['workers']} {settings['gunicorn']['worker_class']} "
         f"workers per system, wrk {settings['duration']} s per measurement after a "
-        f"{settings['warmup']} s warm-up, {settings['rounds']} rounds alternating the systems; "
-        f"numbers are medians over the rounds."
+        f"{settings['warmup']} s warm-up, {settings['rounds']} "
+        f"round{'' if settings['rounds'] == 1 else 's'} alternating the systems; "
+        f"numbers are medians over the rounds" + _extra_rounds_note(settings) + "."
     )
     w(
         f"- **Machine**: {machine.get('cpu')}, {machine.get('cores')} cores, "
@@ -184,6 +194,10 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
         nocache_table(w, table, concurrency)
         w("")
 
+    deep = deep_page_note(results)
+    if deep:
+        w(deep + "\n")
+
     skipped = [s for s in results.get("scenarios", []) if s.get("skipped")]
     if skipped:
         w("Not measured (the endpoint did not answer 200 when the run started):\n")
@@ -229,6 +243,8 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
                 f"| {race['oversold_units']} |"
             )
         w("")
+
+    mixed_section(w, results)
 
     w("### SQL queries per request\n")
     queries = results.get("queries", {})
@@ -311,7 +327,8 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
     w("### Targets\n")
     w("| target | measured | met? |")
     w("|---|---|---|")
-    for target, measured, met in targets(results, table, checkout, sizes):
+    baseline = baseline_ratio(results_dir)
+    for target, measured, met in targets(results, table, checkout, sizes, baseline=baseline):
         w(f"| {target} | {measured} | {met} |")
     w("")
 
@@ -341,6 +358,121 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
             if quick:
                 w("\n".join(quick) + "\n")
     return "\n".join(out)
+
+
+def _extra_rounds_note(settings: dict) -> str:
+    extra = settings.get("extra_rounds")
+    if extra is None or extra >= settings["rounds"]:
+        return ""
+    return (
+        f" (facets, SKU lookups and the mixed load: the first {extra} of them, BENCH_EXTRA_ROUNDS)"
+    )
+
+
+def deep_page_note(results: dict) -> str:
+    """Which deep page each system was measured on: its `next` link (a cursor or a page
+    number) or the page by number."""
+    parts = []
+    page = None
+    for entry in results.get("scenarios", []):
+        info = entry.get("deep_page")
+        if entry["scenario"] != "list_deep" or not info or "page" not in info:
+            continue
+        page = page or info
+        if info.get("via") == "next link":
+            how = "its `next` link, " + (
+                "a keyset cursor" if info.get("link") == "cursor" else "by page number"
+            )
+        else:
+            how = "`?page=N` (its answer had no `next` link)"
+        parts.append(f"{LABELS.get(entry['system'], entry['system'])}: {how}")
+    if not parts:
+        return ""
+    return (
+        f"Deep page: page {page['page']:,} (90 % of {page['count']:,} products) was fetched "
+        "once by number, then the page a client holds from there was measured: "
+        + "; ".join(parts)
+        + ". Example paths are in the result file (`scenarios`)."
+    )
+
+
+def mixed_table(results: dict) -> dict:
+    """{system: medians of the mixed runs (reads, checkout) and the summed cache counts}."""
+    grouped: dict = defaultdict(list)
+    for run in (results.get("mixed") or {}).get("runs", []):
+        grouped[run["system"]].append(run)
+    table = {}
+    for system, runs in grouped.items():
+        reads = [r["reads"] for r in runs if r.get("reads")]
+        buys = [r["checkout"] for r in runs]
+        caches = [r["cache"] for r in runs if r.get("cache")]
+        hits = sum(c.get("hit", 0) for c in caches)
+        misses = sum(c.get("miss", 0) for c in caches)
+        table[system] = {
+            "rounds": len(runs),
+            "rps": _median([r["rps"] for r in reads]),
+            "p50_ms": _median([r["p50_ms"] for r in reads]),
+            "p99_ms": _median([r["p99_ms"] for r in reads]),
+            "read_errors": sum(r["non_2xx"] + r["socket_errors"] for r in reads),
+            "orders_per_s": _median([b["orders_per_s"] for b in buys]),
+            "checkout_p50_ms": _median([b["checkout_p50_ms"] for b in buys]),
+            "checkout_p99_ms": _median([b["checkout_p99_ms"] for b in buys]),
+            "orders": sum(b["orders"] for b in buys),
+            "server_errors": sum(b["server_errors"] for b in buys),
+            "oversold_units": sum(b["oversold_units"] for b in buys),
+            "stock_mismatch_variants": sum(b["stock_mismatch_variants"] for b in buys),
+            "hits": hits if caches else None,
+            "misses": misses if caches else None,
+            "bypasses": sum(c.get("bypass", 0) for c in caches) if caches else None,
+            "hit_rate": hits / (hits + misses) if hits + misses else None,
+        }
+    return table
+
+
+def mixed_section(w, results: dict) -> None:
+    mixed = results.get("mixed") or {}
+    table = mixed_table(results)
+    if not table and not mixed.get("skipped"):
+        return
+    settings = results["settings"]
+    shape = settings.get("mixed", {"readers": 8, "buyers": 8})
+    w("### Reads during checkout (mixed load)\n")
+    w(
+        f"{shape['readers']} wrk connections read the filtered list and product details (half "
+        f"each, the paths of those scenarios) while {shape['buyers']} customers buy "
+        f"(add to cart, check out), for {settings.get('mixed_seconds', '?')} s; medians over "
+        "the rounds. The cached Storefront's read paths are primed first; its cache hit rate "
+        "is hits / (hits + misses) of `storefront_catalog_cache_requests_total` during the "
+        "run (GET /metrics before and after).\n"
+    )
+    if table:
+        w(
+            "| system | read req/s | read p50 ms | read p99 ms | read errors | orders/s "
+            "| checkout p50 ms | checkout p99 ms | orders | 5xx | oversold units "
+            "| stock mismatches | cache hit rate |"
+        )
+        w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        for system in ("storefront", NOCACHE):
+            row = table.get(system)
+            if not row:
+                continue
+            if row["hit_rate"] is not None:
+                rate = f"{row['hit_rate']:.1%} ({row['hits']:,} hits, {row['misses']:,} misses)"
+            elif row["hits"] is None:
+                rate = "not read"
+            else:
+                rate = f"cache off ({row['bypasses']:,} bypasses)"
+            w(
+                f"| {LABELS[system]} | {_fmt(row['rps'])} | {_fmt(row['p50_ms'], 1)} "
+                f"| {_fmt(row['p99_ms'], 1)} | {row['read_errors']} "
+                f"| {_fmt(row['orders_per_s'], 1)} | {_fmt(row['checkout_p50_ms'], 1)} "
+                f"| {_fmt(row['checkout_p99_ms'], 1)} | {row['orders']} "
+                f"| {row['server_errors']} | {row['oversold_units']} "
+                f"| {row['stock_mismatch_variants']} | {rate} |"
+            )
+    for system, reason in mixed.get("skipped", {}).items():
+        w(f"\n- Mixed load not measured on {LABELS.get(system, system)}: {reason}")
+    w("")
 
 
 def nocache_table(w, table: dict, concurrency: int) -> None:
@@ -405,7 +537,28 @@ def query_counts_by_size(results_dir: Path = RESULTS_DIR) -> dict[int, dict[str,
     return by_size
 
 
-def targets(results: dict, table: dict, checkout: dict, sizes: dict) -> list[tuple[str, str, str]]:
+def baseline_ratio(results_dir: Path = RESULTS_DIR) -> float | None:
+    """The cached product list's Storefront/Oscar req/s at c=8 in BASELINE_10K, if present."""
+    path = results_dir / BASELINE_10K
+    if not path.exists():
+        return None
+    table = http_table(json.loads(path.read_text()))
+    sf = (table.get(("list_first", "storefront", 8)) or {}).get("rps")
+    oscar = (table.get(("list_first", "oscar", 8)) or {}).get("rps")
+    return sf / oscar if sf and oscar else None
+
+
+def targets(
+    results: dict,
+    table: dict,
+    checkout: dict,
+    sizes: dict,
+    *,
+    baseline: float | None = None,
+) -> list[tuple[str, str, str]]:
+    """(target, measured, met?) rows: issue 11's (Storefront as served, cache on), then
+    issue 13's (most of them for the cache off, at the catalog size they name). A target of
+    another catalog size than this run's shows what was measured, without a verdict."""
     products = results["settings"]["products"]
     rows = []
 
@@ -415,21 +568,30 @@ def targets(results: dict, table: dict, checkout: dict, sizes: dict) -> list[tup
     def verdict(ok: bool | None) -> str:
         return "n/a" if ok is None else ("yes" if ok else "**no**")
 
-    # Each read target for Storefront as served (response cache on), then, when it was
-    # measured, for Storefront with the cache off: informational, the database path.
-    storefronts = [("storefront", "")]
-    if any(key[1] == NOCACHE for key in table):
-        storefronts.append((NOCACHE, NOCACHE_NOTE))
+    def at_size(size: int, ok: bool | None) -> str:
+        if products != size:
+            return f"n/a: a {size:,}-product target"
+        return verdict(ok)
 
-    for scenario, factor, other, label in [
-        ("list_first", 2, "oscar", "Product list ≥ 2x Oscar's (c=8)"),
-        ("list_first", 1, "floor", "Product list ≥ 1x bare single-table DRF list (c=8)"),
-        ("detail", 5, "oscar", "Detail ≥ 5x Oscar's (c=8)"),
-    ]:
-        for system, note in storefronts:
-            sf, ref = rps(scenario, system), rps(scenario, other)
-            ok = None if not (sf and ref) else sf >= factor * ref
-            rows.append((label + note, _ratio(sf, ref), verdict(ok)))
+    def ratio_row(label, scenario, system, factor, other, size=None):
+        sf, ref = rps(scenario, system), rps(scenario, other)
+        ok = None if not (sf and ref) else sf >= factor * ref
+        rows.append((label, _ratio(sf, ref), verdict(ok) if size is None else at_size(size, ok)))
+
+    def p99_row(label, scenario, system, limit):
+        cell = table.get((scenario, system, 8))
+        if not cell:
+            rows.append((label, "not measured", "n/a"))
+            return
+        measured = f"p99 {cell['p99_ms']:.1f} ms at {products:,} products"
+        rows.append((label, measured, at_size(1_000_000, cell["p99_ms"] < limit)))
+
+    ratio_row("Product list ≥ 2x Oscar's (c=8)", "list_first", "storefront", 2, "oscar")
+    ratio_row(
+        "Product list ≥ 1x bare single-table DRF list (c=8)", "list_first", "storefront", 1,
+        "floor",
+    )  # fmt: skip
+    ratio_row("Detail ≥ 5x Oscar's (c=8)", "detail", "storefront", 5, "oscar")
     for customers in results["settings"]["checkout_customers"]:
         sf = checkout.get(("storefront", customers))
         oscar = checkout.get(("oscar", customers))
@@ -460,26 +622,65 @@ def targets(results: dict, table: dict, checkout: dict, sizes: dict) -> list[tup
         rows.append(
             ("Queries per request constant from 10k to 1M", f"only {products:,} measured", "n/a")
         )
-    for scenario, limit, label in [
-        ("list_filtered", 50, "Filtered list p99 < 50 ms at 1M (c=8)"),
-        ("search", 100, "Search p99 < 100 ms at 1M (c=8)"),
-    ]:
-        for system, note in storefronts:
-            cell = table.get((scenario, system, 8))
-            if cell:
-                measured = f"p99 {cell['p99_ms']:.1f} ms at {products:,} products"
-                ok = cell["p99_ms"] < limit if products >= 1_000_000 else None
-                rows.append(
-                    (label + note, measured, verdict(ok) if ok is not None else "not at 1M yet")
-                )
-            else:
-                rows.append((label + note, "not measured", "n/a"))
+    p99_row("Filtered list p99 < 50 ms at 1M (c=8)", "list_filtered", "storefront", 50)
+    p99_row("Search p99 < 100 ms at 1M (c=8)", "search", "storefront", 100)
     rss = results.get("worker_rss_mb", {}).get("storefront")
     if rss:
         rows.append(
             ("Each Storefront worker < 250 MB", f"max {max(rss):.0f} MB", verdict(max(rss) < 250))
         )
+
+    # Issue 13: the cache-off Storefront (every read from the database), c=8.
+    if any(key[1] == NOCACHE for key in table):
+        p99_row("Cache off: filtered list p99 < 50 ms at 1M (c=8)", "list_filtered", NOCACHE, 50)
+        p99_row("Cache off: search p99 < 100 ms at 1M (c=8)", "search", NOCACHE, 100)
+        p99_row("Cache off: deep page p99 < 100 ms at 1M (c=8)", "list_deep", NOCACHE, 100)
+        p99_row("Cache off: facets p99 < 150 ms at 1M (c=8)", "facets", NOCACHE, 150)
+        ratio_row(
+            "Cache off: detail ≥ 5x Oscar's at 1M (c=8)", "detail", NOCACHE, 5, "oscar",
+            1_000_000,
+        )  # fmt: skip
+        ratio_row(
+            "Cache off: product list ≥ 1x the DRF floor at 10k (c=8)", "list_first", NOCACHE, 1,
+            "floor", 10_000,
+        )  # fmt: skip
+        ratio_row(
+            "Cache off: product list ≥ 2x Oscar's at 10k (c=8)", "list_first", NOCACHE, 2,
+            "oscar", 10_000,
+        )  # fmt: skip
+    else:
+        rows.append(("Cache off: issue 13's targets", "cache-off Storefront not measured", "n/a"))
+    sf, oscar = rps("list_first", "storefront"), rps("list_first", "oscar")
+    now = sf / oscar if sf and oscar else None
+    label = f"Cached product list Storefront/Oscar at 10k (c=8) no worse than {BASELINE_10K}"
+    if baseline is None:
+        rows.append((label, f"{_fmt(now, 2)}x; the baseline file is not here", "n/a"))
+    else:
+        measured = f"{_fmt(now, 2)}x against {baseline:.2f}x"
+        rows.append((label, measured, at_size(10_000, None if now is None else now >= baseline)))
+    rows.append(constant_queries_row(sizes))
     return rows
+
+
+def constant_queries_row(sizes: dict[int, dict[str, int]]) -> tuple[str, str, str]:
+    """Issue 13: the list, facets, detail and SKU lookups run as many queries at 1M as at 10k."""
+    label = "Queries per request the same at 10k and 1M: lists, facets, detail, SKU lookups"
+    small, large = sizes.get(10_000), sizes.get(1_000_000)
+    if not small or not large:
+        measured = ", ".join(f"{s:,}" for s in sorted(sizes)) or "none"
+        return (label, f"sizes measured: {measured}", "n/a")
+    shown, missing, differ = [], [], []
+    for name in CONSTANT_QUERIES:
+        if name not in small or name not in large:
+            missing.append(name)
+            continue
+        shown.append(f"{name} {small[name]} → {large[name]}")
+        if small[name] != large[name]:
+            differ.append(name)
+    measured = ", ".join(shown) + (f"; not counted: {', '.join(missing)}" if missing else "")
+    if differ:
+        return (label, measured, "**no**")
+    return (label, measured, "n/a" if missing else "yes")
 
 
 def write(result_path: Path, doc_path: Path) -> None:

@@ -12,10 +12,14 @@ Steps (each bounded in time; every server and load generator on 127.0.0.1 only):
    in-process, one request at a time, never under load; Storefront's with its cache off, so
    the database path, then a second identical list and detail request with the cache on);
 5. drive every read scenario with wrk at each concurrency, after a warm-up, alternating the
-   systems (A B C A B C ...) for BENCH_ROUNDS rounds;
+   systems (A B C A B C ...) for BENCH_ROUNDS rounds (the facet and SKU scenarios for
+   BENCH_EXTRA_ROUNDS of them);
 6. run the checkout driver (orders/s, oversells) and the oversell race on Storefront (cache on)
    and Oscar;
-7. read the RSS of every gunicorn worker, stop the servers, write bench/results/*.json and
+7. the mixed load: 8 wrk clients reading the filtered list and product details while 8
+   customers buy, on the cached Storefront and on the cache-off one (read latency, orders/s,
+   5xx, oversells, and the cache's hit rate from Storefront's /metrics);
+8. read the RSS of every gunicorn worker, stop the servers, write bench/results/*.json and
    docs/performance.md (bench.report).
 
 Every system is served by its own gunicorn: Storefront on BENCH_PORT, Oscar on +1, the floors
@@ -35,7 +39,10 @@ BENCH_CACHE_URL (Storefront's CACHE_URL, e.g. redis://127.0.0.1:6379/13 to keep 
 apart from another run's; default: CACHE_URL or production's default, Redis database 1),
 BENCH_RESULTS_DIR (bench/results: where the result JSON is written and the report reads from),
 BENCH_NO_REPORT (1: do not regenerate docs/performance.md), BENCH_PRIME (1; 0: do not request
-every path of each scenario once on the cached Storefront before measuring it).
+every path of each scenario once on the cached Storefront before measuring it),
+BENCH_EXTRA_ROUNDS (1: how many of the BENCH_ROUNDS rounds measure the facet and SKU
+scenarios and the mixed load, which keeps the default run within about 25 minutes),
+BENCH_MIXED_SECONDS (BENCH_CHECKOUT_SECONDS: length of the mixed load; 0 skips it).
 CATALOG_CACHE_SECONDS (default 3600 here) is passed on to the cached Storefront.
 """
 
@@ -53,12 +60,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import psycopg
 
@@ -81,8 +89,28 @@ CUSTOMER_PASSWORD = "bench-Customer-pass-2026"
 STOREFRONTS = ("storefront", "storefront_nocache")
 # Systems in the order they are measured, alternating, in every round.
 SYSTEMS = ("storefront", "storefront_nocache", "oscar", "floor")
+# Every scenario, in the order each round measures them.
+SCENARIOS = (
+    "list_first", "list_deep", "list_filtered", "facets", "search", "sku_variants", "sku_product",
+    "detail", "constant",
+)  # fmt: skip
 # Scenarios measured on Storefront with the cache off: every read Storefront runs.
-UNCACHED_SCENARIOS = ("list_first", "list_deep", "list_filtered", "search", "detail")
+UNCACHED_SCENARIOS = (
+    "list_first", "list_deep", "list_filtered", "facets", "search", "sku_variants", "sku_product",
+    "detail",
+)  # fmt: skip
+# Measured in the first BENCH_EXTRA_ROUNDS rounds only (issue 13's endpoints).
+EXTRA_SCENARIOS = ("facets", "sku_variants", "sku_product")
+# SKUs asked for by one GET /api/variants/?sku=...
+SKUS_PER_LOOKUP = 10
+# Distinct GET /api/products/?sku=X paths (the variants' lookups ask for 2,000 SKUs).
+SKU_PRODUCTS = 500
+# The mixed load: wrk read clients and checkout customers at the same time.
+MIXED_READERS = 8
+MIXED_BUYERS = 8
+MIXED_SYSTEMS = ("storefront", "storefront_nocache")
+# Opens Storefront's GET /metrics (settings.METRICS_TOKEN) for the cache's hit rate.
+METRICS_TOKEN = "bench-metrics-token-" + "m3t" * 10
 # Requests whose count is also taken for a cache hit (a second identical request, cache on).
 CACHED_HIT_SCENARIOS = ("list_first", "detail")
 
@@ -132,6 +160,8 @@ class Config:
         self.catalog_cache_seconds = os.environ.get("CATALOG_CACHE_SECONDS")
         self.results_dir = Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS_DIR).resolve()
         self.no_report = os.environ.get("BENCH_NO_REPORT") == "1"
+        self.extra_rounds = env_int("BENCH_EXTRA_ROUNDS", 1)
+        self.mixed_seconds = env_int("BENCH_MIXED_SECONDS", self.checkout_seconds)
         host = urlsplit(self.db_url).hostname or ""
         if host not in checkout.LOOPBACK:
             raise SystemExit(f"BENCH_DB_URL must point at this machine (loopback), not {host!r}")
@@ -146,7 +176,7 @@ class Config:
     def as_dict(self) -> dict:
         keys = [
             "products", "seed", "rounds", "duration", "warmup", "concurrency", "checkout_seconds",
-            "checkout_customers", "race_buyers", "race_stock",
+            "checkout_customers", "race_buyers", "race_stock", "extra_rounds", "mixed_seconds",
         ]  # fmt: skip
         return {
             **{key: getattr(self, key) for key in keys},
@@ -155,6 +185,8 @@ class Config:
             "databases": self.databases,
             "uncached": self.uncached,
             "primed": self.prime,
+            "extra_scenarios": list(EXTRA_SCENARIOS),
+            "mixed": {"readers": MIXED_READERS, "buyers": MIXED_BUYERS},
             # The cached Storefront's; the cache-off Storefront always runs with 0.
             "catalog_cache_seconds": self.catalog_cache_seconds or "3600",
         }
@@ -264,7 +296,12 @@ def invalidate_storefront_cache(config: Config) -> None:
 
 
 class Server:
-    """gunicorn with 2 sync workers on 127.0.0.1:port, logs in bench/run/<system>-gunicorn.log."""
+    """gunicorn with 2 sync workers on 127.0.0.1:port, logs in bench/run/<system>-gunicorn.log.
+
+    Storefront's run in prometheus-client's multiprocess mode, as config/gunicorn.conf.py
+    sets it up in production (a metrics directory in bench/run/, emptied at each start), so
+    that GET /metrics adds up both workers' counters; METRICS_TOKEN opens it to the bench.
+    """
 
     def __init__(self, config: Config, system: str, wsgi: str, port: int) -> None:
         self.system, self.port = system, port
@@ -277,6 +314,12 @@ class Server:
             "--error-logfile", str(self.log_path), wsgi,
         ]  # fmt: skip
         self.env = system_env(config, system)
+        self.metrics_dir: Path | None = None
+        if system in STOREFRONTS:
+            self.metrics_dir = config.run_file(f"metrics-{system}")
+            self.env.update(
+                PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir), METRICS_TOKEN=METRICS_TOKEN
+            )
         self.process: subprocess.Popen | None = None
 
     @property
@@ -290,6 +333,10 @@ class Server:
                 raise SystemExit(
                     f"127.0.0.1:{self.port} is already in use; set BENCH_PORT to a free range."
                 )
+        if self.metrics_dir:
+            # Counters of an earlier run would be added up too.
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+            self.metrics_dir.mkdir(parents=True)
         self.process = subprocess.Popen(
             self.command,
             cwd=ROOT,
@@ -311,6 +358,29 @@ class Server:
             except OSError:
                 time.sleep(0.3)
         raise RuntimeError(f"{self.system} server did not answer on {self.base}")
+
+    def cache_requests(self) -> dict[str, float] | None:
+        """Storefront's storefront_catalog_cache_requests_total by result, from GET /metrics
+        (both workers); None if /metrics does not answer or has no such counter."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        request = urllib.request.Request(
+            self.base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read().decode()
+        except OSError as error:
+            log(f"  GET /metrics on {self.system} failed: {error}")
+            return None
+        found = {
+            sample.labels["result"]: sample.value
+            for family in text_string_to_metric_families(text)
+            if family.name == "storefront_catalog_cache_requests"
+            for sample in family.samples
+            if sample.name.endswith("_total")
+        }
+        return found or None
 
     def worker_rss_mb(self) -> list[float]:
         if not self.process:
@@ -380,22 +450,71 @@ def sample_ids(config: Config, count: int) -> tuple[list[int], list[int]]:
     return products, variants
 
 
+def sample_skus(config: Config, count: int) -> list[str]:
+    """Random SKUs of variants of published products (the same ones for the same catalog)."""
+    with psycopg.connect(config.dsn("storefront")) as conn:
+        conn.execute("SELECT setseed(0.13)")
+        return [
+            row[0]
+            for row in conn.execute(
+                """
+                SELECT v.sku FROM catalog_productvariant v JOIN catalog_product p
+                  ON p.id = v.product_id
+                WHERE p.is_published ORDER BY random() LIMIT %s
+                """,
+                [count],
+            )
+        ]
+
+
 def deep_page(count: int) -> int:
     pages = max(1, math.ceil(count / PAGE_SIZE))
     return max(1, int(pages * 0.9))
 
 
+def deep_path(base: str, first: str) -> tuple[str | None, dict]:
+    """The deep page a client would request, and how it was found.
+
+    Page 90 % of the way through is fetched once by number (`?page=N`); what is measured is
+    its `next` link when it has one (what a client paging on holds: for Storefront's default
+    ordering a keyset cursor, cheap however deep), else `?page=N`. The dict records the page,
+    the count it came from, the path by number, `via` ("next link" or "page number") and
+    `link` ("cursor" when the link carries a parameter the numbered path does not, else
+    "page number").
+    """
+    status, body = get_json(base + first)
+    if status != 200 or not isinstance(body, dict) or "count" not in body:
+        return None, {"error": f"GET {first} answered {status}"}
+    page = deep_page(body["count"])
+    separator = "&" if "?" in first else "?"
+    numbered = f"{first}{separator}page={page}"
+    info = {"page": page, "count": body["count"], "page_path": numbered}
+    if "count_is_exact" in body:
+        info["count_is_exact"] = body["count_is_exact"]
+    status, body = get_json(base + numbered)
+    link = body.get("next") if status == 200 and isinstance(body, dict) else None
+    if not link:
+        return numbered, {**info, "via": "page number", "link": None}
+    parts = urlsplit(link)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    extra = set(parse_qs(parts.query)) - set(parse_qs(urlsplit(numbered).query))
+    return path, {**info, "via": "next link", "link": "cursor" if extra else "page number"}
+
+
 def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog) -> list[dict]:
-    """Every (scenario, system) pair with its request paths; probed once (must answer 200)."""
+    """Every (scenario, system) pair with its request paths; probed once (must answer 200).
+
+    A scenario whose first path does not answer 200 is kept in the plan, marked `skipped`
+    with the answer, and not measured (an endpoint this Storefront does not have yet).
+    """
     product_ids, _ = sample_ids(config, 2000)
     rng = random.Random(config.seed)
     slugs = [c.slug for c in catalog.categories if c.depth <= 2]
-    filtered = []
+    filters = []
     for _ in range(200):
         low = rng.choice([0, 10, 25, 50, 100, 150])
-        filtered.append(
-            "/api/products/?"
-            + urlencode(
+        filters.append(
+            urlencode(
                 {
                     "category": rng.choice(slugs),
                     "min_price": low,
@@ -404,7 +523,16 @@ def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog
                 }
             )
         )
+    filtered = [f"/api/products/?{query}" for query in filters]
+    facets = [f"/api/products/facets/?{query}" for query in filters]
     searches = ["/api/products/?" + urlencode({"search": term}) for term in catalog.search_terms()]
+    skus = sample_skus(config, 2000)
+    sku_lookups = [
+        "/api/variants/?" + urlencode({"sku": ",".join(skus[i : i + SKUS_PER_LOOKUP])}, safe=",")
+        for i in range(0, len(skus), SKUS_PER_LOOKUP)
+    ]
+    # Fewer than the details: each is primed (a cache miss) before the cached run.
+    sku_products = ["/api/products/?" + urlencode({"sku": sku}) for sku in skus[:SKU_PRODUCTS]]
     details = {
         "storefront": [f"/api/products/{pid}/" for pid in product_ids],
         "oscar": [f"/api/products/{pid}/" for pid in product_ids],
@@ -415,8 +543,15 @@ def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog
         "oscar": "/api/products/?structure=parent",
         "floor": "/products/",
     }
+    storefront_only = {
+        "list_filtered": filtered,
+        "facets": facets,
+        "search": searches,
+        "sku_variants": sku_lookups,
+        "sku_product": sku_products,
+    }
     plan: list[dict] = []
-    for scenario in ["list_first", "list_deep", "list_filtered", "search", "detail", "constant"]:
+    for scenario in SCENARIOS:
         for system in SYSTEMS:
             if system not in servers:
                 continue
@@ -424,17 +559,14 @@ def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog
                 continue
             kind = database_of(system)  # the cache-off Storefront answers the same paths
             paths: list[str] = []
+            extra: dict = {}
             if scenario == "list_first":
                 paths = [first[kind]]
             elif scenario == "list_deep":
-                status, body = get_json(servers[system].base + first[kind])
-                if status == 200 and isinstance(body, dict) and "count" in body:
-                    separator = "&" if "?" in first[kind] else "?"
-                    paths = [f"{first[kind]}{separator}page={deep_page(body['count'])}"]
-            elif scenario == "list_filtered" and kind == "storefront":
-                paths = filtered
-            elif scenario == "search" and kind == "storefront":
-                paths = searches
+                path, extra["deep_page"] = deep_path(servers[system].base, first[kind])
+                paths = [path] if path else []
+            elif scenario in storefront_only and kind == "storefront":
+                paths = storefront_only[scenario]
             elif scenario == "detail":
                 paths = details[kind]
             elif scenario == "constant" and kind == "floor":
@@ -443,6 +575,7 @@ def build_scenarios(config: Config, servers: dict[str, Server], catalog: Catalog
                 continue
             label = "server_floor" if scenario == "constant" else system
             entry = {"scenario": scenario, "system": label, "server": system, "paths": paths}
+            entry.update(extra)
             status, body = get_json(servers[system].base + paths[0])
             if status != 200:
                 entry["skipped"] = f"GET {paths[0]} answered {status}: {str(body)[:200]}"
@@ -534,11 +667,20 @@ def http_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> l
         for entry in runnable:
             if entry["system"] == "storefront":
                 prime(servers[entry["server"]].base, entry["paths"], entry["scenario"])
-    total = config.rounds * len(config.concurrency) * len(runnable)
+
+    def measured_in(round_number: int) -> list[dict]:
+        return [
+            e
+            for e in runnable
+            if e["scenario"] not in EXTRA_SCENARIOS or round_number <= config.extra_rounds
+        ]
+
+    rounds = range(1, config.rounds + 1)
+    total = len(config.concurrency) * sum(len(measured_in(r)) for r in rounds)
     done = 0
-    for round_number in range(1, config.rounds + 1):
+    for round_number in rounds:
         for connections in config.concurrency:
-            for entry in runnable:
+            for entry in measured_in(round_number):
                 base = servers[entry["server"]].base
                 run_wrk(base, entry["file"], connections=connections, seconds=config.warmup)
                 measured = run_wrk(
@@ -578,7 +720,9 @@ def query_counts(config: Config, plan: list[dict], servers: dict[str, Server]) -
     Storefront's counts are those of the database path: they are taken with its response
     cache off (in the cache-off environment, CATALOG_CACHE_SECONDS=0), whether or not the
     cache-off server runs. Then, with the cache on, the list and detail are requested twice
-    and the second (a cache hit) is counted: `cached_hit_queries`.
+    and the second (a cache hit) is counted: `cached_hit_queries`. When the deep page is
+    reached through a cursor link, Storefront's page by number (`?page=N`, what a client
+    jumping there asks for) is counted and explained too: `list_deep_numbered`.
     """
     counts: dict = {}
     for system in servers:
@@ -589,6 +733,8 @@ def query_counts(config: Config, plan: list[dict], servers: dict[str, Server]) -
             for e in plan
             if e["server"] == system and "skipped" not in e and e["scenario"] != "constant"
         ]
+        if system == "storefront":
+            requests += numbered_deep_page(plan)
         spec = {
             "requests": requests,
             "explain": system == "storefront",
@@ -610,6 +756,16 @@ def query_counts(config: Config, plan: list[dict], servers: dict[str, Server]) -
         if system == "storefront":
             counts[system].update(cached_hit_counts(config, requests))
     return counts
+
+
+def numbered_deep_page(plan: list[dict]) -> list[dict]:
+    """Storefront's deep page by number, as a querycount request, if the measured deep page
+    is its next link with a cursor."""
+    for entry in plan:
+        info = entry.get("deep_page") or {}
+        if entry["server"] == "storefront" and info.get("link") == "cursor":
+            return [{"name": "list_deep_numbered", "path": info["page_path"]}]
+    return []
 
 
 def cached_hit_counts(config: Config, requests: list[dict]) -> dict:
@@ -717,6 +873,152 @@ def checkout_runs(config: Config, servers: dict[str, Server]) -> dict:
             f"statuses {race['checkout_statuses']}"
         )
     return result
+
+
+def mixed_paths(plan: list[dict]) -> list[str]:
+    """The mixed load's reads: Storefront's filtered-list and detail paths, interleaved."""
+    found = {
+        e["scenario"]: e["paths"]
+        for e in plan
+        if e["server"] == "storefront" and e["scenario"] in ("list_filtered", "detail")
+        and "skipped" not in e
+    }  # fmt: skip
+    filtered, details = found.get("list_filtered", []), found.get("detail", [])
+    # As many filtered lists as details: 200 combinations of the one, 2,000 ids of the other.
+    if filtered and details:
+        filtered = filtered * max(1, len(details) // len(filtered))
+    return filtered + details
+
+
+def mixed_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> dict:
+    """Reads and checkouts at once, on the cached Storefront and on the cache-off one.
+
+    For BENCH_MIXED_SECONDS, MIXED_READERS wrk connections read the filtered list and
+    product details (half each) while MIXED_BUYERS customers buy (bench.checkout, 200
+    variants of 1,000 units). Before the cached Storefront's run its read paths are primed;
+    its cache's hits and misses during the run are read from GET /metrics before and after.
+    """
+    result: dict = {"runs": [], "skipped": {}}
+    if config.mixed_seconds <= 0:
+        result["skipped"]["all"] = "BENCH_MIXED_SECONDS=0"
+        return result
+    reads = mixed_paths(plan)
+    systems = [s for s in MIXED_SYSTEMS if s in servers]
+    if not reads or not systems:
+        result["skipped"]["all"] = "no filtered-list or detail paths, or no Storefront server"
+        log(f"  skip the mixed load: {result['skipped']['all']}")
+        return result
+    paths_file = config.run_file("paths-mixed.txt")
+    paths_file.write_text("\n".join(reads) + "\n")
+    _, variants = sample_ids(config, 200)
+    emails = storefront_customers(config, MIXED_BUYERS)
+    tokens: dict[int, str] = {}  # one login per customer, for both servers
+    for round_number in range(1, min(config.rounds, config.extra_rounds) + 1):
+        for system in systems:
+            server = servers[system]
+            shop = checkout.StorefrontShop(
+                host="127.0.0.1",
+                port=server.port,
+                dsn=config.dsn(system),
+                emails=emails,
+                password=CUSTOMER_PASSWORD,
+            )
+            shop.tokens = tokens
+            reason = shop.probe()
+            if reason:
+                result["skipped"][system] = reason
+                log(f"  skip the mixed load on {system}: {reason}")
+                continue
+            try:
+                run = mixed_run(config, server, shop, paths_file, reads, variants, round_number)
+            except RuntimeError as error:
+                result["skipped"][system] = str(error)[:500]
+                log(f"  mixed load on {system} failed: {error}")
+                continue
+            result["runs"].append(run)
+            checkout_run = run["checkout"]
+            log(
+                f"  mixed round {round_number} {system:<18} reads {run['reads']['rps']:.1f} req/s "
+                f"p50 {run['reads']['p50_ms']:.1f} ms p99 {run['reads']['p99_ms']:.1f} ms, "
+                f"{checkout_run['orders_per_s']} orders/s, 5xx {checkout_run['server_errors']}, "
+                f"oversold {checkout_run['oversold_units']}"
+                + (
+                    f", cache hit rate {run['cache']['hit_rate']:.1%}"
+                    if (run.get("cache") or {}).get("hit_rate") is not None
+                    else ""
+                )
+            )
+    return result
+
+
+def mixed_run(
+    config: Config,
+    server: Server,
+    shop: checkout.StorefrontShop,
+    paths_file: Path,
+    reads: list[str],
+    variants: list[int],
+    round_number: int,
+) -> dict:
+    """One mixed load on `server`: wrk reads for exactly the seconds the customers buy."""
+    if server.system == "storefront" and config.prime:
+        prime(server.base, list(dict.fromkeys(reads)), "mixed")
+    run_wrk(server.base, paths_file, connections=MIXED_READERS, seconds=config.warmup)
+    before = server.cache_requests()
+    started = threading.Event()
+    outcome: dict = {}
+
+    def buy() -> None:
+        try:
+            outcome["run"] = checkout.run_checkout(
+                shop,
+                customers=MIXED_BUYERS,
+                variant_ids=variants,
+                seconds=config.mixed_seconds,
+                stock=1000,
+                seed=100 + round_number,
+                started=started,
+            )
+        except Exception as error:  # reported below, in this thread
+            outcome["error"] = error
+            started.set()
+
+    buyers = threading.Thread(target=buy, daemon=True)
+    buyers.start()
+    if not started.wait(timeout=300):
+        raise RuntimeError("the customers did not start buying within 300 s")
+    reads_measured = None
+    try:
+        if "error" not in outcome:
+            reads_measured = run_wrk(
+                server.base, paths_file, connections=MIXED_READERS, seconds=config.mixed_seconds
+            )
+    finally:
+        buyers.join(timeout=config.mixed_seconds + 4 * checkout.REQUEST_TIMEOUT + 60)
+    if "error" in outcome:
+        raise RuntimeError(f"checkout failed: {outcome['error']}")
+    if "run" not in outcome:
+        raise RuntimeError("the customers did not finish")
+    after = server.cache_requests()
+    settled = settle(config.dsn(server.system))
+    run = {
+        "system": server.system,
+        "round": round_number,
+        "seconds": config.mixed_seconds,
+        "readers": MIXED_READERS,
+        "reads": reads_measured,
+        "checkout": outcome["run"],
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "settle_s": settled,
+    }
+    if before is not None and after is not None:
+        delta = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in after}
+        looked_up = delta.get("hit", 0.0) + delta.get("miss", 0.0)
+        run["cache"] = {
+            **{key: int(value) for key, value in delta.items()},
+            "hit_rate": delta.get("hit", 0.0) / looked_up if looked_up else None,
+        }
+    return run
 
 
 # --- Machine and versions ----------------------------------------------------------------------
@@ -837,6 +1139,8 @@ def main() -> None:
         results["http"] = http_runs(config, servers, plan)
         log("Checkout and oversell race")
         results["checkout"] = checkout_runs(config, servers)
+        log("Mixed load: reads during checkout")
+        results["mixed"] = mixed_runs(config, servers, plan)
         results["worker_rss_mb"] = {name: s.worker_rss_mb() for name, s in servers.items()}
     finally:
         for server in servers.values():
