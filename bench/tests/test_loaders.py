@@ -104,6 +104,16 @@ def test_loaded_min_price_and_in_stock_are_what_the_triggers_compute():
     assert not all(in_stock for _, _, in_stock in loaded)  # some products are sold out
 
 
+def test_a_load_whose_derived_columns_are_wrong_fails_and_is_not_recorded(monkeypatch):
+    from bench.catalog import ProductRow
+
+    monkeypatch.setattr(ProductRow, "total_stock", property(lambda product: 0))
+
+    with pytest.raises(RuntimeError, match="min_price or in_stock"):
+        load_storefront(_dsn(), Catalog(products=30), log=lambda _: None)
+    assert loaded_catalog(_dsn(), "storefront") is None
+
+
 def test_search_vector_is_computed_by_postgresql_on_load():
     catalog = Catalog(products=50)
     first = next(catalog.products_iter())
