@@ -263,12 +263,21 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
     w(
         "Counted in-process with one request at a time (not under load), after a warm-up "
         "request; the checkout steps are those of a customer's second purchase. Storefront's "
-        f"counts come from the newest result file of each catalog size.{cache_note}\n"
+        "counts come from the newest result file of each catalog size"
+        + (
+            f" loaded by the same generator (version {_generator(results)})"
+            if _generator(results) is not None
+            else ""
+        )
+        + f".{cache_note}\n"
     )
-    sizes = query_counts_by_size(results_dir)
+    sizes = query_counts_by_size(results_dir, _generator(results))
     names: list[str] = []
     for counts in [*(queries.get(s, {}).get("requests", {}) for s in SYSTEMS), *sizes.values()]:
         names += [name for name in counts if name not in names]
+    # Reads in the order of SCENARIOS, then the checkout steps as counted.
+    order = list(SCENARIOS)
+    names.sort(key=lambda name: order.index(name) if name in order else len(order))
     size_list = sorted(sizes)
     w(
         "| request | "
@@ -332,7 +341,7 @@ def render(results: dict, result_name: str, results_dir: Path = RESULTS_DIR) -> 
         w(f"| {target} | {measured} | {met} |")
     w("")
 
-    explain_size, explain = largest_explain(results_dir)
+    explain_size, explain = largest_explain(results_dir, _generator(results))
     if explain:
         w(
             f"### EXPLAIN ANALYZE of Storefront's queries ({explain_size:,} products, the "
@@ -515,20 +524,39 @@ def _loads(values) -> str:
     return " / ".join(f"{v:.2f}" for v in values)
 
 
-def largest_explain(results_dir: Path = RESULTS_DIR) -> tuple[int, dict]:
-    """Storefront's EXPLAIN ANALYZE plans from the newest result of the largest catalog."""
+def _generator(data: dict) -> int | None:
+    return (data.get("generation") or {}).get("generator")
+
+
+def same_generator(results_dir: Path, generator: int | None) -> list[dict]:
+    """The result files of `results_dir` whose catalog the generator version `generator`
+    loaded (every file if None). A catalog of an older generator was served by older code
+    (before issue 13's derived columns, for version 2): its counts and plans would be
+    compared with today's."""
+    found = other_results(results_dir)
+    return found if generator is None else [d for d in found if _generator(d) == generator]
+
+
+def largest_explain(
+    results_dir: Path = RESULTS_DIR, generator: int | None = None
+) -> tuple[int, dict]:
+    """Storefront's EXPLAIN ANALYZE plans from the newest result of the largest catalog
+    (loaded by generator version `generator`, if given)."""
     best: tuple[int, dict] = (0, {})
-    for data in other_results(results_dir):
+    for data in same_generator(results_dir, generator):
         explain = data.get("queries", {}).get("storefront", {}).get("explain")
         if explain and data["settings"]["products"] >= best[0]:
             best = (data["settings"]["products"], explain)
     return best
 
 
-def query_counts_by_size(results_dir: Path = RESULTS_DIR) -> dict[int, dict[str, int]]:
-    """Storefront's query counts per catalog size, from the newest result file of each size."""
+def query_counts_by_size(
+    results_dir: Path = RESULTS_DIR, generator: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Storefront's query counts per catalog size, from the newest result file of each size
+    (of those whose catalog generator version `generator` loaded, if given)."""
     by_size: dict[int, dict[str, int]] = {}
-    for data in other_results(results_dir):
+    for data in same_generator(results_dir, generator):
         requests = data.get("queries", {}).get("storefront", {}).get("requests")
         if requests:
             by_size[data["settings"]["products"]] = {

@@ -267,3 +267,18 @@ def test_report_reads_the_other_results_beside_the_rendered_file(tmp_path):
 
     assert "| request | Storefront 1,000 | Storefront 5,000 |" in text
     assert report.latest_bench(tmp_path).name == "bench-1000-20261121T070000Z.json"
+
+
+def test_counts_and_plans_of_an_older_generator_are_left_out(tmp_path):
+    older = _results(products=5000, nocache=False)
+    older["generation"] = {"products": 5000, "generator": 2}
+    older["queries"]["storefront"]["explain"] = {"list_first": [{"sql": "SELECT 2", "plan": ""}]}
+    (tmp_path / "queries-5000-20261120T000000Z.json").write_text(json.dumps(older))
+    current = _results(nocache=True)
+    current["generation"] = {"products": 1000, "generator": 3}
+
+    text = _render(tmp_path, current)
+
+    assert "| request | Storefront 1,000 | Oscar API 1,000 |" in text
+    assert "loaded by the same generator (version 3)" in text
+    assert "SELECT 2" not in text
