@@ -282,3 +282,27 @@ def test_counts_and_plans_of_an_older_generator_are_left_out(tmp_path):
     assert "| request | Storefront 1,000 | Oscar API 1,000 |" in text
     assert "loaded by the same generator (version 3)" in text
     assert "SELECT 2" not in text
+
+
+def test_targets_of_the_other_size_are_judged_on_its_newest_run(tmp_path):
+    million = _results(products=1_000_000, nocache=True)
+    million["generation"] = {"products": 1_000_000, "generator": 3}
+    million["http"].append(_http("list_deep", "storefront_nocache", 100, p99=80))
+    (tmp_path / "bench-1000000-20261203T000000Z.json").write_text(json.dumps(million))
+    older = dict(million, generation={"products": 1_000_000, "generator": 2})
+    (tmp_path / "bench-1000000-20261101T000000Z.json").write_text(json.dumps(older))
+    current = _results(products=10_000, nocache=True)
+    current["generation"] = {"products": 10_000, "generator": 3}
+
+    text = _render(tmp_path, current)
+
+    lines = text.splitlines()
+    assert (
+        "| Cache off: deep page p99 < 100 ms at 1M (c=8) "
+        "| p99 80.0 ms at 1,000,000 products (bench-1000000-20261203T000000Z.json) | yes |"
+    ) in lines
+    assert (
+        "| Cache off: detail ≥ 5x Oscar's at 1M (c=8) "
+        "| 2.50x (bench-1000000-20261203T000000Z.json) | **no** |"
+    ) in lines
+    assert "| Cache off: product list ≥ 2x Oscar's at 10k (c=8) | 0.50x | **no** |" in lines
