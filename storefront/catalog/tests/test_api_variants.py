@@ -480,6 +480,23 @@ def test_a_bad_line_refuses_the_whole_request_naming_it(staff_client, stocked, l
     assert list(error["fields"]["items"]["2"]) == [field]
 
 
+def test_every_bad_line_is_named_as_docs_catalog_md_shows(staff_client, stocked):
+    lines = [GOOD_LINE] + [{"sku": f"S-{n}", "price": "1"} for n in range(1, 4)]
+    lines[1] = {"sku": "S-1", "stock_quantity": -1}
+    lines.append({"sku": "S-4"})
+
+    error = assert_error(sync(staff_client, lines), 400, "invalid")
+
+    minimum = "Ensure this value is greater than or equal to 0."
+    assert error["message"] == f"items.1.stock_quantity: {minimum}"
+    assert error["fields"] == {
+        "items": {
+            "1": {"stock_quantity": [minimum]},
+            "4": {"non_field_errors": ["Send stock_quantity, price or both."]},
+        }
+    }
+
+
 def test_a_line_with_neither_field_says_what_to_send(staff_client, stocked):
     error = assert_error(sync(staff_client, [{"sku": "GOOD"}]), 400, "invalid")
 
