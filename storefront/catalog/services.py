@@ -19,11 +19,13 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, DecimalField, F, When
+from django.utils import timezone
 from PIL import Image
 from treebeard.exceptions import InvalidMoveToDescendant, PathOverflow
 
 from storefront.carts.models import CartItem
-from storefront.catalog import images, stock
+from storefront.catalog import cache, images, stock
 from storefront.catalog.exceptions import (
     CategoryHasProducts,
     CategoryNotFound,
@@ -509,3 +511,87 @@ def delete_product_image(*, product: Product, image_id: int) -> None:
         name = image.image.name
         image.delete()
         transaction.on_commit(lambda: _delete_files([name]))
+
+
+# --- Stock and prices by SKU (a warehouse or ERP sync) ---------------------------------------
+
+
+class VariantSync(TypedDict, total=False):
+    """One line of sync_variants: the variant's `sku`, and its new `stock_quantity` (units on
+    hand), its new `price` (store currency), or both."""
+
+    sku: str
+    stock_quantity: int
+    price: Decimal
+
+
+def sync_variants(*, lines: Sequence[VariantSync]) -> list[ProductVariant]:
+    """Set the stock and prices of the variants that `lines` name by SKU, all or nothing;
+    return those variants as now stored, in the order of `lines`.
+
+    Each SKU appears at most once in `lines` (ValueError otherwise: the API refuses repeats
+    first, naming the lines). Raises ValidationError, and writes nothing, when a SKU is no
+    variant's: its `error_dict` maps the index in `lines` of each such line to its message.
+
+    Locks the variants FOR NO KEY UPDATE in ascending id (step 3 of the lock order of
+    docs/checkout.md), then all their products FOR NO KEY UPDATE in ascending id (the step
+    that the triggers of migration 0005, which keep Product.min_price and Product.in_stock
+    exact, add after the variants). Writes the prices that differ in one UPDATE, then sets
+    the stock through stock.set_stock, the one writer of stock: it writes the quantities
+    that differ, opens or resolves the low-stock alerts and invalidates the cached responses
+    of the products whose stock moved (all of them when a variant runs out or comes back).
+    A price that changes invalidates every cached catalog response on commit: the UPDATE
+    sends no signal, and a new price can move its product into or out of a price filter,
+    reorder a price-sorted list and change its counts (storefront/catalog/cache.py; the
+    change log's check would invalidate everything for it too). Runs in the caller's
+    transaction, or in its own. Queries: two locks, one price UPDATE if a price changes,
+    then set_stock's (one to six), whatever the number of lines.
+    """
+    skus = [line["sku"] for line in lines]
+    if len(set(skus)) != len(skus):
+        raise ValueError("sync_variants: a SKU is listed twice.")
+    if not lines:
+        return []
+    with transaction.atomic():
+        locked = {
+            variant.sku: variant
+            for variant in ProductVariant.objects.select_for_update(no_key=True)
+            .filter(sku__in=skus)
+            .order_by("pk")
+        }
+        unknown = {
+            index: [ValidationError("No variant has this SKU.", code="unknown_sku")]
+            for index, sku in enumerate(skus)
+            if sku not in locked
+        }
+        if unknown:
+            raise ValidationError(unknown)
+        # The products in one statement: the triggers would otherwise lock them statement
+        # by statement (those the price UPDATE moves, then those set_stock's moves), out of
+        # id order, so two syncs could each hold a product the other waits for.
+        list(
+            Product.objects.select_for_update(no_key=True)
+            .filter(pk__in={variant.product_id for variant in locked.values()})
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        prices: dict[int, Decimal] = {}
+        quantities: dict[int, int] = {}
+        for line in lines:
+            variant = locked[line["sku"]]
+            if "price" in line and line["price"] != variant.price:
+                prices[variant.pk] = variant.price = line["price"]
+            if "stock_quantity" in line:
+                quantities[variant.pk] = variant.stock_quantity = line["stock_quantity"]
+        if prices:
+            ProductVariant.objects.filter(pk__in=prices).update(
+                price=Case(
+                    *(When(pk=pk, then=price) for pk, price in prices.items()),
+                    default=F("price"),
+                    output_field=DecimalField(max_digits=12, decimal_places=2),
+                ),
+                updated_at=timezone.now(),
+            )
+            cache.invalidate_catalog()
+        stock.set_stock(quantities=quantities)
+    return [locked[sku] for sku in skus]

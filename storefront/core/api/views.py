@@ -40,6 +40,7 @@ API_AREAS = {
         "categories": "category-list",
         "collections": "collection-list",
         "tags": "tag-list",
+        "variants": "variant-list",
     },
     "cart": {"cart": "cart", "cart_items": "cart-items", "guest_carts": "guest-carts"},
     "orders": {"orders": "order-list"},

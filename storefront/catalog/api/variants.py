@@ -1,0 +1,194 @@
+"""Variants by SKU, for a warehouse or an ERP: GET /api/variants/?sku=A-1,A-2 looks them up,
+PATCH /api/variants/stock/ (staff) sets the stock and prices of up to 1,000 at once.
+
+The rules, with examples, are in docs/catalog.md ("SKU lookup and stock sync"); errors have the
+one shape of docs/api.md. Prices are decimal strings in the store currency (`currency`), stock
+quantities units on hand.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from storefront.catalog import services
+from storefront.catalog.api.permissions import IsStaffOrReadOnly
+from storefront.catalog.api.serializers import MAX_INT
+from storefront.catalog.models import ProductVariant
+from storefront.catalog.selectors import can_see_unpublished
+from storefront.core.api.filters import reject_unknown_query_parameters
+from storefront.core.api.parsers import JSONParser
+
+SKU_MAX_LENGTH = ProductVariant._meta.get_field("sku").max_length
+MAX_LOOKUP_SKUS = 100
+MAX_SYNC_LINES = 1000
+
+# What the lookup's `sku` takes, for the OpenAPI schema: 1 to MAX_LOOKUP_SKUS SKUs of 1 to
+# SKU_MAX_LENGTH characters, comma-separated (VariantLookupParamsSerializer.validate_sku).
+SKU_LIST_PATTERN = (
+    rf"^[^,]{{1,{SKU_MAX_LENGTH}}}(,[^,]{{1,{SKU_MAX_LENGTH}}}){{0,{MAX_LOOKUP_SKUS - 1}}}$"
+)
+
+
+class VariantStockSerializer(serializers.ModelSerializer):
+    """A variant as the SKU endpoints show it: `price` in `currency` (ISO 4217, the store
+    currency), `stock_quantity` in units on hand, `product_id` its product's id."""
+
+    product_id = serializers.IntegerField(read_only=True)
+    currency = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ProductVariant
+        fields = ["id", "sku", "product_id", "price", "currency", "stock_quantity"]
+        read_only_fields = fields
+
+
+@extend_schema_field({"type": "string", "pattern": SKU_LIST_PATTERN, "example": "ABC-1,ABC-2"})
+class SkuListField(serializers.CharField):
+    """SKUs separated by commas, each read exactly as sent (no space is trimmed)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+
+class VariantLookupParamsSerializer(serializers.Serializer):
+    """The query of GET /api/variants/."""
+
+    sku = SkuListField(
+        help_text=f"Up to {MAX_LOOKUP_SKUS} SKUs, comma-separated, each matched exactly "
+        f"(case-sensitive, at most {SKU_MAX_LENGTH} characters), e.g. `ABC-1,ABC-2`."
+    )
+
+    def validate_sku(self, value: str) -> list[str]:
+        """The SKUs, each once, in the order first sent."""
+        skus = value.split(",")
+        problems = []
+        if len(skus) > MAX_LOOKUP_SKUS:
+            problems.append(f"At most {MAX_LOOKUP_SKUS} SKUs; {len(skus)} were sent.")
+        if "" in skus:
+            problems.append("An empty SKU: two commas in a row, or a comma at an end.")
+        too_long = [n for n, sku in enumerate(skus, 1) if len(sku) > SKU_MAX_LENGTH]
+        if too_long:
+            positions = ", ".join(map(str, too_long[:10])) + (", ..." if len(too_long) > 10 else "")
+            problems.append(f"SKUs have at most {SKU_MAX_LENGTH} characters (SKU {positions}).")
+        if problems:
+            raise serializers.ValidationError(problems)
+        return list(dict.fromkeys(skus))
+
+
+class StockLineSerializer(serializers.Serializer):
+    """One line of a stock sync: a variant's `sku` and its new `stock_quantity` (units on
+    hand), its new `price` (store currency) or both. Limits as in VariantWriteSerializer."""
+
+    sku = serializers.CharField(max_length=SKU_MAX_LENGTH, trim_whitespace=False)
+    stock_quantity = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "stock_quantity" not in attrs and "price" not in attrs:
+            raise serializers.ValidationError("Send stock_quantity, price or both.")
+        return attrs
+
+
+class LinesField(serializers.ListField):
+    """A ListField that refuses a list longer than `max_length` before validating its items,
+    rather than after."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)
+
+
+class StockSyncSerializer(serializers.Serializer):
+    """The body of PATCH /api/variants/stock/: {"items": [line, ...]}, 1 to 1,000 lines."""
+
+    # A ListField rather than many=True: the schema then states the maximum (maxItems).
+    items = LinesField(child=StockLineSerializer(), allow_empty=False, max_length=MAX_SYNC_LINES)
+
+    def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each SKU once: every repeat is reported at its line, naming the first."""
+        first_at: dict[str, int] = {}
+        repeats = {}
+        for index, line in enumerate(items):
+            first = first_at.setdefault(line["sku"], index)
+            if first != index:
+                repeats[index] = {"sku": [f"Listed twice: already at items.{first}."]}
+        if repeats:
+            raise serializers.ValidationError(repeats)
+        return items
+
+
+class VariantLookupView(APIView):
+    """Variants by SKU. Customers and anonymous visitors see purchasable variants only (those
+    of published products, querysets.VariantQuerySet.purchasable); staff see all."""
+
+    permission_classes = [IsStaffOrReadOnly]
+
+    @extend_schema(
+        summary="Look up variants by SKU",
+        description=f"Up to {MAX_LOOKUP_SKUS} SKUs, comma-separated, matched exactly. "
+        "Answers the variants found, in the order of `sku`; a SKU that matches no variant "
+        "(or, for customers and anonymous visitors, a variant of an unpublished product) is "
+        "absent from the answer. Not paginated.",
+        parameters=[VariantLookupParamsSerializer],
+        responses={200: VariantStockSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        """The variants of `sku`, in its order. One query, whatever the number of SKUs."""
+        params = VariantLookupParamsSerializer(data=request.query_params)
+        reject_unknown_query_parameters(request, params.fields)
+        params.is_valid(raise_exception=True)
+        skus = params.validated_data["sku"]
+        variants = ProductVariant.objects.all()
+        if not can_see_unpublished(request.user):
+            variants = variants.purchasable()
+        found = {variant.sku: variant for variant in variants.filter(sku__in=skus)}
+        ordered = [found[sku] for sku in skus if sku in found]
+        return Response(VariantStockSerializer(ordered, many=True).data)
+
+
+class VariantStockView(APIView):
+    """Stock and prices of many variants at once, by SKU (staff): a warehouse's or an ERP's
+    sync, all or nothing (services.sync_variants)."""
+
+    permission_classes = [IsStaffOrReadOnly]
+    # JSON only: a list of lines has no form encoding.
+    parser_classes = [JSONParser]
+    # The body is validated whole (core/api/schema.py documents it as required).
+    partial_patch = False
+
+    @extend_schema(
+        summary="Set the stock and prices of variants by SKU (staff)",
+        description=f"1 to {MAX_SYNC_LINES} lines, each a `sku` with its new `stock_quantity` "
+        "(units on hand), `price` (store currency) or both. One transaction: any bad line "
+        "(unknown SKU, a SKU listed twice, a bad value, neither field) answers 400 naming "
+        "it in `fields` (`items.<index>.<field>`) and nothing changes. Answers the variants "
+        "as now stored, in the order of the lines. A stock falling below LOW_STOCK_THRESHOLD "
+        "opens a low-stock alert, as every change of stock does.",
+        request=StockSyncSerializer,
+        responses={200: VariantStockSerializer(many=True)},
+    )
+    def patch(self, request: Request) -> Response:
+        """Apply the lines; answer the variants in the GET shape, in the order of the lines.
+
+        A fixed number of queries whatever the number of lines (services.sync_variants).
+        """
+        serializer = StockSyncSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            variants = services.sync_variants(lines=serializer.validated_data["items"])
+        except DjangoValidationError as error:
+            # The service names lines by index; shown at their `sku`, nested as the
+            # serializer nests the errors of a line: {"items": {"3": {"sku": [...]}}}.
+            by_line = {index: {"sku": messages} for index, messages in error.message_dict.items()}
+            raise ValidationError({"items": by_line}) from error
+        return Response(VariantStockSerializer(variants, many=True).data)
