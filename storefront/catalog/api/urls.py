@@ -1,9 +1,10 @@
-"""Catalog routes, under /api/: products/ (and products/{id}/images/), categories/,
-collections/, tags/."""
+"""Catalog routes, under /api/: products/ (and products/{id}/images/, products/facets/),
+categories/, collections/, tags/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from storefront.catalog.api import views
+from storefront.catalog.api import facets, views
 
 # Path converters (<int:pk>) rather than regexes: a non-numeric id is a 404, and the
 # OpenAPI schema types ids as integers.
@@ -13,4 +14,8 @@ router.register("categories", views.CategoryViewSet, basename="category")
 router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("tags", views.TagViewSet, basename="tag")
 
-urlpatterns = router.urls
+# products/facets/ is no product: the router's product routes take integer ids only.
+urlpatterns = [
+    *router.urls,
+    path("products/facets/", facets.ProductFacetsView.as_view(), name="product-facets"),
+]
