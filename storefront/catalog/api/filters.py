@@ -1,6 +1,7 @@
 """Query parameters of the product list (django-filter). A bad value answers 400, never 500."""
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 
 import django_filters
@@ -169,6 +170,16 @@ class ProductFilter(django_filters.FilterSet):
     class Meta:
         model = Product
         fields: list[str] = []
+
+    def filter_queryset(self, queryset: ProductQuerySet, skip: Iterable[str] = ()):
+        """`queryset` narrowed by every cleaned filter but those named in `skip` (the facets
+        count each facet without its own filter: storefront/catalog/facets.py). Call
+        is_valid() first."""
+        skipped = frozenset(skip)
+        for name, value in self.form.cleaned_data.items():
+            if name not in skipped:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
 
     def filter_category(self, queryset: ProductQuerySet, name, category: Category):
         return queryset.in_category(category)

@@ -1,10 +1,10 @@
-"""Catalog routes, under /api/: products/ (and products/{id}/images/), categories/,
-collections/, tags/; variants/ and variants/stock/ (SKU lookup and stock sync)."""
+"""Catalog routes, under /api/: products/ (and products/{id}/images/, products/facets/),
+categories/, collections/, tags/; variants/ and variants/stock/ (SKU lookup and stock sync)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from storefront.catalog.api import variants, views
+from storefront.catalog.api import facets, variants, views
 
 # Path converters (<int:pk>) rather than regexes: a non-numeric id is a 404, and the
 # OpenAPI schema types ids as integers.
@@ -14,8 +14,10 @@ router.register("categories", views.CategoryViewSet, basename="category")
 router.register("collections", views.CollectionViewSet, basename="collection")
 router.register("tags", views.TagViewSet, basename="tag")
 
-urlpatterns = router.urls
-urlpatterns += [
+# products/facets/ is no product: the router's product routes take integer ids only.
+urlpatterns = [
+    *router.urls,
+    path("products/facets/", facets.ProductFacetsView.as_view(), name="product-facets"),
     path("variants/", variants.VariantLookupView.as_view(), name="variant-list"),
     path("variants/stock/", variants.VariantStockView.as_view(), name="variant-stock"),
 ]

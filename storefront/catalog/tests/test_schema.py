@@ -25,6 +25,7 @@ def test_catalog_schema_documents_every_endpoint(schema):
     assert {
         "/api/products/",
         "/api/products/{id}/",
+        "/api/products/facets/",
         "/api/products/{id}/images/",
         "/api/products/{id}/images/{image_id}/",
         "/api/categories/",
