@@ -81,6 +81,12 @@ class Shop:
         """The ids the list shows with these filters, in order (one page of 100)."""
         status, body = self.get(LIST_URL, {**params, "page_size": "100"})
         assert status == 200, body
+        # A test's catalog fits on one page: the count is exact and counts what is listed.
+        assert (body["count"], body["count_is_exact"], body["next"]) == (
+            len(body["results"]),
+            True,
+            None,
+        )
         return [product["id"] for product in body["results"]]
 
     def entry(self, product: Product, **params) -> dict | None:
@@ -173,6 +179,12 @@ def patch_product(client: APIClient, product: Product, body: dict) -> dict:
     response = client.patch(detail_url(product.pk), body, format="json")
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def sync_variants(client: APIClient, *lines: dict) -> None:
+    """Staff sync stock and prices by SKU (PATCH /api/variants/stock/)."""
+    response = client.patch("/api/variants/stock/", {"items": list(lines)}, format="json")
+    assert response.status_code == 200, response.content
 
 
 def set_stock_in_admin(admin_client: Client, variant: ProductVariant, units: int) -> None:
@@ -281,6 +293,32 @@ def test_a_staff_stock_edit_in_the_admin_shows_in_every_read(response_cache, sho
     set_stock_in_admin(admin_client, variant, 9)
     detail = assert_every_read_says(shop, product, in_stock=True)
     assert stock_in(detail) == {variant.pk: 9}
+    assert_derived_columns_exact()
+
+
+def test_a_stock_and_price_sync_by_sku_shows_in_every_read(response_cache, shop, staff_client):
+    product = product_with(3, 0, prices=("10.00", "12.00"))
+    other = product_with(5, prices=("11.00",))
+    stocked, empty = variants_of(product)
+    assert assert_every_read_says(shop, product, in_stock=True)["price"] == "10.00"
+    assert price_reads(shop, product, other)["ordering=price"] == [product.pk, other.pk]
+    shop.assert_cached(response_cache)
+
+    # The only variant in stock runs out and becomes the dearest: 12.00 is the lowest price.
+    sync_variants(staff_client, {"sku": stocked.sku, "stock_quantity": 0, "price": "15.00"})
+    assert assert_every_read_says(shop, product, in_stock=False)["price"] == "12.00"
+    reads = price_reads(shop, product, other)
+    assert (reads["ordering=price"], reads["max_price=11"], reads["12 to 12"]) == (
+        [other.pk, product.pk],
+        False,
+        True,
+    )
+    assert_derived_columns_exact()
+    shop.assert_cached(response_cache)
+
+    sync_variants(staff_client, {"sku": empty.sku, "stock_quantity": 4})
+    detail = assert_every_read_says(shop, product, in_stock=True)
+    assert stock_in(detail) == {stocked.pk: 0, empty.pk: 4}
     assert_derived_columns_exact()
 
 
@@ -511,7 +549,7 @@ def test_a_renamed_product_is_found_by_its_new_name_and_no_longer_by_its_old(
 
 # --- Concurrent writers and readers on real threads ----------------------------------------
 
-ROUNDS = 4
+ROUNDS = 6
 READERS = 2
 MAX_READS = 150
 
@@ -655,6 +693,13 @@ def restock_through_the_api(variant: ProductVariant, units: int) -> Callable[[],
     return lambda: client.patch(detail_url(variant.product_id), body, format="json").status_code
 
 
+def restock_by_sync(variant: ProductVariant, units: int) -> Callable[[], int]:
+    client = APIClient()
+    client.force_authenticate(User.objects.filter(is_superuser=True).get())
+    body = {"items": [{"sku": variant.sku, "stock_quantity": units}]}
+    return lambda: client.patch("/api/variants/stock/", body, format="json").status_code
+
+
 def sell_last_unit(variant: ProductVariant) -> Callable[[], int]:
     client = buyer(variant)
     return lambda: client.post("/api/orders/", CHECKOUT, format="json").status_code
@@ -669,6 +714,7 @@ def empty_in_admin(variant: ProductVariant) -> Callable[[], int]:
     [
         pytest.param(restock_in_admin, sell_last_unit, id="admin-restock-vs-checkout"),
         pytest.param(restock_through_the_api, sell_last_unit, id="api-restock-vs-checkout"),
+        pytest.param(restock_by_sync, sell_last_unit, id="sync-restock-vs-checkout"),
         pytest.param(restock_in_admin, empty_in_admin, id="admin-restock-vs-admin-zero"),
     ],
 )
