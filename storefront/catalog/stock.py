@@ -173,8 +173,11 @@ def _moved(
     """What follows any change of stock, in its transaction: the low-stock alerts of the
     variants (`stock_now`: variant id -> units now) and the cache of their products
     (`availability_changed`: a variant ran out or came back from zero)."""
-    check_low_stock(variant_ids=list(stock_now), stock=stock_now, fell=fell)
+    # The cache's after-commit bump first: it then runs before the alert's email publish
+    # hooks, which may wait on the broker, so the window in which a cached response can
+    # still show the stock before this commit stays one Redis round trip.
     cache.invalidate_stock(product_ids=product_ids, availability_changed=availability_changed)
+    check_low_stock(variant_ids=list(stock_now), stock=stock_now, fell=fell)
 
 
 def check_low_stock(
