@@ -5,8 +5,8 @@ Every change of a variant's `stock_quantity` goes through one of three functions
 - `sell`: a checkout takes units (orders.services.place_order);
 - `restock`: units come back (a cancellation, orders.services.cancel_order; later, returns);
 - `set_stock`: staff set the units they counted (the product API and the admin's product
-  page through catalog.services.update_product, the admin's variant list and form; later,
-  imports).
+  page through catalog.services.update_product, the admin's variant list and form, a
+  warehouse's stock sync by SKU through catalog.services.sync_variants; later, imports).
 
 Each writes with one UPDATE (`F()` and `CASE`: a sale or a restock never writes a number
 computed in Python from a copy read earlier), then does, in the same transaction, the two
