@@ -40,6 +40,10 @@ category, collection or tag slug):
 - the tags, and the collections: the M2M rows of the products, grouped, with their names.
   These need the products' ids, which the browse index does not hold (docs/catalog.md,
   "Facets", has the measurements).
+
+The statements read the catalog one after the other, not in one snapshot: a write committed
+between two of them can show in some facets of that one answer and not in others. Such an
+answer is never served from the response cache afterwards: the write's commit invalidates it.
 """
 
 from __future__ import annotations
