@@ -30,14 +30,20 @@ the `in_stock` filter. Customers and anonymous visitors count published products
 
 Cost: four SQL statements whatever the catalog's size, five when a product has a price (the
 bands need the lowest and highest first), plus the filter validation's lookups (one per
-category, collection or tag slug). Each reads the product rows once, on the derived columns
-and the `catalog_product_browse` index (category, min_price, in_stock, is_published):
+category, collection or tag slug):
 - the summary, grouped by category: `count`, the category counts (rolled up in Python from
   the categories of the subtree), `in_stock` and the price span, as FILTERed aggregates of the
-  rows that ignore the price and stock filters;
-- the categories of the filtered subtree (the roots and all without a filter): a small table;
-- the price bands, FILTERed counts of the rows that ignore the price filter;
+  rows that ignore the price and stock filters, read from the `catalog_product_browse` index
+  (category, min_price; in_stock, is_published) alone;
+- the categories of the filtered subtree (all of them without a filter): a small table;
+- the price bands, FILTERed counts of the rows that ignore the price filter, as the summary;
 - the tags, and the collections: the M2M rows of the products, grouped, with their names.
+  These need the products' ids, which the browse index does not hold (docs/catalog.md,
+  "Facets", has the measurements).
+
+The statements read the catalog one after the other, not in one snapshot: a write committed
+between two of them can show in some facets of that one answer and not in others. Such an
+answer is never served from the response cache afterwards: the write's commit invalidates it.
 """
 
 from __future__ import annotations

@@ -132,6 +132,39 @@ def test_unfiltered_facets_count_every_published_product(api_client, catalog):
     }
 
 
+def test_the_example_of_docs_catalog_md(api_client, catalog):
+    body = facets(api_client, category="apparel", tag="cotton")
+
+    tops, bottoms = catalog["categories"]["tops"], catalog["categories"]["bottoms"]
+    assert body == {
+        "count": 4,
+        "categories": [
+            {"id": bottoms.pk, "slug": "bottoms", "name": "Bottoms", "count": 1},
+            {"id": tops.pk, "slug": "tops", "name": "Tops", "count": 3},
+        ],
+        "collections": [
+            {"slug": "winter", "name": "Winter", "count": 2},
+            {"slug": "summer", "name": "Summer", "count": 1},
+        ],
+        "tags": [
+            {"slug": "cotton", "name": "Cotton", "count": 4},
+            {"slug": "linen", "name": "Linen", "count": 1},
+            {"slug": "wool", "name": "Wool", "count": 1},
+        ],
+        "price": {
+            "min": "10.00",
+            "max": "60.00",
+            "bands": [
+                {"min": "0.00", "max": "19.99", "count": 1},
+                {"min": "20.00", "max": "39.99", "count": 0},
+                {"min": "40.00", "max": "59.99", "count": 2},
+                {"min": "60.00", "max": "79.99", "count": 1},
+            ],
+        },
+        "in_stock": {"true": 4, "false": 0},
+    }
+
+
 def test_staff_count_unpublished_products_too(staff_client, catalog):
     body = facets(staff_client)
 
