@@ -34,10 +34,11 @@ category, collection or tag slug):
 - the summary, grouped by category: `count`, the category counts (rolled up in Python from
   the categories of the subtree), `in_stock` and the price span, as FILTERed aggregates of the
   rows that ignore the price and stock filters, read from the `catalog_product_browse` index
-  (category, min_price; in_stock, is_published) alone;
+  (category, min_price; in_stock, is_published, id) alone;
 - the categories of the filtered subtree (all of them without a filter): a small table;
 - the price bands, FILTERed counts of the rows that ignore the price filter, as the summary;
-- the tags, and the collections: the M2M rows of the products, grouped, with their names.
+- the tags, and the collections: the M2M rows of the products, grouped, with their names
+  (the products' ids from the same index, catalog migration 0007).
   These need the products' ids, which the browse index does not hold (docs/catalog.md,
   "Facets", has the measurements).
 

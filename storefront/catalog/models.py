@@ -106,10 +106,11 @@ class Product(TimeStampedModel):
             models.Index(
                 fields=["is_published", "-created_at", "-id"], name="catalog_product_pub_new"
             ),
-            # Filters and counts by category, price and stock, read from the index alone.
+            # Filters and counts by category, price and stock, read from the index alone; the
+            # id for the facets' joins to tags and collections.
             models.Index(
                 fields=["category", "min_price"],
-                include=["in_stock", "is_published"],
+                include=["in_stock", "is_published", "id"],
                 name="catalog_product_browse",
             ),
             GinIndex(fields=["search_vector"], name="catalog_product_search_vector"),
