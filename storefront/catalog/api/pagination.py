@@ -135,19 +135,16 @@ class ProductPagination(PageNumberPagination):
             )
         self.count, self.count_is_exact = bounded_count(queryset)
         if cursor is not None:
-            self.number = cursor.page
-            rows = list(cursor.filter(queryset).values_list("pk", "created_at")[: size + 1])
-            if cursor.direction == BEFORE:
-                # The page it ends before exists: there is a next page.
-                self.has_next = True
-                rows = rows[:size][::-1]
-            else:
-                self.has_next = len(rows) > size
-                rows = rows[:size]
+            self.number, source, start = cursor.page, cursor.filter(queryset), 0
         else:
             self.number = self._page_number(request)
-            start = (self.number - 1) * size
-            rows = list(queryset.values_list("pk", "created_at")[start : start + size + 1])
+            source, start = queryset, (self.number - 1) * size
+        rows = list(source.values_list("pk", "created_at")[start : start + size + 1])
+        if cursor is not None and cursor.direction == BEFORE:
+            # The page it ends before exists: there is a next page.
+            self.has_next = True
+            rows = rows[:size][::-1]
+        else:
             self.has_next = len(rows) > size
             rows = rows[:size]
         if not rows and self.number > 1:
