@@ -58,7 +58,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Max, Min, Q, QuerySet
 
 from storefront.catalog.models import Category, Collection, Product, Tag
-from storefront.catalog.selectors import can_see_unpublished
+from storefront.catalog.querysets import price_condition
+from storefront.catalog.selectors import visible_products
 
 if TYPE_CHECKING:
     from storefront.catalog.api.filters import ProductFilter
@@ -133,14 +134,15 @@ def product_facets(*, user, filters: ProductFilter) -> Facets:
     """The facets (module docstring) of the products `user` may see, narrowed by `filters`:
     a ProductFilter whose is_valid() was True, applied with filter_queryset(skip=...)."""
     chosen = filters.form.cleaned_data
-    products = Product.objects.all() if can_see_unpublished(user) else Product.objects.published()
+    products = visible_products(user=user)
 
     def narrowed(*facets: str) -> QuerySet:
         """The products of every filter but the own filters of `facets`."""
         skip = NOT_A_FILTER.union(*(OWN_FILTERS[facet] for facet in facets))
         return filters.filter_queryset(products, skip=skip).order_by()
 
-    in_price = _price_condition(chosen.get("min_price"), chosen.get("max_price"))
+    # None without a bound: no FILTER clause.
+    in_price = price_condition(chosen.get("min_price"), chosen.get("max_price")) or None
     stock = chosen.get("in_stock")
     in_stock = None if stock is None else Q(in_stock=stock)
     # One pass over the rows without the price and stock filters: those two conditions are
@@ -199,17 +201,6 @@ def band_width(low: Decimal, high: Decimal) -> Decimal:
             if high // width - low // width < MAX_BANDS:
                 return width
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _price_condition(low: Decimal | None, high: Decimal | None) -> Q | None:
-    # The condition of ProductQuerySet.price_between, inclusive bounds on min_price, as a
-    # FILTER clause; test_facets checks that `count` equals the list's count.
-    bounds = {}
-    if low is not None:
-        bounds["min_price__gte"] = low
-    if high is not None:
-        bounds["min_price__lte"] = high
-    return Q(**bounds) if bounds else None
 
 
 def _both(first: Q | None, second: Q | None) -> Q | None:

@@ -66,6 +66,19 @@ def search_query(text: str) -> SearchQuery:
     return SearchQuery(head, search_type="websearch", config=SEARCH_CONFIG) & last
 
 
+def price_condition(low=None, high=None) -> models.Q:
+    """The list's price filter as a condition: `min_price` (the lowest variant price, store
+    currency) within the bounds given, both inclusive; an empty Q without a bound. A product
+    without variants has no price and meets no bound. Used as a filter (price_between) and as
+    the FILTER clause of the facets' aggregates."""
+    bounds = {}
+    if low is not None:
+        bounds["min_price__gte"] = low
+    if high is not None:
+        bounds["min_price__lte"] = high
+    return models.Q(**bounds)
+
+
 class ProductQuerySet(models.QuerySet):
     def published(self) -> "ProductQuerySet":
         """Products customers may see, and buy the variants of (the purchasable rule)."""
@@ -89,13 +102,8 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(category__in=subtree)
 
     def price_between(self, low=None, high=None) -> "ProductQuerySet":
-        """Products whose lowest variant price (`min_price`, store currency) is within the
-        bounds given (inclusive); a product without variants has none and is left out."""
-        if low is not None:
-            self = self.filter(min_price__gte=low)
-        if high is not None:
-            self = self.filter(min_price__lte=high)
-        return self
+        """Products whose lowest variant price is within the bounds given (price_condition)."""
+        return self.filter(price_condition(low, high))
 
     def search(self, text: str) -> "ProductQuerySet":
         """Products whose name or description matches `text` (search_query: websearch
