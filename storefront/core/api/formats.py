@@ -1,6 +1,7 @@
-"""Field formatters for serializers that build their JSON by hand (the catalog's product, the
-cart and the order representations): each formats a value exactly as the DRF field that
-the serializer declares for it, so the hand-built output equals the declared one."""
+"""Field formatters for serializers that build their JSON by hand (the cart and the order
+representations): each formats a value exactly as the DRF field that the serializer declares
+for it, so the hand-built output equals the declared one. (The catalog's product is built in
+SQL to the same formats: storefront/catalog/documents.py.)"""
 
 from rest_framework import serializers
 
