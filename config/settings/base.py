@@ -327,6 +327,12 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    # DRF's JSON renderer, which also writes JSON built as text (the product documents) as
+    # it is (storefront/core/api/renderers.py); then DRF's browsable API.
+    "DEFAULT_RENDERER_CLASSES": [
+        "storefront.core.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "storefront.core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 24,
     "DEFAULT_FILTER_BACKENDS": [

@@ -5,7 +5,9 @@ api.serializers.ProductSerializer) holds its category, collections, tags, images
 variants. Loading those as model instances and turning them into dicts cost about ten times
 the SQL itself (a page of 24 products is some 300 rows); here one statement returns each
 product's object ready-made (json_build_object and ordered json_agg over the indexed child
-tables), and Python only finishes the image URLs it cannot get from SQL exactly.
+tables) as text, which the list and detail send as it is (RawJSON,
+storefront/core/api/renderers.py): Python parses a product only to finish an image URL it
+cannot get from SQL exactly.
 
 Formats are those of the DRF fields the serializer declares, so the output equals
 `ProductSerializer(product).data` (storefront/catalog/tests/test_documents.py):
@@ -20,6 +22,7 @@ Formats are those of the DRF fields the serializer declares, so the output equal
   is passed through the storage's own url() in Python.
 """
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,10 +31,13 @@ from django.core.files.storage import FileSystemStorage, default_storage, storag
 from django.db import connection
 from django.utils import timezone
 
+from storefront.core.api.renderers import RawJSON
+
 # A stored file name that FileSystemStorage.url() appends to its base URL unchanged:
 # filepath_to_uri() quotes nothing in it, and urljoin() has no dot segment to resolve.
 _PLAIN_NAME = r"^[A-Za-z0-9_~!*()'-][A-Za-z0-9_.~!*()'/-]*$"
 _DOT_SEGMENT = r"(^|/)\.\.?(/|$)"
+_NULL_URL = '"url" : null'
 
 
 def _isoformat(column: str) -> str:
@@ -59,7 +65,7 @@ def _refs(table: str, through: str, column: str) -> str:
 
 
 DOCUMENTS_SQL = f"""
-SELECT json_build_object(
+SELECT p.id, json_build_object(
     'id', p.id,
     'slug', p.slug,
     'name', p.name,
@@ -68,12 +74,12 @@ SELECT json_build_object(
     'collections', {_refs("catalog_collection", "catalog_product_collections", "collection_id")},
     'tags', {_refs("catalog_tag", "catalog_product_tags", "tag_id")},
     'images', COALESCE((
-        SELECT json_agg(json_build_object(
-                   'id', i.id,
-                   'url', CASE WHEN %(media)s::text IS NOT NULL AND i.image ~ %(plain)s
-                               AND i.image !~ %(dots)s THEN %(media)s || i.image END,
-                   'alt', i.alt,
-                   'file', i.image)
+        SELECT json_agg(CASE WHEN %(media)s::text IS NOT NULL AND i.image ~ %(plain)s
+                                  AND i.image !~ %(dots)s
+                   THEN json_build_object('id', i.id, 'url', %(media)s || i.image, 'alt', i.alt)
+                   -- Finished in Python (product_json): the storage's url() of `file`.
+                   ELSE json_build_object('id', i.id, 'url', NULL, 'alt', i.alt,
+                                          'file', i.image) END
                ORDER BY i.sort_order, i.id)
         FROM catalog_productimage AS i WHERE i.product_id = p.id), '[]'),
     'price', p.min_price::text,
@@ -88,7 +94,7 @@ SELECT json_build_object(
         FROM catalog_productvariant AS v WHERE v.product_id = p.id), '[]'),
     'created_at', {_isoformat("p.created_at")},
     'updated_at', {_isoformat("p.updated_at")}
-)
+)::text
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS page (id, position)
 JOIN catalog_product AS p ON p.id = page.id
 JOIN catalog_category AS c ON c.id = p.category_id
@@ -97,15 +103,15 @@ ORDER BY page.position
 """
 
 
-def product_documents(
-    product_ids: Sequence[int], *, request, published_only: bool
-) -> list[dict[str, Any]]:
-    """The products `product_ids` as the API shows them (dicts in the shape of
-    ProductSerializer), in the order of `product_ids`, in one query (none for no id).
+def product_json(product_ids: Sequence[int], *, request, published_only: bool) -> list[RawJSON]:
+    """The products `product_ids` as the API shows them (each the text of a JSON object in
+    the shape of ProductSerializer, as a RawJSON whose `id` is the product's), in the order
+    of `product_ids`, in one query (none for no id).
 
     Ids of products that do not exist, or are unpublished when `published_only`, are left
     out. `request` makes the image URLs absolute (None: relative URLs, as the serializer
-    gives without a request).
+    gives without a request). Python parses a product's text only when an image URL needs
+    the storage's url() (see the module docstring).
     """
     if not product_ids:
         return []
@@ -121,14 +127,33 @@ def product_documents(
     }
     with connection.cursor() as cursor:
         cursor.execute(DOCUMENTS_SQL, params)
-        documents = [row[0] for row in cursor.fetchall()]
-    for document in documents:
-        for image in document["images"]:
-            name = image.pop("file")
-            if image["url"] is None:
-                url = default_storage.url(name)
-                image["url"] = request.build_absolute_uri(url) if request is not None else url
-    return documents
+        rows = cursor.fetchall()
+    return [RawJSON(_finish_urls(text, request), id=pk) for pk, text in rows]
+
+
+def product_documents(
+    product_ids: Sequence[int], *, request, published_only: bool
+) -> list[dict[str, Any]]:
+    """product_json's products as dicts, for callers that read them."""
+    return [
+        json.loads(text)
+        for text in product_json(product_ids, request=request, published_only=published_only)
+    ]
+
+
+def _finish_urls(text: str, request) -> str:
+    """`text` with each image URL the SQL left null made by the storage's url()."""
+    # json_build_object writes a null URL exactly so; a match elsewhere (inside a string the
+    # quotes would be escaped; an attribute's jsonb is written `"url": null`) costs a parse.
+    if _NULL_URL not in text:
+        return text
+    document = json.loads(text)
+    for image in document["images"]:
+        name = image.pop("file", None)
+        if name is not None:
+            url = default_storage.url(name)
+            image["url"] = request.build_absolute_uri(url) if request is not None else url
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def _media_prefix(request) -> str | None:

@@ -35,6 +35,7 @@ from storefront.catalog.api.serializers import (
 from storefront.catalog.exceptions import CategoryHasProducts, ProductNotFound
 from storefront.catalog.models import Category, Collection, Product, Tag
 from storefront.core.api.filters import KnownQueryParameters
+from storefront.core.api.renderers import RawJSON, RawJSONList
 from storefront.core.api.schema import raises
 from storefront.core.exceptions import NotFound
 from storefront.core.models import is_valid_id
@@ -106,15 +107,18 @@ class ProductViewSet(viewsets.ModelViewSet):
     def _product(self) -> Product:
         return selectors.product_detail(user=self.request.user, product_id=self.kwargs["pk"])
 
-    def _documents(self, product_ids: list[int]) -> list[dict]:
-        # The shape ProductSerializer declares, built by PostgreSQL (catalog/documents.py).
-        return documents.product_documents(
-            product_ids,
-            request=self.request,
-            published_only=not selectors.can_see_unpublished(self.request.user),
+    def _documents(self, product_ids: list[int]) -> RawJSONList:
+        # The shape ProductSerializer declares, written by PostgreSQL (catalog/documents.py)
+        # and sent as it is (core/api/renderers.py).
+        return RawJSONList(
+            documents.product_json(
+                product_ids,
+                request=self.request,
+                published_only=not selectors.can_see_unpublished(self.request.user),
+            )
         )
 
-    def _document(self, product_id: int) -> dict:
+    def _document(self, product_id: int) -> RawJSON:
         found = self._documents([product_id]) if is_valid_id(product_id) else []
         if not found:
             raise ProductNotFound()
@@ -135,14 +139,14 @@ class ProductViewSet(viewsets.ModelViewSet):
         return cached_read(
             request,
             self._list,
-            product_ids=lambda data: [product["id"] for product in data["results"]],
+            product_ids=lambda data: [product.id for product in data["results"]],
         )
 
     def retrieve(self, request, *args, **kwargs):
         return cached_read(
             request,
             lambda: Response(self._document(self.kwargs["pk"])),
-            product_ids=lambda data: [data["id"]],
+            product_ids=lambda data: [data.id],
         )
 
     def create(self, request, *args, **kwargs):

@@ -2,6 +2,8 @@ from decimal import Decimal
 
 import pytest
 
+from storefront.catalog.api.filters import ProductFilter
+from storefront.catalog.models import Product
 from storefront.catalog.tests.factories import (
     CategoryFactory,
     CollectionFactory,
@@ -227,3 +229,19 @@ def test_sku_finds_the_product_holding_that_exact_sku(api_client, staff_client):
     assert ids(api_client.get(LIST_URL, {"sku": "HID-1"})) == []
     assert ids(staff_client.get(LIST_URL, {"sku": "HID-1"})) == [hidden.pk]
     assert_error(api_client.get(LIST_URL, {"sku": "X" * 65}), 400, "invalid")
+
+
+def test_filter_sets_share_their_filters_but_no_request_state():
+    # ProductFilter shares the class's filters and form class between requests (no deep
+    # copy per request): each filter set still filters by its own data only.
+    tops, shoes = CategoryFactory(slug="tops"), CategoryFactory(slug="shoes")
+    top, shoe = priced("5.00", category=tops), priced("50.00", category=shoes)
+    first = ProductFilter({"category": "tops"}, queryset=Product.objects.all())
+    second = ProductFilter({"min_price": "20"}, queryset=Product.objects.all())
+    unfiltered = ProductFilter({}, queryset=Product.objects.all())
+
+    assert first.is_valid() and second.is_valid() and unfiltered.is_valid()
+    assert first.filters is second.filters
+    assert list(second.qs) == [shoe]
+    assert list(first.qs) == [top]
+    assert sorted(p.pk for p in unfiltered.qs) == sorted([top.pk, shoe.pk])
