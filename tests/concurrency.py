@@ -1,9 +1,11 @@
-"""Run callables at the same moment in real threads, each on its own database connection."""
+"""Run callables in real threads, each on its own database connection: at the same moment
+(run_concurrently), or one while another holds its locks (run_blocked_behind)."""
 
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.db import connection
@@ -27,22 +29,81 @@ def run_concurrently(calls: list[Callable[[], Any]]) -> list[Outcome]:
     barrier = threading.Barrier(len(calls))
     outcomes = [Outcome() for _ in calls]
 
-    def run(index: int, call: Callable[[], Any]) -> None:
+    def behind_barrier(call: Callable[[], Any]) -> Any:
+        barrier.wait(timeout=TIMEOUT_SECONDS)
+        return call()
+
+    _join(_start([partial(behind_barrier, call) for call in calls], outcomes))
+    return outcomes
+
+
+def run_blocked_behind(
+    holder: Callable[[Callable[[], None]], Any], waiter: Callable[[], Any]
+) -> tuple[Outcome, Outcome]:
+    """Run `waiter` while `holder` holds its locks, each in its own thread; return both
+    outcomes (holder's, waiter's).
+
+    `holder(hold)` takes its locks (in a transaction of its own) and calls `hold()` while it
+    holds them; `waiter` starts once it does, and `hold()` returns once `waiter`'s connection
+    waits for a lock held by `holder`'s (wait_until_blocked_by), so that `holder` goes on,
+    commits and lets `waiter` through. Each thread closes its database connection at the end;
+    use with @pytest.mark.django_db(transaction=True).
+    """
+    holding, release = threading.Event(), threading.Event()
+    holder_pid: list[int] = []
+
+    def hold() -> None:
+        connection.ensure_connection()
+        holder_pid.append(connection.connection.info.backend_pid)
+        holding.set()
+        assert release.wait(TIMEOUT_SECONDS), "the holder was never released"
+
+    def hold_locks() -> Any:
         try:
-            barrier.wait(timeout=TIMEOUT_SECONDS)
-            outcomes[index].value = call()
+            return holder(hold)
+        finally:
+            holding.set()  # Also when `holder` failed before holding: nothing then waits.
+
+    def wait_for_locks() -> Any:
+        assert holding.wait(TIMEOUT_SECONDS), "the holder never held its locks"
+        return waiter()
+
+    held, waited = Outcome(), Outcome()
+    threads = _start([hold_locks, wait_for_locks], [held, waited])
+    try:
+        assert holding.wait(TIMEOUT_SECONDS), "the holder never held its locks"
+        if holder_pid:
+            wait_until_blocked_by(holder_pid[0])
+    finally:
+        release.set()
+        _join(threads)
+    assert holder_pid, f"the holder failed before holding its locks: {held.error!r}"
+    return held, waited
+
+
+def _start(calls: list[Callable[[], Any]], outcomes: list[Outcome]) -> list[threading.Thread]:
+    """Start a thread per call, storing its value or error in its outcome."""
+
+    def run(call: Callable[[], Any], outcome: Outcome) -> None:
+        try:
+            outcome.value = call()
         except BaseException as error:
-            outcomes[index].error = error
+            outcome.error = error
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    threads = [
+        threading.Thread(target=run, args=item) for item in zip(calls, outcomes, strict=True)
+    ]
     for thread in threads:
         thread.start()
+    return threads
+
+
+def _join(threads: list[threading.Thread]) -> None:
     for thread in threads:
         thread.join(TIMEOUT_SECONDS)
     assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
-    return outcomes
 
 
 def deadlocks_detected() -> int:

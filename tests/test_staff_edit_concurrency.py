@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -27,12 +27,7 @@ from storefront.catalog.models import Product, ProductVariant
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.orders.models import Order, OrderItem
 from storefront.orders.services import anonymise_customer, place_order
-from tests.concurrency import (
-    TIMEOUT_SECONDS,
-    deadlocks_detected,
-    run_concurrently,
-    wait_until_blocked_by,
-)
+from tests.concurrency import deadlocks_detected, run_blocked_behind, run_concurrently
 from tests.helpers import CHECKOUT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -50,61 +45,24 @@ def staff_api_client() -> APIClient:
     return client
 
 
-def backend_pid() -> int:
-    connection.ensure_connection()
-    return connection.connection.info.backend_pid
-
-
 def while_a_checkout_waits_to_commit(customer: User, write: Callable[[], Any]) -> Any:
     """Run `write` in a thread while a checkout of `customer`'s cart, in another, holds its
     locks with its foreign-key checks still to come; let the checkout commit once `write`
     waits for one of its locks. Return what `write` returned; assert the checkout committed.
     """
-    checkout_pid: list[int] = []
-    holding_locks, commit = threading.Event(), threading.Event()
-    outcomes: dict[str, Any] = {}
 
-    def checkout() -> None:
-        try:
-            # The outer transaction keeps place_order's locks and defers its foreign-key
-            # checks until this block commits, after `write` has started waiting.
-            with transaction.atomic():
-                place_order(customer=customer, **CHECKOUT)
-                checkout_pid.append(backend_pid())
-                holding_locks.set()
-                assert commit.wait(TIMEOUT_SECONDS)
-            outcomes["checkout"] = "committed"
-        except BaseException as error:
-            outcomes["checkout"] = error
-        finally:
-            holding_locks.set()
-            connection.close()
+    def checkout(hold: Callable[[], None]) -> None:
+        # The outer transaction keeps place_order's locks and defers its foreign-key
+        # checks until this block commits, after `write` has started waiting.
+        with transaction.atomic():
+            place_order(customer=customer, **CHECKOUT)
+            hold()
 
-    def run_write() -> None:
-        try:
-            assert holding_locks.wait(TIMEOUT_SECONDS)
-            outcomes["write"] = write()
-        except BaseException as error:
-            outcomes["write"] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=checkout), threading.Thread(target=run_write)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert holding_locks.wait(TIMEOUT_SECONDS)
-        assert checkout_pid, outcomes.get("checkout")
-        wait_until_blocked_by(checkout_pid[0])
-    finally:
-        commit.set()
-        for thread in threads:
-            thread.join(TIMEOUT_SECONDS)
-    assert not any(thread.is_alive() for thread in threads)
-    assert outcomes["checkout"] == "committed"
-    if isinstance(outcomes["write"], BaseException):
-        raise outcomes["write"]
-    return outcomes["write"]
+    checked_out, written = run_blocked_behind(checkout, write)
+    assert checked_out.error is None, checked_out.error
+    if written.error is not None:
+        raise written.error
+    return written.value
 
 
 @pytest.fixture
@@ -285,55 +243,28 @@ def test_a_sale_of_the_last_unit_while_staff_wait_for_its_variant_is_no_deadlock
     other = VariantFactory(product=variant.product, stock_quantity=0)
     deadlocks_before = deadlocks_detected()
     client = staff_api_client()
-    seller_pid: list[int] = []
-    holding, sell = threading.Event(), threading.Event()
-    outcomes: dict[str, Any] = {}
 
-    def seller() -> None:
-        try:
-            with transaction.atomic():
-                # As a checkout does: lock the variant, then sell it.
-                locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
-                seller_pid.append(backend_pid())
-                holding.set()
-                assert sell.wait(TIMEOUT_SECONDS)
-                stock.sell(lines=[(locked, 1)])
-            outcomes["seller"] = "committed"
-        except BaseException as error:
-            outcomes["seller"] = error
-        finally:
-            holding.set()
-            connection.close()
+    def seller(hold: Callable[[], None]) -> None:
+        with transaction.atomic():
+            # As a checkout does: lock the variant, then sell it.
+            locked = ProductVariant.objects.select_for_update().get(pk=variant.pk)
+            hold()
+            stock.sell(lines=[(locked, 1)])
 
-    def edit() -> None:
-        try:
-            assert holding.wait(TIMEOUT_SECONDS)
-            body = {
-                "name": "Renamed",
-                "variants": [
-                    {"id": variant.pk, "sku": variant.sku, "price": "7.50"},
-                    {"id": other.pk, "sku": other.sku},
-                ],
-            }
-            outcomes["edit"] = client.patch(f"/api/products/{variant.product_id}/", body)
-        except BaseException as error:
-            outcomes["edit"] = error
-        finally:
-            connection.close()
+    body = {
+        "name": "Renamed",
+        "variants": [
+            {"id": variant.pk, "sku": variant.sku, "price": "7.50"},
+            {"id": other.pk, "sku": other.sku},
+        ],
+    }
+    sold, edited = run_blocked_behind(
+        seller, lambda: client.patch(f"/api/products/{variant.product_id}/", body)
+    )
 
-    threads = [threading.Thread(target=seller), threading.Thread(target=edit)]
-    for thread in threads:
-        thread.start()
-    try:
-        assert holding.wait(TIMEOUT_SECONDS)
-        wait_until_blocked_by(seller_pid[0])
-    finally:
-        sell.set()
-        for thread in threads:
-            thread.join(TIMEOUT_SECONDS)
-
-    assert outcomes["seller"] == "committed"
-    assert outcomes["edit"].status_code == 200, outcomes["edit"].content
+    assert sold.error is None, sold.error
+    assert edited.error is None, edited.error
+    assert edited.value.status_code == 200, edited.value.content
     assert deadlocks_detected() == deadlocks_before
     product = Product.objects.get(pk=variant.product_id)
     assert (product.name, product.in_stock, str(product.min_price)) == ("Renamed", False, "7.50")

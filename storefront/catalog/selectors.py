@@ -6,7 +6,7 @@ products' JSON (catalog/documents.py); the detail that statement alone.
 """
 
 from storefront.catalog.exceptions import CategoryNotFound, ProductNotFound
-from storefront.catalog.models import Category, Product
+from storefront.catalog.models import Category, Product, ProductVariant
 from storefront.catalog.querysets import ProductQuerySet
 
 
@@ -20,6 +20,21 @@ def visible_products(*, user) -> ProductQuerySet:
     customers and anonymous visitors, all for staff. The API shows them through
     catalog.documents.product_documents."""
     return Product.objects.all() if can_see_unpublished(user) else Product.objects.published()
+
+
+def variants_by_sku(*, user, skus: list[str]) -> list[ProductVariant]:
+    """The variants whose SKU is in `skus` (matched exactly, case-sensitive), in the order of
+    `skus`; a SKU that matches none is left out, one listed twice appears twice. Staff see
+    every variant, customers and anonymous visitors only purchasable ones (those of published
+    products, VariantQuerySet.purchasable).
+
+    One query, whatever the number of SKUs.
+    """
+    variants = ProductVariant.objects.all()
+    if not can_see_unpublished(user):
+        variants = variants.purchasable()
+    found = {variant.sku: variant for variant in variants.filter(sku__in=skus)}
+    return [found[sku] for sku in skus if sku in found]
 
 
 def product_detail(*, user, product_id: int) -> Product:

@@ -21,7 +21,7 @@ from storefront.catalog import services
 from storefront.catalog.api.permissions import IsStaffOrReadOnly
 from storefront.catalog.api.serializers import MAX_INT
 from storefront.catalog.models import ProductVariant
-from storefront.catalog.selectors import can_see_unpublished
+from storefront.catalog.selectors import variants_by_sku
 from storefront.core.api.filters import reject_unknown_query_parameters
 from storefront.core.api.parsers import JSONParser
 
@@ -147,13 +147,8 @@ class VariantLookupView(APIView):
         params = VariantLookupParamsSerializer(data=request.query_params)
         reject_unknown_query_parameters(request, params.fields)
         params.is_valid(raise_exception=True)
-        skus = params.validated_data["sku"]
-        variants = ProductVariant.objects.all()
-        if not can_see_unpublished(request.user):
-            variants = variants.purchasable()
-        found = {variant.sku: variant for variant in variants.filter(sku__in=skus)}
-        ordered = [found[sku] for sku in skus if sku in found]
-        return Response(VariantStockSerializer(ordered, many=True).data)
+        variants = variants_by_sku(user=request.user, skus=params.validated_data["sku"])
+        return Response(VariantStockSerializer(variants, many=True).data)
 
 
 class VariantStockView(APIView):

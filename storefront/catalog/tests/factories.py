@@ -88,3 +88,14 @@ class StockedProductFactory(ProductFactory):
         skip_postgeneration_save = True
 
     variant = factory.RelatedFactory(VariantFactory, factory_related_name="product")
+
+
+def product_with(*stock: int, prices: tuple[str, ...] = (), **fields) -> Product:
+    """A published product with one variant per item of `stock` (units), priced `prices`
+    (19.99 for any not given), in a root category of its own unless `category=` says; its
+    description empty (ProductFactory's is random words, which a search could match)."""
+    product = ProductFactory(description="", **fields)
+    for index, units in enumerate(stock):
+        price = prices[index] if index < len(prices) else "19.99"
+        VariantFactory(product=product, stock_quantity=units, price=Decimal(price))
+    return product

@@ -24,9 +24,8 @@ from storefront.catalog.facets import band_width
 from storefront.catalog.tests.factories import (
     CategoryFactory,
     CollectionFactory,
-    ProductFactory,
     TagFactory,
-    VariantFactory,
+    product_with,
 )
 from storefront.catalog.tests.helpers import LIST_URL, assert_error
 
@@ -57,13 +56,14 @@ def catalog():
     winter = CollectionFactory(name="Winter", slug="winter")
 
     def product(name, category, price, *, stock=5, tags=(), collections=(), published=True):
-        made = ProductFactory(name=name, description="", category=category, is_published=published)
-        variant = VariantFactory(product=made, price=Decimal(price), stock_quantity=stock)
         # A dearer variant with no stock: the lowest price and any stock are what count.
-        VariantFactory(product=made, price=Decimal(price) + 100, stock_quantity=0)
+        dearer = str(Decimal(price) + 100)
+        made = product_with(
+            stock, 0, prices=(price, dearer), name=name, category=category, is_published=published
+        )
         made.tags.set(tags)
         made.collections.set(collections)
-        return variant
+        return made.variants.get(price=Decimal(price))
 
     return {
         "gift": product("Gift Card", apparel, "5.00"),
@@ -402,7 +402,7 @@ def test_an_empty_catalog_has_empty_facets(api_client):
 
 
 def test_a_product_without_variants_counts_in_no_price_band(api_client, catalog):
-    ProductFactory(name="Bare", description="", category=catalog["categories"]["home"])
+    product_with(name="Bare", category=catalog["categories"]["home"])
 
     body = facets(api_client, category="home")
 
@@ -463,8 +463,7 @@ def test_facets_cost_five_queries_whatever_the_catalog(
     with django_assert_num_queries(5):
         facets(api_client)
     for n in range(20):
-        product = ProductFactory(category=catalog["categories"]["tees"])
-        VariantFactory(product=product, price=Decimal(n))
+        product = product_with(10, prices=(str(n),), category=catalog["categories"]["tees"])
         product.tags.add(TagFactory())
         product.collections.add(CollectionFactory())
     with django_assert_num_queries(5):

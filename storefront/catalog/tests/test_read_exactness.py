@@ -27,7 +27,7 @@ from storefront.accounts.models import User
 from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import CartItem
 from storefront.catalog.models import Product, ProductVariant
-from storefront.catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
+from storefront.catalog.tests.factories import CategoryFactory, product_with
 from storefront.catalog.tests.helpers import (
     LIST_URL,
     assert_derived_columns_exact,
@@ -118,16 +118,6 @@ def admin_client(db) -> Client:
     client = Client()
     client.force_login(User.objects.create_superuser("admin@example.com", "pw-for-tests-only"))
     return client
-
-
-def product_with(*stock: int, prices: tuple[str, ...] = (), **fields) -> Product:
-    """A published product with one variant per item of `stock` (units), priced `prices`
-    (19.99 for any not given), in a root category of its own unless `category=` says."""
-    product = ProductFactory(description="", **fields)
-    for index, units in enumerate(stock):
-        price = prices[index] if index < len(prices) else "19.99"
-        VariantFactory(product=product, stock_quantity=units, price=Decimal(price))
-    return product
 
 
 def variants_of(product: Product) -> list[ProductVariant]:
