@@ -15,7 +15,7 @@ from django_filters.fields import ModelChoiceField
 from drf_spectacular.utils import extend_schema_field
 
 from storefront.catalog.models import Category, Collection, Product, ProductVariant, Tag
-from storefront.catalog.querysets import ProductQuerySet
+from storefront.catalog.querysets import ProductQuerySet, categories_with_subtree_ids
 
 
 class SlugChoiceField(ModelChoiceField):
@@ -116,7 +116,7 @@ class ProductFilter(django_filters.FilterSet):
     category = SlugChoiceFilter(
         field_name="category",
         to_field_name="slug",
-        queryset=Category.objects.all(),
+        queryset=categories_with_subtree_ids(Category.objects.all()),
         method="filter_category",
         help_text="Category slug: products in this category or any of its descendants.",
         error_messages={"invalid_choice": "No category has this slug."},
