@@ -40,15 +40,22 @@ _DOT_SEGMENT = r"(^|/)\.\.?(/|$)"
 _NULL_URL = '"url" : null'
 
 
-def _isoformat(column: str) -> str:
-    """SQL for DRF's ISO 8601 text of the timestamptz `column` in the time zone of the
-    statement's `tz` parameter (datetime.isoformat(), "+00:00" written "Z")."""
-    local = f"({column} AT TIME ZONE %(tz)s)"
-    offset = f"({local} - ({column} AT TIME ZONE 'UTC'))"
+def _local_time(column: str, name: str) -> str:
+    """SQL of the LATERAL columns `<name>_local` and `<name>_offset`: the timestamptz
+    `column` as a local timestamp in the time zone of the statement's `tz` parameter, and
+    that zone's offset from UTC then (computed once for _isoformat's several uses)."""
+    local = f"{column} AT TIME ZONE %(tz)s"
+    return f"{local} AS {name}_local, {local} - ({column} AT TIME ZONE 'UTC') AS {name}_offset"
+
+
+def _isoformat(name: str) -> str:
+    """SQL for DRF's ISO 8601 text of the timestamp _local_time named `name` (as
+    datetime.isoformat() writes it: microseconds only when not zero, "+00:00" written
+    "Z")."""
+    local, offset = f"t.{name}_local", f"t.{name}_offset"
     return (
-        f"to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_part('microseconds', {local})::bigint %% 1000000 <> 0"
-        f" THEN to_char({local}, '.US') ELSE '' END"
+        f"to_char({local}, CASE WHEN date_trunc('second', {local}) = {local}"
+        f" THEN 'YYYY-MM-DD\"T\"HH24:MI:SS' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US' END)"
         f" || CASE WHEN {offset} = interval '0' THEN 'Z'"
         f" WHEN {offset} < interval '0' THEN '-' || to_char(-{offset}, 'HH24:MI')"
         f" ELSE '+' || to_char({offset}, 'HH24:MI') END"
@@ -92,12 +99,15 @@ SELECT p.id, json_build_object(
                    'stock_quantity', v.stock_quantity, 'attributes', v.attributes)
                ORDER BY v.price, v.id)
         FROM catalog_productvariant AS v WHERE v.product_id = p.id), '[]'),
-    'created_at', {_isoformat("p.created_at")},
-    'updated_at', {_isoformat("p.updated_at")}
+    'created_at', {_isoformat("created")},
+    'updated_at', {_isoformat("updated")}
 )::text
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS page (id, position)
 JOIN catalog_product AS p ON p.id = page.id
 JOIN catalog_category AS c ON c.id = p.category_id
+CROSS JOIN LATERAL (
+    SELECT {_local_time("p.created_at", "created")}, {_local_time("p.updated_at", "updated")}
+) AS t
 WHERE p.is_published OR NOT %(published_only)s
 ORDER BY page.position
 """
