@@ -175,6 +175,7 @@ def load_storefront(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
         _forget(conn, "storefront")
         with triggers_disabled(conn, tables):
             rows = _load_storefront_rows(conn, dsn, catalog, log)
+        count_products(conn)
         reset_sequences(conn, tables)
         conn.execute("VACUUM (ANALYZE) " + ", ".join(tables))
         # About 5 s at 1M products: a wrong derived column would skew every filtered read.
@@ -182,24 +183,40 @@ def load_storefront(dsn: str, catalog: Catalog, *, log: Log = print) -> dict:
         if mismatches:
             raise RuntimeError(
                 f"{mismatches} loaded products have a min_price or in_stock that differs from "
-                "their variants'"
+                "their variants' (or product counts that differ from the products)"
             )
         seconds = time.monotonic() - started
         _record(conn, "storefront", catalog, seconds, rows)
     return {"seconds": round(seconds, 2), "rows": rows}
 
 
+def count_products(conn: psycopg.Connection) -> None:
+    """Write the published and unpublished counts that catalog migration 0009's triggers
+    keep (catalog_productcount), which a load with the triggers disabled does not."""
+    conn.execute("DELETE FROM catalog_productcount")
+    conn.execute(
+        "INSERT INTO catalog_productcount (published, products)"
+        " SELECT is_published, count(*) FROM catalog_product GROUP BY is_published"
+    )
+
+
 def derived_mismatches(conn: psycopg.Connection) -> int:
     """Products whose `min_price` or `in_stock` differ from what migration 0005's triggers
-    compute from the variants (the same expressions as catalog_product_derive)."""
+    compute from the variants (the same expressions as catalog_product_derive), plus 1 for
+    each of the product counts (migration 0009) that differs from the products."""
     return conn.execute(
         """
-        SELECT count(*) FROM catalog_product p
-        WHERE p.min_price IS DISTINCT FROM (
-                  SELECT min(v.price) FROM catalog_productvariant v WHERE v.product_id = p.id)
-           OR p.in_stock IS DISTINCT FROM EXISTS (
-                  SELECT 1 FROM catalog_productvariant v
-                  WHERE v.product_id = p.id AND v.stock_quantity > 0)
+        SELECT (SELECT count(*) FROM catalog_product p
+                WHERE p.min_price IS DISTINCT FROM (
+                          SELECT min(v.price) FROM catalog_productvariant v
+                          WHERE v.product_id = p.id)
+                   OR p.in_stock IS DISTINCT FROM EXISTS (
+                          SELECT 1 FROM catalog_productvariant v
+                          WHERE v.product_id = p.id AND v.stock_quantity > 0))
+             + (SELECT count(*) FROM (VALUES (true), (false)) AS flag (published)
+                WHERE (SELECT count(*) FROM catalog_product WHERE is_published = flag.published)
+                      <> COALESCE((SELECT products FROM catalog_productcount AS c
+                                   WHERE c.published = flag.published), 0))
         """
     ).fetchone()[0]
 

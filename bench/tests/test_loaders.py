@@ -100,6 +100,9 @@ def test_loaded_min_price_and_in_stock_are_what_the_triggers_compute():
 
     assert _derived() == loaded
     assert mismatches == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(products) FROM catalog_productcount")
+        assert cursor.fetchone()[0] == len(products)
     assert sum(in_stock for _, _, in_stock in loaded) == sum(p.total_stock > 0 for p in products)
     assert not all(in_stock for _, _, in_stock in loaded)  # some products are sold out
 

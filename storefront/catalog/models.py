@@ -120,6 +120,24 @@ class Product(TimeStampedModel):
         return self.name
 
 
+class ProductCount(models.Model):
+    """How many products are published (`published` true) and unpublished (false): the
+    unfiltered product list's count, read in one row instead of counted.
+
+    Kept by statement triggers on catalog_product (migration 0009) in the writing
+    transaction, so it is exact whenever the products are: inserts and deletes add and
+    subtract, an update only when it changes `is_published` (a sale never touches it), and
+    TRUNCATE empties it. A missing row counts 0. Writers that insert or delete products, or
+    publish or unpublish them, wait on each other's row here until they commit.
+    """
+
+    published = models.BooleanField(primary_key=True)
+    products = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.products} {'published' if self.published else 'unpublished'} products"
+
+
 class ProductVariant(TimeStampedModel):
     """A stock-keeping unit: one buyable form of a product, e.g. size M.
 

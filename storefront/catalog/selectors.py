@@ -1,12 +1,16 @@
 """Catalog reads the API depends on.
 
 Product list and detail cost a fixed number of queries whatever the page size: the list its
-bounded count and the page's ids (catalog/api/pagination.py), then one statement for the
+count (the bounded count, or for the unfiltered list the count the database keeps:
+visible_product_count) and the page's ids (catalog/api/pagination.py), then one statement for the
 products' JSON (catalog/documents.py); the detail that statement alone.
 """
 
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
+
 from storefront.catalog.exceptions import CategoryNotFound, ProductNotFound
-from storefront.catalog.models import Category, Product, ProductVariant
+from storefront.catalog.models import Category, Product, ProductCount, ProductVariant
 from storefront.catalog.querysets import ProductQuerySet
 
 
@@ -35,6 +39,16 @@ def variants_by_sku(*, user, skus: list[str]) -> list[ProductVariant]:
         variants = variants.purchasable()
     found = {variant.sku: variant for variant in variants.filter(sku__in=skus)}
     return [found[sku] for sku in skus if sku in found]
+
+
+def visible_product_count(*, user) -> int:
+    """How many products `user` may see (visible_products with no filter), exactly, in one
+    query of one or two rows: the counts the database keeps (ProductCount), never a count of
+    the products."""
+    counts = ProductCount.objects.all()
+    if not can_see_unpublished(user):
+        counts = counts.filter(published=True)
+    return counts.aggregate(products=Coalesce(Sum("products"), 0))["products"]
 
 
 def product_detail(*, user, product_id: int) -> Product:

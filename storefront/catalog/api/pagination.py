@@ -6,7 +6,8 @@ A list page answers `{"count", "count_is_exact", "next", "previous", "results"}`
 - `count` is exact up to COUNT_LIMIT (10,000) matching products: counting stops there (a
   count of every match of a large catalog is what made the list slow). Past it, `count` is
   PostgreSQL's planner estimate of the whole result (never below COUNT_LIMIT + 1) and
-  `count_is_exact` is false.
+  `count_is_exact` is false. The unfiltered list passes its exact count instead
+  (selectors.visible_product_count), whatever its size.
 - `next` and `previous` never depend on the count: the page reads one row more than it shows,
   so `next` is null exactly on the last page.
 - In the default order (newest first: no `ordering`, no `search`), `next` and `previous`
@@ -120,9 +121,14 @@ class ProductPagination(PageNumberPagination):
 
     cursor_query_param = "cursor"
 
-    def paginate_queryset(self, queryset: QuerySet, request, view=None) -> list[int]:
+    def paginate_queryset(
+        self, queryset: QuerySet, request, view=None, *, count: int | None = None
+    ) -> list[int]:
         """The ids of the products on the requested page, in order (two queries: the
-        bounded count and the page's ids with the (created_at) each page link needs)."""
+        bounded count and the page's ids with the (created_at) each page link needs).
+
+        `count`: the exact number of `queryset`'s rows when the caller knows it (the
+        unfiltered list: selectors.visible_product_count), instead of the bounded count."""
         self.request = request
         size = self.get_page_size(request)
         raw_cursor = request.query_params.get(self.cursor_query_param)
@@ -133,7 +139,10 @@ class ProductPagination(PageNumberPagination):
             raise exceptions.ValidationError(
                 {self.cursor_query_param: ["A cursor only follows the default order."]}
             )
-        self.count, self.count_is_exact = bounded_count(queryset)
+        if count is None:
+            self.count, self.count_is_exact = bounded_count(queryset)
+        else:
+            self.count, self.count_is_exact = count, True
         if cursor is not None:
             self.number, source, start = cursor.page, cursor.filter(queryset), 0
         else:

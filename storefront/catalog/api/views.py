@@ -6,7 +6,6 @@ endpoints and their errors are described in docs/catalog.md.
 """
 
 from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -19,7 +18,7 @@ from rest_framework.response import Response
 
 from storefront.catalog import documents, selectors, services
 from storefront.catalog.api.caching import cached_read
-from storefront.catalog.api.filters import ProductFilter
+from storefront.catalog.api.filters import ProductFilter, ProductFilterBackend
 from storefront.catalog.api.pagination import ProductPagination
 from storefront.catalog.api.permissions import IsStaffOrReadOnly
 from storefront.catalog.api.serializers import (
@@ -89,7 +88,7 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductSerializer
-    filter_backends = [KnownQueryParameters, DjangoFilterBackend]
+    filter_backends = [KnownQueryParameters, ProductFilterBackend]
     filterset_class = ProductFilter
     pagination_class = ProductPagination
     lookup_value_converter = "int"
@@ -129,8 +128,16 @@ class ProductViewSet(viewsets.ModelViewSet):
         return Response(self._document(product.pk), status=status_code)
 
     def _list(self) -> Response:
-        products = self.filter_queryset(self.get_queryset())
-        product_ids = self.paginator.paginate_queryset(products, self.request, view=self)
+        visible = self.get_queryset()
+        products = self.filter_queryset(visible)
+        # No filter applied (the backends return the queryset they were given): the count
+        # is the one the database keeps, instead of a count of the rows.
+        count = (
+            selectors.visible_product_count(user=self.request.user) if products is visible else None
+        )
+        product_ids = self.paginator.paginate_queryset(
+            products, self.request, view=self, count=count
+        )
         return self.paginator.get_paginated_response(self._documents(product_ids))
 
     def list(self, request, *args, **kwargs):
