@@ -24,7 +24,9 @@ from storefront.catalog.facets import band_width
 from storefront.catalog.tests.factories import (
     CategoryFactory,
     CollectionFactory,
+    ProductFactory,
     TagFactory,
+    VariantFactory,
     product_with,
 )
 from storefront.catalog.tests.helpers import LIST_URL, assert_error
@@ -56,14 +58,13 @@ def catalog():
     winter = CollectionFactory(name="Winter", slug="winter")
 
     def product(name, category, price, *, stock=5, tags=(), collections=(), published=True):
+        made = ProductFactory(name=name, description="", category=category, is_published=published)
+        variant = VariantFactory(product=made, price=Decimal(price), stock_quantity=stock)
         # A dearer variant with no stock: the lowest price and any stock are what count.
-        dearer = str(Decimal(price) + 100)
-        made = product_with(
-            stock, 0, prices=(price, dearer), name=name, category=category, is_published=published
-        )
+        VariantFactory(product=made, price=Decimal(price) + 100, stock_quantity=0)
         made.tags.set(tags)
         made.collections.set(collections)
-        return made.variants.get(price=Decimal(price))
+        return variant
 
     return {
         "gift": product("Gift Card", apparel, "5.00"),
