@@ -32,6 +32,25 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_pending_marks_in_a_transaction_that_never_commits(monkeypatch):
+    """A test without transaction=True runs inside one transaction that never commits, so no
+    after-commit hook runs unless the test captures it (captureOnCommitCallbacks). The catalog
+    cache's pending marks (storefront/catalog/cache.py), lowered by those hooks, would then
+    stay up after every write of the test's setup, which a committed write's never do. Inside
+    such a test, writes make no marks; tests with transaction=True (test_read_exactness.py)
+    commit for real and run with them."""
+    from django.db import connection
+
+    from storefront.catalog import cache
+
+    def in_transaction() -> bool:
+        blocks = connection.atomic_blocks
+        return bool(blocks) and not any(block._from_testcase for block in blocks)
+
+    monkeypatch.setattr(cache, "_in_transaction", in_transaction)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

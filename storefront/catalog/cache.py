@@ -18,8 +18,21 @@ a change replaces:
 
 Every bump happens when the transaction that made the change commits (at once outside a
 transaction). A response stored with a version read before the commit holds old data under an
-old version, so it is never served after the bump; one read after it sees the new data. No
-bump happens while the checkout holds its row locks.
+old version, so it is never served after the bump; one read after it sees the new data.
+
+Between the COMMIT and its bump (one Redis round trip later, or longer if the process is
+descheduled) another process could still serve the old response. So a change made inside a
+transaction also marks what it invalidates as pending, before it commits: a count in the
+cache (one per product for a change of stock, one for the whole catalog), raised by each
+uncommitted change and lowered by its after-commit hook once the bump is done. While a count
+is above zero, no response showing what it covers is served from the cache or stored in it:
+until the commit the database still holds what the cached response shows, and from the
+commit the readers go to the database. A mark costs the writer one Redis round trip inside
+its transaction (the checkout's, while it holds its row locks). A mark whose hook never runs
+(the transaction rolled back, or the process died) expires after PENDING_SECONDS; until then
+it only costs cache misses. A transaction that commits more than PENDING_SECONDS after its
+mark is unguarded between its COMMIT and its bump again, as is a change made outside a
+transaction (committed before anything can be marked).
 
 The bumps after commit can be lost: the process dies between its COMMIT and its hooks, or
 the cache is unreachable (or its breaker open) when they run. The database therefore records
@@ -68,10 +81,19 @@ SYNC_LOCK_KEY = "catalog:sync-lock"
 CHANGE_LOG_RETENTION = dt.timedelta(hours=1)
 # A check that finds more products than this invalidates everything instead.
 MAX_PRODUCTS_PER_SYNC = 1000
+# The count of uncommitted catalog writes (see the module docstring); per product below.
+PENDING_KEY = "catalog:pending"
+# Seconds a pending mark outlives a transaction that never lowers it (rolled back, or its
+# process died): longer than any catalog transaction should run.
+PENDING_SECONDS = 60
 
 
 def _stock_key(product_id: int) -> str:
     return f"catalog:stock:{product_id}"
+
+
+def _pending_key(product_id: int) -> str:
+    return f"catalog:pending:{product_id}"
 
 
 def _token() -> str:
@@ -100,7 +122,8 @@ class Snapshot:
 
 def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
     """The valid cached entry under `key` (cache key of one request), or the snapshot to
-    store a fresh response with. (None, None) when the cache is unreachable.
+    store a fresh response with. (None, None) when the cache is unreachable or a catalog
+    write is committing (the whole catalog marked pending): read the database, store nothing.
 
     One round trip to the cache on a miss, two on a hit of a response showing products;
     every settings.CATALOG_CACHE_SYNC_SECONDS, one more (and sometimes the check: one query
@@ -109,7 +132,9 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
     entry_key = ENTRY_PREFIX + key
     try:
         checked = _checked_lately()
-        found = cache.get_many([VERSION_KEY, EPOCH_KEY, entry_key])
+        found = cache.get_many([VERSION_KEY, EPOCH_KEY, PENDING_KEY, entry_key])
+        if found.get(PENDING_KEY, 0) > 0:
+            return None, None
         version = found.get(VERSION_KEY)
         if version is None:
             # First use, or the cache was emptied: start a version no entry recorded.
@@ -130,10 +155,19 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
 
 
 def _stock_current(entry: Entry) -> bool:
+    """Whether every product the entry shows has the stock version it recorded and no
+    change of its stock committing (one round trip)."""
     if not entry.stock:
         return True
-    current = cache.get_many([_stock_key(product_id) for product_id, _ in entry.stock])
-    return all(current.get(_stock_key(pid)) == version for pid, version in entry.stock)
+    product_ids = [product_id for product_id, _ in entry.stock]
+    current = cache.get_many([*map(_stock_key, product_ids), *map(_pending_key, product_ids)])
+    return not _any_pending(current, product_ids) and all(
+        current.get(_stock_key(pid)) == version for pid, version in entry.stock
+    )
+
+
+def _any_pending(found: dict, product_ids: Iterable[int]) -> bool:
+    return any(found.get(_pending_key(product_id), 0) > 0 for product_id in product_ids)
 
 
 def store(
@@ -145,13 +179,13 @@ def store(
     timeout: int,
 ) -> bool:
     """Cache a response read after `snapshot` was taken, showing `product_ids`, for `timeout`
-    seconds. Returns False (and stores nothing) if stock changed while it was being read or
-    the cache is unreachable."""
+    seconds. Returns False (and stores nothing) if stock changed while it was being read, a
+    change of one of the products' stock is committing, or the cache is unreachable."""
     product_ids = list(dict.fromkeys(product_ids))
     stock_keys = [_stock_key(product_id) for product_id in product_ids]
     try:
-        current = cache.get_many([EPOCH_KEY, *stock_keys])
-        if current.get(EPOCH_KEY) != snapshot.epoch:
+        current = cache.get_many([EPOCH_KEY, *stock_keys, *map(_pending_key, product_ids)])
+        if current.get(EPOCH_KEY) != snapshot.epoch or _any_pending(current, product_ids):
             return False
         entry = Entry(
             version=snapshot.version,
@@ -167,8 +201,9 @@ def store(
 
 
 def invalidate_catalog() -> None:
-    """Invalidate every cached catalog response when the current transaction commits."""
-    _on_commit(_bump_catalog)
+    """Invalidate every cached catalog response when the current transaction commits; until
+    then, mark the whole catalog pending (see the module docstring)."""
+    _on_commit(_bump_catalog, pending=[PENDING_KEY])
 
 
 def invalidate_stock(*, product_ids: Iterable[int], availability_changed: bool) -> None:
@@ -183,9 +218,10 @@ def invalidate_stock(*, product_ids: Iterable[int], availability_changed: bool) 
     if availability_changed:
         invalidate_catalog()
         return
-    keys = [_stock_key(product_id) for product_id in set(product_ids)]
-    if keys:
-        _on_commit(lambda: _bump_stock(keys))
+    product_ids = sorted(set(product_ids))
+    if product_ids:
+        keys = [_stock_key(product_id) for product_id in product_ids]
+        _on_commit(lambda: _bump_stock(keys), pending=list(map(_pending_key, product_ids)))
 
 
 def _bump_catalog() -> None:
@@ -198,15 +234,57 @@ def _bump_stock(keys: list[str]) -> None:
     cache.set_many({EPOCH_KEY: _token(), **dict.fromkeys(keys, _token())}, timeout=None)
 
 
-def _on_commit(bump) -> None:
-    transaction.on_commit(lambda: _safely(bump))
+def _on_commit(bump, *, pending: list[str]) -> None:
+    """Run `bump` when the current transaction commits (at once outside one); inside one,
+    first raise the `pending` counts, and lower them after the bump."""
+    marked = _in_transaction() and _safely(lambda: _mark(pending))
+
+    def after_commit() -> None:
+        # A bump that failed leaves its marks to expire: until then readers use the database,
+        # and the next check bumps what the hook could not.
+        if _safely(bump) and marked:
+            _safely(lambda: _unmark(pending))
+
+    transaction.on_commit(after_commit)
 
 
-def _safely(bump) -> None:
+def _in_transaction() -> bool:
+    """Whether a write now is inside a transaction that commits later (its changes are then
+    marked pending until the commit's hooks run)."""
+    return connection.in_atomic_block
+
+
+def _safely(call) -> bool:
+    """Run a cache call; log and answer False if the cache is unreachable."""
     try:
-        bump()
+        call()
     except Exception as exc:
         _log_unreachable("Catalog cache unreachable; invalidation left to the next check.", exc)
+        return False
+    return True
+
+
+def _mark(keys: list[str]) -> None:
+    # One round trip on Redis (storefront.core.cache.RedisCache); elsewhere (the local
+    # memory cache of development and tests) a count per key.
+    if hasattr(cache, "incr_many"):
+        cache.incr_many(keys, timeout=PENDING_SECONDS)
+        return
+    for key in keys:
+        cache.add(key, 0, timeout=PENDING_SECONDS)
+        cache.incr(key)
+
+
+def _unmark(keys: list[str]) -> None:
+    if hasattr(cache, "decr_many"):
+        cache.decr_many(keys)
+        return
+    for key in keys:
+        try:
+            if cache.decr(key) <= 0:
+                cache.delete(key)
+        except ValueError:  # expired
+            pass
 
 
 def _log_unreachable(message: str, exc: Exception) -> None:

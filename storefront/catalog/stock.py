@@ -15,8 +15,9 @@ things that follow from any stock change, which nothing else calls:
 - `check_low_stock`: open or resolve the variants' low-stock alerts (LowStockAlert, in
   storefront/notifications/models.py) and queue their emails through the outbox
   (notifications.services.enqueue);
-- catalog.cache.invalidate_stock: after commit, the cached catalog responses showing the
-  products go; all of them when a variant ran out or came back from zero.
+- catalog.cache.invalidate_stock: the products are marked pending in the cache at once and,
+  after commit, the cached catalog responses showing them go; all of them when a variant ran
+  out or came back from zero.
 
 Creating a variant with its first units (catalog.services, the admin, the demo catalog) is
 not a change of stock: it raises no alert (an alert is about stock running low, not stock
@@ -174,8 +175,8 @@ def _moved(
     variants (`stock_now`: variant id -> units now) and the cache of their products
     (`availability_changed`: a variant ran out or came back from zero)."""
     # The cache's after-commit bump first: it then runs before the alert's email publish
-    # hooks, which may wait on the broker, so the window in which a cached response can
-    # still show the stock before this commit stays one Redis round trip.
+    # hooks, which may wait on the broker, so the products stay marked pending (readers go
+    # to the database: catalog/cache.py) for one Redis round trip after the commit.
     cache.invalidate_stock(product_ids=product_ids, availability_changed=availability_changed)
     check_low_stock(variant_ids=list(stock_now), stock=stock_now, fell=fell)
 

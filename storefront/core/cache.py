@@ -67,6 +67,26 @@ class GuardedRedisCacheClient(django_redis.RedisCacheClient):
         self.breaker = breaker_for(servers, breaker_reset_seconds)
 
 
+# DECR each key; delete one that falls to zero or below (its count is back to none).
+_DECR_MANY = """
+for _, key in ipairs(KEYS) do
+    if redis.call('DECR', key) <= 0 then redis.call('DEL', key) end
+end
+"""
+
+
+def _incr_many(self, keys: list[str], timeout: int) -> None:
+    pipe = self.get_client(write=True).pipeline(transaction=False)
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, timeout)
+    pipe.execute()
+
+
+def _decr_many(self, keys: list[str]) -> None:
+    self.get_client(write=True).eval(_DECR_MANY, len(keys), *keys)
+
+
 def _guarded(method):
     @functools.wraps(method)
     def call(self, *args, **kwargs):
@@ -93,6 +113,8 @@ for _name in (
     "clear",
 ):
     setattr(GuardedRedisCacheClient, _name, _guarded(getattr(django_redis.RedisCacheClient, _name)))
+GuardedRedisCacheClient.incr_many = _guarded(_incr_many)
+GuardedRedisCacheClient.decr_many = _guarded(_decr_many)
 
 
 class RedisCache(django_redis.RedisCache):
@@ -101,3 +123,15 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = GuardedRedisCacheClient
+
+    def incr_many(self, keys: list[str], *, timeout: int) -> None:
+        """Add 1 to the integer under each of `keys` (a missing key counts from 0) and make
+        each expire `timeout` seconds from now: one round trip (a pipeline of INCR and
+        EXPIRE). Read the counts back with get() or get_many()."""
+        self._cache.incr_many([self.make_and_validate_key(key) for key in keys], timeout)
+
+    def decr_many(self, keys: list[str]) -> None:
+        """Take 1 from the integer under each of `keys`, deleting a key whose count falls to 0
+        or below (a key missing or expired counts as 0): one round trip (a Lua script, so
+        each key's DECR and DEL are one step)."""
+        self._cache.decr_many([self.make_and_validate_key(key) for key in keys])

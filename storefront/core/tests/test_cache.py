@@ -54,3 +54,28 @@ def test_a_cache_command_redis_holds_does_not_hold_up_the_other_threads(redis_se
     assert held
     assert written == [None]
     assert cache.get("held") == "written"
+
+
+def test_incr_many_and_decr_many_count_expire_and_delete_at_zero(redis_server, settings):
+    """The counts the catalog cache marks pending writes with (catalog/cache.py): one round
+    trip each way, a key that falls to zero is gone, and every raised key expires."""
+    settings.CACHES = {
+        "default": {"BACKEND": "storefront.core.cache.RedisCache", "LOCATION": redis_server.url(0)}
+    }
+    admin = redis_server.client()
+    cache.set("other", 7)
+
+    cache.incr_many(["a", "b"], timeout=30)
+    cache.incr_many(["a"], timeout=60)
+
+    assert cache.get_many(["a", "b", "other"]) == {"a": 2, "b": 1, "other": 7}
+    ttls = {key.decode().rsplit(":", 1)[-1]: admin.ttl(key) for key in admin.keys("*:[ab]")}
+    assert 30 < ttls["a"] <= 60 and 0 < ttls["b"] <= 30
+
+    cache.decr_many(["a", "b"])
+
+    assert cache.get_many(["a", "b"]) == {"a": 1}
+    assert admin.keys("*:b") == []
+    cache.decr_many(["a", "missing"])
+    assert cache.get_many(["a", "missing"]) == {}
+    assert admin.keys("*:missing") == [] and admin.keys("*:a") == []
