@@ -40,6 +40,18 @@ Environment variables (all optional here; production.py requires more):
 - AUTH_TOKEN_TTL_HOURS: lifetime of an API token. Default: 240.
 - AUTH_TOKENS_PER_USER: live API tokens a user may hold; a login beyond it revokes the oldest.
   Default: 10.
+- PASSWORD_RESET_URL, EMAIL_VERIFICATION_URL: the links of the password reset and email
+  verification emails: a front-end URL with the placeholders {uid} and {token}, which the
+  page posts to /api/auth/password-reset/confirm/ or /api/auth/verify-email/. Defaults: the
+  API docs of those endpoints on http://127.0.0.1:8000, with uid and token in the query.
+- PASSWORD_RESET_TIMEOUT_MINUTES: how long a reset link works. Default: 60.
+- EMAIL_VERIFICATION_TIMEOUT_HOURS: how long a verification link works. Default: 72.
+- CHECKOUT_REQUIRES_VERIFIED_EMAIL: on to refuse checkout (403 `email_not_verified`) to
+  customers who have not verified their email. Default: off.
+- THROTTLE_RATE_PASSWORD_RESET, THROTTLE_RATE_PASSWORD_RESET_EMAIL,
+  THROTTLE_RATE_VERIFY_EMAIL_RESEND: POST /api/auth/password-reset/ per client address and
+  per email asked for, and POST /api/auth/verify-email/resend/ per user. Defaults: 10/hour,
+  3/hour, 5/hour.
 - GUEST_CART_MAX_AGE_DAYS: guest carts untouched for this many days are deleted every night.
   Default: 30.
 - CATALOG_CACHE_SYNC_SECONDS: how often the catalog cache checks the database for committed
@@ -77,6 +89,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from celery.schedules import crontab
 from corsheaders.defaults import default_headers
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -348,6 +361,9 @@ REST_FRAMEWORK = {
         "register": env_rate("THROTTLE_RATE_REGISTER", "20/hour"),
         "login": env_rate("THROTTLE_RATE_LOGIN", "30/hour"),
         "guest_cart": env_rate("THROTTLE_RATE_GUEST_CART", "60/hour"),
+        "password_reset": env_rate("THROTTLE_RATE_PASSWORD_RESET", "10/hour"),
+        "password_reset_email": env_rate("THROTTLE_RATE_PASSWORD_RESET_EMAIL", "3/hour"),
+        "verify_email_resend": env_rate("THROTTLE_RATE_VERIFY_EMAIL_RESEND", "5/hour"),
     },
     # DRF's own reading of X-Forwarded-For, should anything use it, agrees with client_address.
     "NUM_PROXIES": NUM_PROXIES,
@@ -365,6 +381,25 @@ REST_KNOX = {
 # Live API tokens per user (one per device); a login beyond it revokes the oldest
 # (storefront.accounts.services.log_in).
 AUTH_TOKENS_PER_USER = int(os.environ.get("AUTH_TOKENS_PER_USER", "10"))
+
+# The links of the account emails (storefront/accounts/tokens.py): {uid} and {token} are
+# replaced; the front end posts them back to the confirm endpoints.
+PASSWORD_RESET_URL = os.environ.get(
+    "PASSWORD_RESET_URL",
+    "http://127.0.0.1:8000/api/docs/?uid={uid}&token={token}"
+    "#/accounts/auth_password_reset_confirm_create",
+)
+EMAIL_VERIFICATION_URL = os.environ.get(
+    "EMAIL_VERIFICATION_URL",
+    "http://127.0.0.1:8000/api/docs/?uid={uid}&token={token}#/accounts/auth_verify_email_create",
+)
+for _name in ("PASSWORD_RESET_URL", "EMAIL_VERIFICATION_URL"):
+    if not all(part in globals()[_name] for part in ("{uid}", "{token}")):
+        raise ImproperlyConfigured(f"{_name} must contain {{uid}} and {{token}}.")
+# Django's own setting (its token generator), in seconds.
+PASSWORD_RESET_TIMEOUT = 60 * int(os.environ.get("PASSWORD_RESET_TIMEOUT_MINUTES", "60"))
+EMAIL_VERIFICATION_TIMEOUT = 3600 * int(os.environ.get("EMAIL_VERIFICATION_TIMEOUT_HOURS", "72"))
+CHECKOUT_REQUIRES_VERIFIED_EMAIL = env_bool("CHECKOUT_REQUIRES_VERIFIED_EMAIL", False)
 
 # Failed logins (django-axes): after AXES_FAILURE_LIMIT failures for one email from one client
 # address, that pair gets 429 until the cool-off passes. Counting by the pair means that an
@@ -462,6 +497,8 @@ NOTIFICATION_EMAIL_BUILDERS = {
     "order_status": "storefront.orders.emails.build_status_email",
     "payment_refunded": "storefront.orders.emails.build_refund_email",
     "welcome": "storefront.accounts.emails.build_welcome_email",
+    "email_verification": "storefront.accounts.emails.build_verification_email",
+    "password_reset": "storefront.accounts.emails.build_password_reset_email",
     "daily_sales_report": "storefront.analytics.emails.build_daily_sales_report",
     "low_stock": "storefront.catalog.emails.build_low_stock_alert",
 }

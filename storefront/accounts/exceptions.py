@@ -1,4 +1,4 @@
-"""Domain errors of accounts: log-in refusals and unknown addresses."""
+"""Domain errors of accounts: log-in refusals, bad email links, unknown addresses."""
 
 from storefront.core.exceptions import DomainError, NotFound
 
@@ -18,6 +18,24 @@ class LoginLockedOut(DomainError):
     # Same code as DRF's throttling, so clients handle every 429 alike (docs/api.md).
     code = "throttled"
     default_message = "Too many failed login attempts; try again later."
+
+
+class InvalidToken(DomainError):
+    """A password reset or email verification link that is malformed, someone else's,
+    expired or already used (deliberately indistinguishable)."""
+
+    status_code = 400
+    code = "invalid_token"
+    default_message = "This link is invalid or has expired; ask for a new one."
+
+
+class EmailNotVerified(DomainError):
+    """Checkout refused: settings.CHECKOUT_REQUIRES_VERIFIED_EMAIL is on and the customer has
+    not verified their email."""
+
+    status_code = 403
+    code = "email_not_verified"
+    default_message = "Verify your email address before checking out."
 
 
 class AddressNotFound(NotFound):

@@ -74,6 +74,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Designates whether the user can log into the admin."
     )
     is_active = models.BooleanField(default=True)
+    # Set when the customer opens the link of their verification email (services.verify_email);
+    # staff may set it in the admin.
+    email_verified = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

@@ -1,11 +1,12 @@
-"""Account workflows: registration, token log-in/log-out, password changes, profile, addresses."""
+"""Account workflows: registration, token log-in/log-out, passwords (change, reset), email
+verification, profile, addresses."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from axes.utils import reset as reset_login_failures
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -14,9 +15,9 @@ from django.utils import timezone
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
-from storefront.accounts import emails
+from storefront.accounts import emails, tokens
 from storefront.accounts.backends import lockout_keys
-from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
+from storefront.accounts.exceptions import InvalidCredentials, InvalidToken, LoginLockedOut
 from storefront.accounts.models import Address, User, UserManager
 from storefront.carts import services as carts
 
@@ -58,6 +59,7 @@ def register_customer(
             )
             carts.create_customer_cart(customer=user)
             emails.enqueue_welcome_email(user_id=user.pk)
+            emails.enqueue_verification_email(user_id=user.pk)
             return user
     except IntegrityError:
         if not User.objects.filter(email=UserManager.normalize_email(email)).exists():
@@ -114,9 +116,13 @@ def log_out_everywhere(*, request: HttpRequest, user: User) -> int:
     return count
 
 
-def revoke_tokens(*, user: User) -> int:
-    """Revoke every API token of the user (they answer 401 from now on); return how many."""
-    count, _ = user.auth_token_set.all().delete()
+def revoke_tokens(*, user: User, keep: AuthToken | None = None) -> int:
+    """Revoke every API token of the user but `keep` (they answer 401 from now on); return
+    how many."""
+    revoked = user.auth_token_set.all()
+    if keep is not None:
+        revoked = revoked.exclude(pk=keep.pk)
+    count, _ = revoked.delete()
     return count
 
 
@@ -129,15 +135,131 @@ def clear_login_lockout(*, email: str) -> int:
     return sum(reset_login_failures(username=key) for key in lockout_keys(email))
 
 
-def password_changed(*, user: User) -> None:
-    """What follows a password change, however it was made: revoke the user's API tokens and
-    lift the lockouts of their email.
+def password_changed(*, user: User, keep: AuthToken | None = None) -> None:
+    """What follows a password change, however it was made: revoke the user's API tokens
+    (but `keep`, the token of a customer changing their own password) and lift the lockouts
+    of their email.
 
     Called by User.save() after set_password() (the admin's password form, `manage.py
-    changepassword`, a password reset), in the transaction of the save if any.
+    changepassword`, a password reset), in the transaction of the save if any, and by
+    change_password.
     """
-    revoke_tokens(user=user)
+    revoke_tokens(user=user, keep=keep)
     clear_login_lockout(email=user.email)
+
+
+@transaction.atomic
+def change_password(
+    *, user: User, current_password: str, new_password: str, token: AuthToken | None
+) -> None:
+    """Set the signed-in user's new password, given the current one.
+
+    `new_password` must have passed Django's validators (AUTH_PASSWORD_VALIDATORS, the
+    caller's check). Every API token of the user is revoked but `token`, the one the request
+    was made with (None for a session, which the caller keeps with
+    update_session_auth_hash). Raises ValidationError on `current_password` (code
+    "password_incorrect") when it is wrong; nothing changes then.
+    """
+    if not user.check_password(current_password):
+        raise ValidationError(
+            {
+                "current_password": ValidationError(
+                    "Your current password is incorrect.", code="password_incorrect"
+                )
+            }
+        )
+    user.set_password(new_password)
+    # An UPDATE rather than save(): User.save() would revoke every token, the one in use
+    # too. What save() does besides is done here: the validators' password_changed hook,
+    # then ours.
+    User.objects.filter(pk=user.pk).update(password=user.password)
+    user._password = None
+    password_validation.password_changed(new_password, user)
+    password_changed(user=user, keep=token)
+
+
+def request_password_reset(*, email: str) -> None:
+    """Queue a password reset email to the active account `email`, if there is one.
+
+    The same work whether or not the email is registered (one outbox row; the worker finds
+    the account: accounts.emails), so neither the answer nor its timing tells. The link's
+    token is made when the email is sent and works for settings.PASSWORD_RESET_TIMEOUT
+    seconds, once.
+    """
+    emails.enqueue_password_reset_email(email=email)
+
+
+def check_password_reset(*, uid: str, token: str) -> User:
+    """The user a reset link (`uid`, `token`) is for; InvalidToken (400) unless the link is
+    one of theirs, unexpired and unspent."""
+    user = tokens.user_for(uid)
+    if user is None or not tokens.password_reset_tokens.check_token(user, token):
+        raise InvalidToken()
+    return user
+
+
+@transaction.atomic
+def reset_password(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password from a reset link; return the user.
+
+    Raises InvalidToken (400) for a link that is malformed, someone else's, expired or
+    spent (the password changed since it was made, or the user logged in), and
+    ValidationError on `new_password` if Django's validators refuse it; nothing changes
+    then. The link works once, also when used twice at once (the user's row is locked and
+    the token checked again under the lock). Every API token of the user is revoked and
+    the login lockouts of their email are lifted (password_changed, through User.save).
+    """
+    user = check_password_reset(uid=uid, token=token)
+    _lock_user(user.pk)
+    user.refresh_from_db()
+    if not tokens.password_reset_tokens.check_token(user, token):
+        raise InvalidToken()
+    try:
+        password_validation.validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.error_list}) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return user
+
+
+@transaction.atomic
+def verify_email(*, uid: str, token: str) -> User:
+    """Mark the email of the user a verification link (`uid`, `token`) is for as verified;
+    return the user.
+
+    The token verifies the email the account had when the email was sent, within
+    settings.EMAIL_VERIFICATION_TIMEOUT seconds. Opening a valid link again once verified
+    changes nothing and succeeds (a second click). Raises InvalidToken (400) for a link
+    that is malformed, someone else's, expired, or for an email the account no longer has.
+    """
+    user = tokens.user_for(uid)
+    if user is None:
+        raise InvalidToken()
+    _lock_user(user.pk)
+    user.refresh_from_db()
+    if user.email_verified:
+        # The token was made for the unverified state: check it against that.
+        user.email_verified = False
+        valid = tokens.email_verification_tokens.check_token(user, token)
+        user.email_verified = True
+        if not valid:
+            raise InvalidToken()
+        return user
+    if not tokens.email_verification_tokens.check_token(user, token):
+        raise InvalidToken()
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+    return user
+
+
+def resend_verification_email(*, user: User) -> bool:
+    """Queue a new verification email to `user`, unless their email is verified already;
+    return whether one was queued. Earlier links keep working until they expire."""
+    if user.email_verified:
+        return False
+    emails.enqueue_verification_email(user_id=user.pk)
+    return True
 
 
 def update_profile(*, user: User, changes: Mapping[str, Any]) -> User:

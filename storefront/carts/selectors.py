@@ -28,3 +28,10 @@ def load_cart_contents(cart: Cart) -> Cart:
         item.variant.product.first_image = item.first_image
     seed_prefetch_cache(cart, items=items)
     return cart
+
+
+def customer_cart_items(*, customer) -> list[CartItem]:
+    """The items of `customer`'s cart with their variants, oldest first (1 query)."""
+    return list(
+        CartItem.objects.filter(cart__customer=customer).select_related("variant").order_by("id")
+    )

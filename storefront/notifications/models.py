@@ -27,6 +27,8 @@ class OutboxMessage(TimeStampedModel):
         LOW_STOCK = "low_stock", "Low-stock alert"
         DAILY_SALES_REPORT = "daily_sales_report", "Daily sales report"
         WELCOME = "welcome", "Welcome"
+        EMAIL_VERIFICATION = "email_verification", "Email verification"
+        PASSWORD_RESET = "password_reset", "Password reset"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -40,3 +40,15 @@ def get_order(*, user: User, order_id: int) -> Order:
         return Order.objects.visible_to(user).get(pk=order_id)
     except Order.DoesNotExist:
         raise OrderNotFound() from None
+
+
+def customer_orders(*, customer: User) -> QuerySet[Order]:
+    """Every order `customer` placed, oldest first, with payment, items and events (the data
+    export of GET /api/me/export/): 3 queries whatever the number of orders."""
+    events = Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
+    return (
+        Order.objects.for_customer(customer)
+        .select_related("customer", "payment")
+        .prefetch_related("items", events)
+        .order_by("placed_at", "id")
+    )

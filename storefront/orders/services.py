@@ -45,6 +45,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from storefront.accounts.backends import lockout_keys
+from storefront.accounts.exceptions import EmailNotVerified
 from storefront.accounts.models import User
 from storefront.carts.models import CartItem
 from storefront.catalog import stock
@@ -97,8 +98,10 @@ def place_order(
     placed with this key and the same inputs, it is returned with created=False and nothing
     else happens; with different inputs IdempotencyKeyReused (422) is raised.
 
-    Raises PaymentMethodUnavailable (400) when no provider takes `payment_method` (cards
-    without a gateway and with settings.PAYMENT_SANDBOX off), EmptyCart (400), OutOfStock
+    Raises EmailNotVerified (403) when settings.CHECKOUT_REQUIRES_VERIFIED_EMAIL is on and
+    the customer's email is not verified, PaymentMethodUnavailable (400) when no provider
+    takes `payment_method` (cards without a gateway and with settings.PAYMENT_SANDBOX off),
+    EmptyCart (400), OutOfStock
     (409, with the short lines in `details`), OrderTooLarge (400), IdempotencyKeyReused
     (422). Nothing changes when it raises.
 
@@ -107,6 +110,8 @@ def place_order(
     ORDER_NUMBER_ATTEMPTS times. Retrying the transaction, rather than guarding the insert
     with a savepoint, keeps the usual case two statements shorter.
     """
+    if settings.CHECKOUT_REQUIRES_VERIFIED_EMAIL and not customer.email_verified:
+        raise EmailNotVerified()
     inputs = {
         "shipping_address": shipping_address,
         "billing_address": billing_address,

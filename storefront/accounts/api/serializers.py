@@ -19,8 +19,9 @@ class ProfileSerializer(serializers.ModelSerializer):
     """The signed-in user's profile.
 
     Customers may change first_name, last_name, phone_number and birth_date; id, email (the
-    login), membership and date_joined are read-only and ignored if sent, like any field
-    not listed here (is_staff, password...).
+    login), membership, email_verified (set by the verification link), is_staff (whether
+    to show staff screens) and date_joined are read-only and ignored if sent, like any
+    field not listed here (password...).
     """
 
     class Meta:
@@ -33,9 +34,18 @@ class ProfileSerializer(serializers.ModelSerializer):
             "phone_number",
             "birth_date",
             "membership",
+            "email_verified",
+            "is_staff",
             "date_joined",
         ]
-        read_only_fields = ["id", "email", "membership", "date_joined"]
+        read_only_fields = [
+            "id",
+            "email",
+            "membership",
+            "email_verified",
+            "is_staff",
+            "date_joined",
+        ]
 
     def validate_birth_date(self, value):
         if value is not None and value > timezone.localdate():
@@ -89,6 +99,64 @@ class RegistrationSerializer(serializers.Serializer):
             # a taken email answers as slowly as a new one. Fields validate in declaration
             # order: validate_email has run.
             make_password(value)
+        return value
+
+
+def password_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True,
+        trim_whitespace=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        style={"input_type": "password"},
+        **kwargs,
+    )
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    """The signed-in user's current password and the new one (Django's validators, with the
+    user's email and names for the similarity check)."""
+
+    current_password = password_field()
+    new_password = password_field()
+
+    def validate_new_password(self, value: str) -> str:
+        try:
+            validate_password(value, user=self.context["user"])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    """The email of the account whose password to reset."""
+
+    email = serializers.EmailField(max_length=254)
+
+
+class EmailLinkSerializer(serializers.Serializer):
+    """The `uid` and `token` of a link from an account email."""
+
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+
+
+class PasswordResetConfirmSerializer(EmailLinkSerializer):
+    """A reset link's uid and token, and the new password (validated by the service, which
+    knows the user)."""
+
+    new_password = password_field()
+
+
+class PasswordConfirmationSerializer(serializers.Serializer):
+    """The signed-in user's password, to confirm an action that cannot be undone."""
+
+    password = password_field()
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["user"].check_password(value):
+            raise serializers.ValidationError(
+                "Your password is incorrect.", code="password_incorrect"
+            )
         return value
 
 

@@ -1,10 +1,13 @@
-"""Accounts endpoints: registration, API tokens, the signed-in user's profile and addresses.
+"""Accounts endpoints: registration, API tokens, passwords, email verification, the signed-in
+user's profile, addresses, data export and account deletion.
 
 Errors come out in the shape of docs/api.md; the codes of each endpoint are in
 docs/accounts.md.
 """
 
+from django.contrib.auth import logout, update_session_auth_hash
 from django.http import JsonResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -16,20 +19,38 @@ from rest_framework.views import APIView
 from storefront.accounts import selectors, services
 from storefront.accounts.api.serializers import (
     AddressSerializer,
+    EmailLinkSerializer,
     LoginSerializer,
+    PasswordChangeSerializer,
+    PasswordConfirmationSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
     ProfileSerializer,
     RegistrationSerializer,
     TokenSerializer,
 )
 from storefront.accounts.authentication import TokenAuthentication
-from storefront.accounts.exceptions import InvalidCredentials, LoginLockedOut
+from storefront.accounts.exceptions import InvalidCredentials, InvalidToken, LoginLockedOut
 from storefront.accounts.models import Address
+from storefront.carts import selectors as carts
 from storefront.core.api.exceptions import error_body
 from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.api.schema import raises
-from storefront.core.api.throttling import ClientAddressThrottle
+from storefront.core.api.throttling import (
+    ClientAddressThrottle,
+    PasswordResetEmailThrottle,
+    UserThrottle,
+)
+from storefront.orders import selectors as orders
+from storefront.orders.api.serializers import OrderDetailSerializer
+from storefront.orders.services import anonymise_customer
 
 TAG = "accounts"
+DETAIL_RESPONSE = {"type": "object", "properties": {"detail": {"type": "string"}}}
+RESET_ACCEPTED = {
+    "detail": "If an account has this email, a link to reset its password is on its way."
+}
+RESEND_ACCEPTED = {"detail": "If your email is not verified yet, a new link is on its way."}
 
 
 def lockout_response(request, credentials=None, *args, **kwargs) -> JsonResponse:
@@ -166,6 +187,214 @@ class MeView(APIView):
         serializer.is_valid(raise_exception=True)
         user = services.update_profile(user=request.user, changes=serializer.validated_data)
         return Response(ProfileSerializer(user).data)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Delete my account",
+        description=(
+            "Erase the signed-in customer's personal data and close the account, given their "
+            "password: name, email, phone, birth date, password, addresses, cart, API tokens "
+            "and login records go, as `manage.py anonymise_customer` does; orders stay, as "
+            "financial records, without the customer's name. Answers 204; every token then "
+            "answers 401. A wrong password: 400 naming `password`, and nothing changes. "
+            "Counts against the `login` rate per client address (429 `throttled`)."
+        ),
+        request=PasswordConfirmationSerializer,
+        responses={204: None},
+    )
+    def delete(self, request: Request) -> Response:
+        serializer = PasswordConfirmationSerializer(
+            data=request.data, context={"user": request.user}
+        )
+        serializer.is_valid(raise_exception=True)
+        anonymise_customer(customer=request.user)
+        if request.auth is None:  # a session (the browsable API)
+            logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def get_throttles(self):
+        # Guessing the password through DELETE counts like guessing it at login.
+        if self.request.method == "DELETE":
+            self.throttle_scope = "login"
+            return [ClientAddressThrottle()]
+        return super().get_throttles()
+
+
+class PasswordChangeView(APIView):
+    """Change the signed-in user's password."""
+
+    permission_classes = (IsAuthenticated,)
+    throttle_classes = (ClientAddressThrottle,)
+    throttle_scope = "login"
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Change my password",
+        description=(
+            "Given the current password, set a new one (Django's password validators apply: "
+            "errors under `new_password`). A wrong current password: 400 naming "
+            "`current_password`; nothing changes. On success (204) every other API token of "
+            "the user is revoked and the lockouts of their email lifted; the token (or "
+            "session) the request was made with stays valid. Counts against the `login` rate "
+            "per client address (429 `throttled`)."
+        ),
+        request=PasswordChangeSerializer,
+        responses={204: None},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordChangeSerializer(data=request.data, context={"user": request.user})
+        serializer.is_valid(raise_exception=True)
+        services.change_password(
+            user=request.user,
+            current_password=serializer.validated_data["current_password"],
+            new_password=serializer.validated_data["new_password"],
+            token=request.auth,
+        )
+        if request.auth is None:  # a session: keep it signed in
+            update_session_auth_hash(request._request, request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(APIView):
+    """Ask for a password reset email."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ClientAddressThrottle, PasswordResetEmailThrottle)
+    throttle_scope = "password_reset"
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Ask for a password reset email",
+        description=(
+            "Answers 202 with the same body whether or not an account has this email, after "
+            "the same work (one outbox row): nothing tells whether it is registered. For an "
+            "active account, an email with a link built from PASSWORD_RESET_URL ({uid} and "
+            "{token} filled in) is sent; the link works once, for PASSWORD_RESET_TIMEOUT_MINUTES "
+            "(60). Throttled per client address (THROTTLE_RATE_PASSWORD_RESET) and per email "
+            "(THROTTLE_RATE_PASSWORD_RESET_EMAIL): 429 `throttled`."
+        ),
+        request=PasswordResetSerializer,
+        responses={202: DETAIL_RESPONSE},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_password_reset(email=serializer.validated_data["email"])
+        return Response(RESET_ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    """Set a new password from a reset link."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ClientAddressThrottle,)
+    throttle_scope = "login"
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Set a new password from a reset link",
+        description=(
+            "`uid` and `token` come from the link of the reset email. 204 on success: the link "
+            "is spent, every API token of the user is revoked and the lockouts of their email "
+            "are lifted; log in with the new password. A malformed, expired, spent or "
+            "someone else's link: 400 `invalid_token`. A password the validators refuse: 400 "
+            "naming `new_password` (the link stays valid). Counts against the `login` rate."
+        ),
+        request=PasswordResetConfirmSerializer,
+        responses={204: None},
+    )
+    @raises(InvalidToken)
+    def post(self, request: Request) -> Response:
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.reset_password(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerifyEmailView(APIView):
+    """Verify an email address from the link of the verification email."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ClientAddressThrottle,)
+    throttle_scope = "login"
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Verify my email address",
+        description=(
+            "`uid` and `token` come from the link of the verification email (sent at "
+            "registration, and by POST /api/auth/verify-email/resend/). 204: the account's "
+            "`email_verified` is true (opening the link again also answers 204). A malformed, "
+            "expired or someone else's link, or one for an email the account no longer has: "
+            "400 `invalid_token`. Links work for EMAIL_VERIFICATION_TIMEOUT_HOURS (72)."
+        ),
+        request=EmailLinkSerializer,
+        responses={204: None},
+    )
+    @raises(InvalidToken)
+    def post(self, request: Request) -> Response:
+        serializer = EmailLinkSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.verify_email(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerifyEmailResendView(APIView):
+    """Send the signed-in user a new verification email."""
+
+    permission_classes = (IsAuthenticated,)
+    throttle_classes = (UserThrottle,)
+    user_throttle_scope = "verify_email_resend"
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Send me a new verification email",
+        description=(
+            "202 whether or not an email is sent: none is when `email_verified` is already "
+            "true. Throttled per user (THROTTLE_RATE_VERIFY_EMAIL_RESEND, 429 `throttled`)."
+        ),
+        request=None,
+        responses={202: DETAIL_RESPONSE},
+    )
+    def post(self, request: Request) -> Response:
+        services.resend_verification_email(user=request.user)
+        return Response(RESEND_ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class MeExportView(APIView):
+    """Everything stored about the signed-in customer, as one JSON document."""
+
+    permission_classes = (IsAuthenticated,)
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Export my data",
+        description=(
+            "The right of access (GDPR article 15), self-service: `{exported_at, profile, "
+            "addresses, cart, orders}`; `orders` holds every order the customer placed, oldest "
+            "first, as GET /api/orders/{id}/ shows it (items, payment, events). A fixed number "
+            "of queries whatever the number of orders."
+        ),
+        responses={200: {"type": "object"}},
+    )
+    def get(self, request: Request) -> Response:
+        user = request.user
+        cart = [
+            {"variant_id": item.variant_id, "sku": item.variant.sku, "quantity": item.quantity}
+            for item in carts.customer_cart_items(customer=user)
+        ]
+        placed = orders.customer_orders(customer=user)
+        document = {
+            "exported_at": timezone.now(),
+            "profile": ProfileSerializer(user).data,
+            "addresses": AddressSerializer(selectors.list_addresses(customer=user), many=True).data,
+            "cart": cart,
+            "orders": OrderDetailSerializer(placed, many=True, context={"request": request}).data,
+        }
+        return Response(document)
 
 
 class AddressListView(GenericAPIView):

@@ -26,6 +26,8 @@ def test_me_answers_the_signed_in_users_profile(customer_client, customer):
         "phone_number": "",
         "birth_date": None,
         "membership": "bronze",
+        "email_verified": False,
+        "is_staff": False,
         "date_joined": customer.date_joined.isoformat().replace("+00:00", "Z"),
     }
 
@@ -36,7 +38,7 @@ def test_me_of_staff_is_their_own_profile(api_client, staff, customer):
     response = api_client.get(URL)
 
     assert response.json()["id"] == staff.pk
-    assert "is_staff" not in response.json()
+    assert response.json()["is_staff"] is True
 
 
 def test_me_answers_401_to_anonymous(api_client):

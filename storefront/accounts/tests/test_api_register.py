@@ -49,6 +49,8 @@ def test_register_creates_a_customer_and_answers_the_profile(api_client):
         "phone_number": "",
         "birth_date": None,
         "membership": "bronze",
+        "email_verified": False,
+        "is_staff": False,
         "date_joined": response.json()["date_joined"],
     }
     assert user.check_password(STRONG_PASSWORD)

@@ -5,6 +5,7 @@ config/settings/base.py (THROTTLE_RATE_<SCOPE>); docs/api.md lists them. Counter
 the default cache (Redis in production, shared by every worker).
 """
 
+import hashlib
 import logging
 
 import redis
@@ -77,3 +78,51 @@ class ClientAddressThrottle(RateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ScopedThrottle(RateThrottle):
+    """A throttle whose scope is a class attribute, counted under `ident(request)`; a
+    request with no ident (None) is not limited by it."""
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        ident = self.ident(request)
+        if ident is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def ident(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+
+class PasswordResetEmailThrottle(ScopedThrottle):
+    """POST /api/auth/password-reset/ per email asked for (THROTTLE_RATE_PASSWORD_RESET_EMAIL),
+    whoever asks: bounds the emails one inbox receives. The same answer (429) for registered
+    and unknown emails, so it tells nothing about either. Counted under a digest of the
+    normalised email, never the email itself."""
+
+    scope = "password_reset_email"
+
+    def ident(self, request: Request) -> str | None:
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None  # the serializer refuses it
+        return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class UserThrottle(ScopedThrottle):
+    """A rate per signed-in user, named by the view's `user_throttle_scope`."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.scope = getattr(view, "user_throttle_scope", None)
+        if not self.scope or not request.user.is_authenticated:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def __init__(self) -> None:
+        # The rate depends on the view: it is looked up in allow_request.
+        pass
+
+    def ident(self, request: Request) -> str | None:
+        return str(request.user.pk)

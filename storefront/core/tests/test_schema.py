@@ -72,7 +72,16 @@ def test_every_operation_documents_what_its_shape_implies(schema):
             assert {"400", "415"} <= statuses, where
         if "{" in path:
             assert "404" in statuses, where
-        public = path in {"/", "/api/", "/api/health/", "/api/auth/register/", "/api/auth/token/"}
+        public = path in {
+            "/",
+            "/api/",
+            "/api/health/",
+            "/api/auth/register/",
+            "/api/auth/token/",
+            "/api/auth/password-reset/",
+            "/api/auth/password-reset/confirm/",
+            "/api/auth/verify-email/",
+        }
         assert ("401" in statuses) != public, where
 
 
@@ -91,6 +100,12 @@ def test_every_operation_documents_what_its_shape_implies(schema):
         ("/api/auth/token/", "post", "429", ["throttled"]),
         ("/api/auth/register/", "post", "429", ["throttled"]),
         ("/api/carts/", "post", "429", ["throttled"]),
+        ("/api/auth/password-reset/", "post", "429", ["throttled"]),
+        ("/api/auth/password-reset/confirm/", "post", "400", ["invalid", "invalid_token"]),
+        ("/api/auth/verify-email/", "post", "400", ["invalid", "invalid_token"]),
+        ("/api/auth/verify-email/resend/", "post", "429", ["throttled"]),
+        ("/api/me/password/", "post", "429", ["throttled"]),
+        ("/api/orders/", "post", "403", ["email_not_verified"]),
         ("/api/products/", "get", "400", ["invalid"]),
         ("/api/categories/", "get", "400", ["invalid"]),
         ("/api/products/", "get", "404", ["not_found"]),

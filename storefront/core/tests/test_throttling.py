@@ -17,7 +17,7 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from storefront.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from storefront.core.api.throttling import RateThrottle
+from storefront.core.api.throttling import ClientAddressThrottle, RateThrottle, UserThrottle
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +53,17 @@ def create_guest_cart(client: APIClient, n: int, **extra):
     return client.post(GUEST_CART_URL, **extra)
 
 
-ENDPOINTS = {"register": register, "login": log_in, "guest_cart": create_guest_cart}
-SUCCESS = {"register": 201, "login": 400, "guest_cart": 201}
+def ask_password_reset(client: APIClient, n: int, **extra):
+    return client.post("/api/auth/password-reset/", {"email": f"r{n}@example.com"}, **extra)
+
+
+ENDPOINTS = {
+    "register": register,
+    "login": log_in,
+    "guest_cart": create_guest_cart,
+    "password_reset": ask_password_reset,
+}
+SUCCESS = {"register": 201, "login": 400, "guest_cart": 201, "password_reset": 202}
 
 
 def view_classes(resolver: URLResolver | None = None):
@@ -80,10 +89,18 @@ def test_every_throttle_of_every_endpoint_is_a_rate_throttle():
             continue
         for throttle in classes:
             assert issubclass(throttle, RateThrottle), (view, throttle)
-        if classes:
-            throttled[getattr(view, "throttle_scope", None)] = view.__name__
+        for throttle in classes:
+            if issubclass(throttle, ClientAddressThrottle):
+                scope = view.throttle_scope
+            elif issubclass(throttle, UserThrottle):
+                scope = view.user_throttle_scope
+            else:
+                scope = throttle.scope
+            throttled.setdefault(scope, []).append(view.__name__)
     assert api_settings.DEFAULT_THROTTLE_CLASSES == []
-    assert set(throttled) == {"register", "login", "guest_cart"}, throttled
+    assert set(throttled) == set(django_settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]), (
+        throttled
+    )
 
 
 # --- Per client address ------------------------------------------------------------------
@@ -168,7 +185,14 @@ def settings_in_a_new_process(env: dict[str, str]) -> dict:
 def test_throttle_rates_default_to_the_documented_values():
     rates = settings_in_a_new_process({})
 
-    assert rates == {"register": "20/hour", "login": "30/hour", "guest_cart": "60/hour"}
+    assert rates == {
+        "register": "20/hour",
+        "login": "30/hour",
+        "guest_cart": "60/hour",
+        "password_reset": "10/hour",
+        "password_reset_email": "3/hour",
+        "verify_email_resend": "5/hour",
+    }
 
 
 def test_throttle_rates_are_read_from_the_environment():
@@ -177,10 +201,20 @@ def test_throttle_rates_are_read_from_the_environment():
             "THROTTLE_RATE_REGISTER": "5/minute",
             "THROTTLE_RATE_LOGIN": "100/day",
             "THROTTLE_RATE_GUEST_CART": "none",
+            "THROTTLE_RATE_PASSWORD_RESET": "2/minute",
+            "THROTTLE_RATE_PASSWORD_RESET_EMAIL": "1/day",
+            "THROTTLE_RATE_VERIFY_EMAIL_RESEND": "none",
         }
     )
 
-    assert rates == {"register": "5/minute", "login": "100/day", "guest_cart": None}
+    assert rates == {
+        "register": "5/minute",
+        "login": "100/day",
+        "guest_cart": None,
+        "password_reset": "2/minute",
+        "password_reset_email": "1/day",
+        "verify_email_resend": None,
+    }
 
 
 def test_a_rate_drf_cannot_read_fails_the_system_checks(settings):
@@ -231,9 +265,10 @@ def test_every_throttled_endpoint_answers_while_the_cache_is_unreachable(api_cli
         response = ENDPOINTS[scope](api_client, 1)
 
     assert response.status_code == SUCCESS[scope], response.content
-    (record,) = [record for record in caplog.records if record.name == LOGGER]
-    assert scope in record.getMessage()
-    assert record.exc_info is not None
+    # One warning per throttle of the endpoint (password_reset has two: address and email).
+    records = [record for record in caplog.records if record.name == LOGGER]
+    assert scope in records[0].getMessage()
+    assert records and all(record.exc_info is not None for record in records)
 
 
 @override_settings(CACHES=NO_REDIS)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from storefront.accounts.exceptions import EmailNotVerified
 from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.api.schema import raises
 from storefront.orders import selectors, services
@@ -115,7 +116,14 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
         parameters=[idempotency_key_parameter],
         responses={201: OrderDetailSerializer, 200: OrderDetailSerializer},
     )
-    @raises(EmptyCart, OrderTooLarge, PaymentMethodUnavailable, OutOfStock, IdempotencyKeyReused)
+    @raises(
+        EmailNotVerified,
+        EmptyCart,
+        OrderTooLarge,
+        PaymentMethodUnavailable,
+        OutOfStock,
+        IdempotencyKeyReused,
+    )
     def post(self, request: Request) -> Response:
         """Check out the customer's cart: 201 + the order (with items, payment and events).
 
