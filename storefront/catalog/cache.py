@@ -25,9 +25,11 @@ descheduled) another process could still serve the old response. So a change mad
 transaction also marks what it invalidates as pending, before it commits: a count in the
 cache (one per product for a change of stock, one for the whole catalog), raised by each
 uncommitted change and lowered by its after-commit hook once the bump is done. While a count
-is above zero, no response showing what it covers is served from the cache or stored in it:
-until the commit the database still holds what the cached response shows, and from the
-commit the readers go to the database. A mark costs the writer one Redis round trip inside
+is above zero, no response showing what it covers is served from the cache: until the
+commit the database still holds what the cached response shows, and from the commit the
+readers go to the database. One more count says how many product marks are up at all, so
+that a hit reads the products' marks only while one is. A mark costs the writer one Redis
+round trip inside
 its transaction (the checkout's, while it holds its row locks). A mark whose hook never runs
 (the transaction rolled back, or the process died) expires after PENDING_SECONDS; until then
 it only costs cache misses. A transaction that commits more than PENDING_SECONDS after its
@@ -81,8 +83,10 @@ SYNC_LOCK_KEY = "catalog:sync-lock"
 CHANGE_LOG_RETENTION = dt.timedelta(hours=1)
 # A check that finds more products than this invalidates everything instead.
 MAX_PRODUCTS_PER_SYNC = 1000
-# The count of uncommitted catalog writes (see the module docstring); per product below.
+# The count of uncommitted catalog writes (see the module docstring); per product below,
+# and how many of those are raised at all (so that a hit reads them only when one is).
 PENDING_KEY = "catalog:pending"
+ANY_PRODUCT_PENDING_KEY = "catalog:pending:any"
 # Seconds a pending mark outlives a transaction that never lowers it (rolled back, or its
 # process died): longer than any catalog transaction should run.
 PENDING_SECONDS = 60
@@ -132,7 +136,9 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
     entry_key = ENTRY_PREFIX + key
     try:
         checked = _checked_lately()
-        found = cache.get_many([VERSION_KEY, EPOCH_KEY, PENDING_KEY, entry_key])
+        found = cache.get_many(
+            [VERSION_KEY, EPOCH_KEY, PENDING_KEY, ANY_PRODUCT_PENDING_KEY, entry_key]
+        )
         if found.get(PENDING_KEY, 0) > 0:
             return None, None
         version = found.get(VERSION_KEY)
@@ -145,7 +151,7 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
             checked
             and isinstance(entry, Entry)
             and entry.version == version
-            and _stock_current(entry)
+            and _stock_current(entry, pending=found.get(ANY_PRODUCT_PENDING_KEY, 0) > 0)
         ):
             return entry, None
     except Exception as exc:
@@ -154,20 +160,20 @@ def lookup(key: str) -> tuple[Entry | None, Snapshot | None]:
     return None, Snapshot(key=entry_key, version=version, epoch=found.get(EPOCH_KEY))
 
 
-def _stock_current(entry: Entry) -> bool:
-    """Whether every product the entry shows has the stock version it recorded and no
-    change of its stock committing (one round trip)."""
+def _stock_current(entry: Entry, *, pending: bool) -> bool:
+    """Whether every product the entry shows has the stock version it recorded and, when a
+    product's change of stock is committing somewhere (`pending`), none of these (one round
+    trip)."""
     if not entry.stock:
         return True
     product_ids = [product_id for product_id, _ in entry.stock]
-    current = cache.get_many([*map(_stock_key, product_ids), *map(_pending_key, product_ids)])
-    return not _any_pending(current, product_ids) and all(
-        current.get(_stock_key(pid)) == version for pid, version in entry.stock
-    )
-
-
-def _any_pending(found: dict, product_ids: Iterable[int]) -> bool:
-    return any(found.get(_pending_key(product_id), 0) > 0 for product_id in product_ids)
+    keys = list(map(_stock_key, product_ids))
+    if pending:
+        keys += map(_pending_key, product_ids)
+    current = cache.get_many(keys)
+    if pending and any(current.get(_pending_key(pid), 0) > 0 for pid in product_ids):
+        return False
+    return all(current.get(_stock_key(pid)) == version for pid, version in entry.stock)
 
 
 def store(
@@ -179,13 +185,18 @@ def store(
     timeout: int,
 ) -> bool:
     """Cache a response read after `snapshot` was taken, showing `product_ids`, for `timeout`
-    seconds. Returns False (and stores nothing) if stock changed while it was being read, a
-    change of one of the products' stock is committing, or the cache is unreachable."""
+    seconds. Returns False (and stores nothing) if stock changed while it was being read or
+    the cache is unreachable.
+
+    A response stored while a change it shows is pending holds data older than that change
+    under versions older than its bump: never served once the bump is done, and kept from
+    being served before by the mark. So the marks need no check here.
+    """
     product_ids = list(dict.fromkeys(product_ids))
     stock_keys = [_stock_key(product_id) for product_id in product_ids]
     try:
-        current = cache.get_many([EPOCH_KEY, *stock_keys, *map(_pending_key, product_ids)])
-        if current.get(EPOCH_KEY) != snapshot.epoch or _any_pending(current, product_ids):
+        current = cache.get_many([EPOCH_KEY, *stock_keys])
+        if current.get(EPOCH_KEY) != snapshot.epoch:
             return False
         entry = Entry(
             version=snapshot.version,
@@ -221,7 +232,8 @@ def invalidate_stock(*, product_ids: Iterable[int], availability_changed: bool) 
     product_ids = sorted(set(product_ids))
     if product_ids:
         keys = [_stock_key(product_id) for product_id in product_ids]
-        _on_commit(lambda: _bump_stock(keys), pending=list(map(_pending_key, product_ids)))
+        pending = [ANY_PRODUCT_PENDING_KEY, *map(_pending_key, product_ids)]
+        _on_commit(lambda: _bump_stock(keys), pending=pending)
 
 
 def _bump_catalog() -> None:
