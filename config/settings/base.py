@@ -48,6 +48,10 @@ Environment variables (all optional here; production.py requires more):
 - EMAIL_VERIFICATION_TIMEOUT_HOURS: how long a verification link works. Default: 72.
 - CHECKOUT_REQUIRES_VERIFIED_EMAIL: on to refuse checkout (403 `email_not_verified`) to
   customers who have not verified their email. Default: off.
+- GUEST_ORDER_URL: the link of a guest order in its confirmation email, with the placeholder
+  {token} (its access token). Default: http://127.0.0.1:8000/api/guest-orders/{token}/.
+- THROTTLE_RATE_GUEST_CHECKOUT: POST /api/carts/{token}/checkout/ per client address.
+  Default: 20/hour.
 - THROTTLE_RATE_PASSWORD_RESET, THROTTLE_RATE_PASSWORD_RESET_EMAIL,
   THROTTLE_RATE_VERIFY_EMAIL_RESEND: POST /api/auth/password-reset/ per client address and
   per email asked for, and POST /api/auth/verify-email/resend/ per user. Defaults: 10/hour,
@@ -361,6 +365,7 @@ REST_FRAMEWORK = {
         "register": env_rate("THROTTLE_RATE_REGISTER", "20/hour"),
         "login": env_rate("THROTTLE_RATE_LOGIN", "30/hour"),
         "guest_cart": env_rate("THROTTLE_RATE_GUEST_CART", "60/hour"),
+        "guest_checkout": env_rate("THROTTLE_RATE_GUEST_CHECKOUT", "20/hour"),
         "password_reset": env_rate("THROTTLE_RATE_PASSWORD_RESET", "10/hour"),
         "password_reset_email": env_rate("THROTTLE_RATE_PASSWORD_RESET_EMAIL", "3/hour"),
         "verify_email_resend": env_rate("THROTTLE_RATE_VERIFY_EMAIL_RESEND", "5/hour"),
@@ -400,6 +405,13 @@ for _name in ("PASSWORD_RESET_URL", "EMAIL_VERIFICATION_URL"):
 PASSWORD_RESET_TIMEOUT = 60 * int(os.environ.get("PASSWORD_RESET_TIMEOUT_MINUTES", "60"))
 EMAIL_VERIFICATION_TIMEOUT = 3600 * int(os.environ.get("EMAIL_VERIFICATION_TIMEOUT_HOURS", "72"))
 CHECKOUT_REQUIRES_VERIFIED_EMAIL = env_bool("CHECKOUT_REQUIRES_VERIFIED_EMAIL", False)
+# The link of a guest order in its confirmation email: {token} is its access token
+# (storefront/orders/guest_access.py).
+GUEST_ORDER_URL = os.environ.get(
+    "GUEST_ORDER_URL", "http://127.0.0.1:8000/api/guest-orders/{token}/"
+)
+if "{token}" not in GUEST_ORDER_URL:
+    raise ImproperlyConfigured("GUEST_ORDER_URL must contain {token}.")
 
 # Failed logins (django-axes): after AXES_FAILURE_LIMIT failures for one email from one client
 # address, that pair gets 429 until the cool-off passes. Counting by the pair means that an

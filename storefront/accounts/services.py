@@ -225,8 +225,9 @@ def reset_password(*, uid: str, token: str, new_password: str) -> User:
 
 @transaction.atomic
 def verify_email(*, uid: str, token: str) -> User:
-    """Mark the email of the user a verification link (`uid`, `token`) is for as verified;
-    return the user.
+    """Mark the email of the user a verification link (`uid`, `token`) is for as verified,
+    and give them the guest orders placed with that email (orders.services
+    .claim_guest_orders); return the user.
 
     The token verifies the email the account had when the email was sent, within
     settings.EMAIL_VERIFICATION_TIMEOUT seconds. Opening a valid link again once verified
@@ -250,6 +251,10 @@ def verify_email(*, uid: str, token: str) -> User:
         raise InvalidToken()
     user.email_verified = True
     user.save(update_fields=["email_verified"])
+    # Imported here: orders.services imports this app's models.
+    from storefront.orders.services import claim_guest_orders
+
+    claim_guest_orders(customer=user)
     return user
 
 

@@ -111,6 +111,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = [
         "number",
         "customer",
+        "email",
         "status",
         "payment_status",
         "total",
@@ -118,13 +119,19 @@ class OrderAdmin(admin.ModelAdmin):
         "placed_at",
     ]
     list_select_related = ["customer"]
-    list_filter = ["status", "payment_status", "placed_at"]
-    search_fields = ["number", "customer__email"]
+    list_filter = [
+        "status",
+        "payment_status",
+        ("customer", admin.EmptyFieldListFilter),
+        "placed_at",
+    ]
+    search_fields = ["number", "customer__email", "email"]
     date_hierarchy = "placed_at"
     ordering = ["-placed_at", "-id"]
     fields = [
         "number",
         "customer",
+        "email",
         "status",
         "payment_status",
         "total",

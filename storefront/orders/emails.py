@@ -1,4 +1,5 @@
-"""The emails of an order's life, to its customer: confirmation, status changes, refund.
+"""The emails of an order's life, to its customer (or a guest order's email): confirmation,
+status changes, refund.
 
 The enqueue_* functions write an email to the notification outbox in the caller's
 transaction (notifications.services.enqueue: one INSERT, sent after commit, once per key
@@ -8,9 +9,12 @@ names them; storefront/notifications/emails.py renders and sends); the templates
 orders/templates/orders/email/.
 """
 
+from django.conf import settings
+
 from storefront.notifications.emails import EmailContent
 from storefront.notifications.models import OutboxMessage
 from storefront.notifications.services import enqueue
+from storefront.orders import guest_access
 from storefront.orders.models import Order
 
 Kind = OutboxMessage.Kind
@@ -68,8 +72,13 @@ def build_order_confirmation(payload: dict) -> EmailContent | None:
     order = _order(payload["order_id"])
     if order is None:
         return None
-    context = {"order": order, "items": list(order.items.all()), "customer": order.customer}
-    return EmailContent(f"{TEMPLATES}/order_confirmation", context, [order.customer.email])
+    context = {
+        "order": order,
+        "items": list(order.items.all()),
+        "customer": order.customer,
+        "guest_order_link": guest_order_link(order),
+    }
+    return EmailContent(f"{TEMPLATES}/order_confirmation", context, [recipient(order)])
 
 
 def build_status_email(payload: dict) -> EmailContent | None:
@@ -90,7 +99,7 @@ def build_status_email(payload: dict) -> EmailContent | None:
         "to_status": to_status,
         "status_label": Order.Status(to_status).label,
     }
-    return EmailContent(f"{TEMPLATES}/order_{to_status}", context, [order.customer.email])
+    return EmailContent(f"{TEMPLATES}/order_{to_status}", context, [recipient(order)])
 
 
 def build_refund_email(payload: dict) -> EmailContent | None:
@@ -110,7 +119,21 @@ def build_refund_email(payload: dict) -> EmailContent | None:
         "amount": payment.amount if payment is not None else order.total,
         "refund_currency": payment.currency if payment is not None else order.currency,
     }
-    return EmailContent(f"{TEMPLATES}/payment_refunded", context, [order.customer.email])
+    return EmailContent(f"{TEMPLATES}/payment_refunded", context, [recipient(order)])
+
+
+def recipient(order: Order) -> str:
+    """Where an order's emails go: its customer's current email, or a guest order's email."""
+    return order.customer.email if order.customer is not None else order.email
+
+
+def guest_order_link(order: Order) -> str | None:
+    """The link that opens a guest order (settings.GUEST_ORDER_URL with its access token as
+    {token}); None for a customer's order (claimed ones included: the customer signs in)."""
+    if order.access_token_digest is None or order.customer_id is not None:
+        return None
+    token = guest_access.access_token(order_number=order.number)
+    return settings.GUEST_ORDER_URL.replace("{token}", token)
 
 
 def _order(order_id: int) -> Order | None:

@@ -23,6 +23,10 @@ class OrderQuerySet(models.QuerySet["Order"]):
         """Every order for staff; a customer's own orders otherwise."""
         return self.all() if user.is_staff else self.for_customer(user)
 
+    def guest(self) -> "OrderQuerySet":
+        """Orders placed from a guest cart that no customer has claimed yet."""
+        return self.filter(customer__isnull=True)
+
 
 class Order(TimeStampedModel):
     """A placed order. Orders are financial records: a customer with orders cannot be deleted.
@@ -58,8 +62,24 @@ class Order(TimeStampedModel):
         REFUNDED = "refunded", "Refunded"
 
     number = models.CharField(max_length=32, unique=True)
+    # Null for a guest order until a customer verifies `email` (orders.services
+    # .claim_guest_orders).
     customer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        null=True,
+        blank=True,
+    )
+    # The email given at checkout: the customer's at the time, or the guest's (where a guest
+    # order's emails go; a customer's go to their current email).
+    email = models.EmailField(max_length=254, blank=True, default="")
+    # A guest order: the token of the guest cart it was placed from (the scope of its
+    # Idempotency-Key), and the SHA-256 of its access token (orders.guest_access), never the
+    # token itself.
+    guest_cart_token = models.UUIDField(null=True, blank=True, editable=False)
+    access_token_digest = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, editable=False
     )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -85,10 +105,22 @@ class Order(TimeStampedModel):
     class Meta:
         ordering = ["-placed_at", "-id"]
         constraints = [
+            # A customer's checkouts share one space of keys, a guest cart's another (a guest
+            # order keeps its cart's scope once claimed).
             models.UniqueConstraint(
                 fields=["customer", "idempotency_key"],
-                condition=models.Q(idempotency_key__isnull=False),
+                condition=models.Q(idempotency_key__isnull=False, guest_cart_token__isnull=True),
                 name="orders_order_unique_idempotency_key",
+            ),
+            models.UniqueConstraint(
+                fields=["guest_cart_token", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False, guest_cart_token__isnull=False),
+                name="orders_order_unique_guest_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=False)
+                | models.Q(guest_cart_token__isnull=False),
+                name="orders_order_customer_or_guest",
             ),
             models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_total_gte_0"),
         ]

@@ -47,11 +47,11 @@ from knox.models import AuthToken
 from storefront.accounts.backends import lockout_keys
 from storefront.accounts.exceptions import EmailNotVerified
 from storefront.accounts.models import User
-from storefront.carts.models import CartItem
+from storefront.carts.models import Cart, CartItem
 from storefront.catalog import stock
 from storefront.core import sql
 from storefront.core.models import seed_prefetch_cache
-from storefront.orders import emails
+from storefront.orders import emails, guest_access
 from storefront.orders.exceptions import (
     EmptyCart,
     IdempotencyKeyReused,
@@ -122,10 +122,58 @@ def place_order(
     place = partial(
         _place_order,
         customer=customer,
+        guest_cart=None,
+        email=customer.email,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
         **inputs,
     )
+    return _with_a_free_number(place)
+
+
+def place_guest_order(
+    *,
+    cart: Cart,
+    email: str,
+    shipping_address: str,
+    billing_address: str,
+    phone_number: str,
+    additional_phone: str = "",
+    payment_method: str = Payment.Method.CASH_ON_DELIVERY,
+    idempotency_key: str | None = None,
+) -> tuple[Order, bool]:
+    """Turn the guest cart `cart` into an order for `email`; return (order, created).
+
+    As place_order, with the same guarantees, statement count and errors: the lines are
+    locked with their cart and variants and sold in the one transaction, the order keeps
+    their prices, the cart is emptied. The order has no customer; it keeps `email` (where
+    its emails go, lower-cased) and the cart's token, which scopes `idempotency_key`: a
+    replay through the same guest cart with the same key and inputs returns the first
+    order (created=False). Its access token is guest_access.access_token(order.number);
+    only its digest is stored. A verified customer with `email` claims it later
+    (claim_guest_orders).
+    """
+    email = email.strip().lower()
+    inputs = {
+        "email": email,
+        "shipping_address": shipping_address,
+        "billing_address": billing_address,
+        "phone_number": phone_number,
+        "additional_phone": additional_phone,
+        "payment_method": payment_method,
+    }
+    place = partial(
+        _place_order,
+        customer=None,
+        guest_cart=cart,
+        idempotency_key=idempotency_key,
+        fingerprint=_fingerprint(**inputs),
+        **inputs,
+    )
+    return _with_a_free_number(place)
+
+
+def _with_a_free_number(place) -> tuple[Order, bool]:
     for _ in range(ORDER_NUMBER_ATTEMPTS - 1):
         number = generate_order_number()
         try:
@@ -141,7 +189,9 @@ def place_order(
 
 def _place_order(
     *,
-    customer: User,
+    customer: User | None,
+    guest_cart: Cart | None,
+    email: str,
     number: str,
     shipping_address: str,
     billing_address: str,
@@ -151,21 +201,26 @@ def _place_order(
     idempotency_key: str | None,
     fingerprint: str,
 ) -> tuple[Order, bool]:
-    """place_order's transaction, with the order number to use and the fingerprint of the
-    inputs (see place_order)."""
+    """place_order's (or place_guest_order's) transaction, with the order number to use and
+    the fingerprint of the inputs; `customer` or `guest_cart` says whose cart it is."""
     # One query reads the lines and locks them, their cart and their variants, in variant id
     # order. Locking the cart serializes the checkouts of this customer: a concurrent one
     # waits here, then finds either the order placed under its idempotency key (the lookup
     # below runs after the wait) or an empty cart. Every checkout locks shared variants in
     # the same order, so none can deadlock another.
+    if guest_cart is not None:
+        cart_lines = CartItem.objects.filter(cart=guest_cart)
+        own_orders = Order.objects.filter(guest_cart_token=guest_cart.token)
+    else:
+        cart_lines = CartItem.objects.filter(cart__customer=customer)
+        own_orders = Order.objects.filter(customer=customer, guest_cart_token__isnull=True)
     lines = list(
-        CartItem.objects.filter(cart__customer=customer)
-        .select_related("cart", "variant__product")
+        cart_lines.select_related("cart", "variant__product")
         .select_for_update(of=("self", "cart", "variant"))
         .order_by("variant_id")
     )
     if idempotency_key is not None:
-        previous = Order.objects.filter(customer=customer, idempotency_key=idempotency_key).first()
+        previous = own_orders.filter(idempotency_key=idempotency_key).first()
         if previous is not None:
             if previous.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
@@ -185,6 +240,13 @@ def _place_order(
     order = Order(
         number=number,
         customer=customer,
+        email=email,
+        guest_cart_token=guest_cart.token if guest_cart is not None else None,
+        access_token_digest=(
+            guest_access.digest(guest_access.access_token(order_number=number))
+            if guest_cart is not None
+            else None
+        ),
         shipping_address=shipping_address,
         billing_address=billing_address,
         phone_number=phone_number,
@@ -329,6 +391,8 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
     customer.is_active = customer.is_staff = customer.is_superuser = False
     customer.set_unusable_password()
     customer.save()
+    # The email given at each checkout goes with the account's.
+    Order.objects.for_customer(customer).update(email=customer.email, updated_at=timezone.now())
     customer.addresses.all().delete()
     AuthToken.objects.filter(user=customer).delete()
     # Every key the email's logins were recorded under, the admin's included.
@@ -343,6 +407,22 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
             updated_at=timezone.now(),
         )
     return customer
+
+
+def claim_guest_orders(*, customer: User) -> int:
+    """Give `customer` the guest orders placed with their email; return how many.
+
+    Called when the customer verifies their email (accounts.services.verify_email), never
+    before: registering someone else's address claims nothing. The orders then show in
+    their /api/orders/; their access tokens keep working. One UPDATE.
+    """
+    if not customer.email_verified:
+        return 0
+    return (
+        Order.objects.guest()
+        .filter(email=customer.email)
+        .update(customer=customer, updated_at=timezone.now())
+    )
 
 
 def _insert_order(

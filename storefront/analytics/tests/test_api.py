@@ -1,6 +1,7 @@
 import csv
 import datetime as dt
 import io
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -78,6 +79,24 @@ def test_summary_reports_figures_as_strings_in_the_store_currency(staff_client, 
         "average_order_value": "47.50",
         "items_sold": 7,
     }
+
+
+def test_guest_orders_count_like_any_other(staff_client):
+    mug = VariantFactory(price=Decimal("12.00"))
+    order_with_items([(mug, 1)], placed_at=at(2025, 4, 1, 10))
+    order_with_items(
+        [(mug, 2)],
+        placed_at=at(2025, 4, 2, 10),
+        customer=None,
+        guest_cart_token=uuid.uuid4(),
+        email="guest@example.com",
+    )
+
+    response = staff_client.get(
+        reverse("analytics-summary"), {"date_from": "2025-04-01", "date_to": "2025-04-30"}
+    )
+
+    assert (response.json()["order_count"], response.json()["revenue"]) == (2, "36.00")
 
 
 def test_summary_defaults_to_the_last_30_days(staff_client):

@@ -81,6 +81,10 @@ def test_every_operation_documents_what_its_shape_implies(schema):
             "/api/auth/password-reset/",
             "/api/auth/password-reset/confirm/",
             "/api/auth/verify-email/",
+            "/api/carts/{token}/checkout/",
+            "/api/guest-orders/{access_token}/",
+            "/api/guest-orders/{access_token}/cancel/",
+            "/api/guest-orders/{access_token}/pay/",
         }
         assert ("401" in statuses) != public, where
 
@@ -106,6 +110,11 @@ def test_every_operation_documents_what_its_shape_implies(schema):
         ("/api/auth/verify-email/resend/", "post", "429", ["throttled"]),
         ("/api/me/password/", "post", "429", ["throttled"]),
         ("/api/orders/", "post", "403", ["email_not_verified"]),
+        ("/api/carts/{token}/checkout/", "post", "409", ["out_of_stock"]),
+        ("/api/carts/{token}/checkout/", "post", "422", ["idempotency_key_reused"]),
+        ("/api/carts/{token}/checkout/", "post", "429", ["throttled"]),
+        ("/api/guest-orders/{access_token}/pay/", "post", "402", ["payment_declined"]),
+        ("/api/guest-orders/{access_token}/", "get", "404", ["not_found"]),
         ("/api/products/", "get", "400", ["invalid"]),
         ("/api/categories/", "get", "400", ["invalid"]),
         ("/api/products/", "get", "404", ["not_found"]),

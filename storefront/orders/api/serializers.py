@@ -9,6 +9,7 @@ from rest_framework import serializers
 from storefront.accounts.models import Address, phone_validator
 from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD
 from storefront.core.models import MAX_ID, is_valid_id
+from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderEvent, OrderItem
 from storefront.payments.models import Payment
 
@@ -97,7 +98,12 @@ class OrderCustomerSerializer(serializers.Serializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    customer = OrderCustomerSerializer()
+    customer = OrderCustomerSerializer(
+        allow_null=True, help_text="Null for a guest order no customer has claimed."
+    )
+    email = serializers.EmailField(
+        help_text="The email given at checkout (a guest order's emails go there)."
+    )
     items = OrderItemSerializer(many=True)
     payment = PaymentSerializer(allow_null=True)
     can_cancel = serializers.BooleanField(
@@ -112,6 +118,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "payment_status",
             "customer",
+            "email",
             "shipping_address",
             "billing_address",
             "phone_number",
@@ -138,7 +145,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "number": order.number,
             "status": order.status,
             "payment_status": order.payment_status,
-            "customer": {"id": customer.pk, "email": customer.email},
+            "customer": {"id": customer.pk, "email": customer.email} if customer else None,
+            "email": order.email,
             "shipping_address": order.shipping_address,
             "billing_address": order.billing_address,
             "phone_number": order.phone_number,
@@ -261,11 +269,9 @@ class AddressField(serializers.Field):
         return value
 
 
-class PlaceOrderSerializer(serializers.Serializer):
-    """Checkout input; the customer (context["request"].user) owns any address id given."""
+class CheckoutContactSerializer(serializers.Serializer):
+    """What every checkout takes besides the addresses: phones and payment method."""
 
-    shipping_address = AddressField()
-    billing_address = AddressField()
     phone_number = serializers.CharField(max_length=32, validators=[phone_validator])
     additional_phone = serializers.CharField(
         max_length=32, validators=[phone_validator], required=False, allow_blank=True, default=""
@@ -273,6 +279,13 @@ class PlaceOrderSerializer(serializers.Serializer):
     payment_method = serializers.ChoiceField(
         choices=Payment.Method.choices, default=Payment.Method.CASH_ON_DELIVERY
     )
+
+
+class PlaceOrderSerializer(CheckoutContactSerializer):
+    """Checkout input; the customer (context["request"].user) owns any address id given."""
+
+    shipping_address = AddressField()
+    billing_address = AddressField()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Replace address ids by the text of the customer's address; 400 for other ids."""
@@ -318,3 +331,32 @@ class PayOrderSerializer(serializers.Serializer):
         if CARD_NUMBER.fullmatch(token):
             raise serializers.ValidationError("Send a payment provider token, never a card number.")
         return token
+
+
+class GuestCheckoutSerializer(CheckoutContactSerializer):
+    """Guest checkout input: the guest's email, the addresses as text (a guest has no address
+    book; billing defaults to shipping), phones and payment method."""
+
+    email = serializers.EmailField(max_length=254)
+    shipping_address = serializers.CharField(max_length=MAX_ADDRESS_LENGTH)
+    billing_address = serializers.CharField(max_length=MAX_ADDRESS_LENGTH, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("billing_address", attrs["shipping_address"])
+        return attrs
+
+
+class GuestOrderSerializer(OrderDetailSerializer):
+    """A guest order as GET /api/orders/{id}/ shows it, plus `access_token`: what opens it
+    at /api/guest-orders/{access_token}/ (shown in the checkout's answer, and its replay)."""
+
+    access_token = serializers.CharField(help_text="64 hex characters; keep it secret.")
+
+    class Meta(OrderDetailSerializer.Meta):
+        fields = [*OrderDetailSerializer.Meta.fields, "access_token"]
+        read_only_fields = fields
+
+    def to_representation(self, order: Order) -> dict[str, Any]:
+        data = super().to_representation(order)
+        data["access_token"] = guest_access.access_token(order_number=order.number)
+        return data

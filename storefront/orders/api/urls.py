@@ -13,4 +13,20 @@ urlpatterns = [
         views.OrderPaymentCompleteView.as_view(),
         name="order-payment-complete",
     ),
+    path("carts/<uuid:token>/checkout/", views.GuestCheckoutView.as_view(), name="guest-checkout"),
+    path(
+        "guest-orders/<str:access_token>/",
+        views.GuestOrderView.as_view(),
+        name="guest-order-detail",
+    ),
+    path(
+        "guest-orders/<str:access_token>/cancel/",
+        views.GuestOrderCancelView.as_view(),
+        name="guest-order-cancel",
+    ),
+    path(
+        "guest-orders/<str:access_token>/pay/",
+        views.GuestOrderPayView.as_view(),
+        name="guest-order-pay",
+    ),
 ]

@@ -1,7 +1,10 @@
-"""Order endpoints: checkout, order history, cancellation, staff status changes, payment.
+"""Order endpoints: checkout (customers and guests), order history, guest orders by access
+token, cancellation, staff status changes, payment.
 
 Errors use the shape of docs/api.md; codes and examples in docs/checkout.md.
 """
+
+import uuid
 
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -10,18 +13,23 @@ from rest_framework import exceptions, status
 from rest_framework.filters import OrderingFilter
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from storefront.accounts.exceptions import EmailNotVerified
+from storefront.carts import services as carts
+from storefront.carts.exceptions import CartNotFound
 from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.api.schema import raises
-from storefront.orders import selectors, services
+from storefront.core.api.throttling import ClientAddressThrottle
+from storefront.orders import guest_access, selectors, services
 from storefront.orders.api.filters import OrderFilter
 from storefront.orders.api.serializers import (
     ChangeOrderStatusSerializer,
+    GuestCheckoutSerializer,
+    GuestOrderSerializer,
     NoteSerializer,
     OrderDetailSerializer,
     OrderSerializer,
@@ -46,6 +54,7 @@ from storefront.payments.exceptions import (
 )
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+GUEST_CANCELLED = "Cancelled by the guest."
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 idempotency_key_parameter = OpenApiParameter(
@@ -233,3 +242,125 @@ class OrderPaymentCompleteView(OrderDetailMixin, APIView):
         order = selectors.get_order(user=request.user, order_id=order_id)
         services.complete_cash_on_delivery_payment(order=order, actor=request.user)
         return self.order_response(order_id)
+
+
+class GuestCheckoutView(APIView):
+    """Check out a guest cart: the order of someone without an account."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    throttle_classes = (ClientAddressThrottle,)
+    throttle_scope = "guest_checkout"
+
+    @extend_schema(
+        request=GuestCheckoutSerializer,
+        parameters=[idempotency_key_parameter],
+        responses={201: GuestOrderSerializer, 200: GuestOrderSerializer},
+    )
+    @raises(
+        CartNotFound,
+        EmptyCart,
+        OrderTooLarge,
+        PaymentMethodUnavailable,
+        OutOfStock,
+        IdempotencyKeyReused,
+    )
+    def post(self, request: Request, token: uuid.UUID) -> Response:
+        """Place an order from the guest cart `token`: 201 + the order and its `access_token`.
+
+        Body: {email, shipping_address (text), billing_address? (text; default: the shipping
+        address), phone_number, additional_phone?, payment_method}. The same rules as POST
+        /api/orders/: Idempotency-Key (scoped to this cart; a replay answers 200 with the
+        same order and token, header Idempotent-Replayed: true), stock sold in the same
+        transaction, the cart emptied, and the same error codes; 404 for an unknown cart.
+        The order has no customer: `access_token` opens it at /api/guest-orders/{token}/ (the
+        confirmation email to `email` carries the link). Throttled per client address
+        (THROTTLE_RATE_GUEST_CHECKOUT, 429 throttled).
+        """
+        idempotency_key = _idempotency_key(request)
+        serializer = GuestCheckoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cart = carts.get_guest_cart(token=token)
+        try:
+            order, created = services.place_guest_order(
+                cart=cart, idempotency_key=idempotency_key, **serializer.validated_data
+            )
+        except OutOfStock:
+            count_checkout("out_of_stock")
+            raise
+        if not created:
+            return guest_order_response(
+                request,
+                selectors.guest_order(
+                    access_token=guest_access.access_token(order_number=order.number)
+                ),
+                headers={"Idempotent-Replayed": "true"},
+            )
+        count_checkout("placed")
+        access_token = guest_access.access_token(order_number=order.number)
+        location = request.build_absolute_uri(
+            reverse("guest-order-detail", kwargs={"access_token": access_token})
+        )
+        return guest_order_response(
+            request, order, status.HTTP_201_CREATED, headers={"Location": location}
+        )
+
+
+def guest_order_response(
+    request: Request, order: Order, status_code: int = status.HTTP_200_OK, **kwargs
+) -> Response:
+    data = GuestOrderSerializer(order, context={"request": request}).data
+    return Response(data, status=status_code, **kwargs)
+
+
+class GuestOrderView(APIView):
+    """A guest order, opened by its access token."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(responses=GuestOrderSerializer)
+    def get(self, request: Request, access_token: str) -> Response:
+        """The guest order `access_token` opens, as GET /api/orders/{id}/ shows an order, plus
+        its access_token; 404 for any other token."""
+        return guest_order_response(request, selectors.guest_order(access_token=access_token))
+
+
+class GuestOrderCancelView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(request=NoteSerializer, responses=GuestOrderSerializer)
+    @raises(PaymentMethodUnavailable, InvalidStatusTransition)
+    def post(self, request: Request, access_token: str) -> Response:
+        """Cancel the guest order {note?} under the customer rules (pending or processing):
+        stock comes back, a completed payment is refunded. 200 + the order; 409
+        invalid_status_transition once shipped; 404 for an unknown token."""
+        order = selectors.guest_order(access_token=access_token)
+        serializer = NoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.cancel_order(
+            order=order, actor=None, note=serializer.validated_data["note"] or GUEST_CANCELLED
+        )
+        return guest_order_response(request, selectors.guest_order(access_token=access_token))
+
+
+class GuestOrderPayView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(request=PayOrderSerializer, responses=GuestOrderSerializer)
+    @raises(InvalidPaymentToken, PaymentMethodUnavailable, PaymentDeclined, PaymentNotAllowed)
+    def post(self, request: Request, access_token: str) -> Response:
+        """Pay the guest order's card payment with a provider {token}, as POST
+        /api/orders/{id}/pay/ does (same answers); 404 for an unknown access token."""
+        # The token first: a wrong one answers 404 whatever the body.
+        order = selectors.guest_order(access_token=access_token)
+        serializer = PayOrderSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.pay_order(order=order, token=serializer.validated_data["token"])
+        except PaymentDeclined:
+            count_checkout("declined")
+            raise
+        return guest_order_response(request, selectors.guest_order(access_token=access_token))

@@ -46,6 +46,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
     number = factory.LazyFunction(generate_order_number)
     customer = factory.SubFactory(UserFactory)
+    email = factory.LazyAttribute(lambda order: order.customer.email if order.customer else "")
     shipping_address = "1 Main St\n12345 Springfield"
     billing_address = "1 Main St\n12345 Springfield"
     phone_number = "+1 555 0100"
