@@ -10,6 +10,7 @@
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +40,7 @@ from storefront.catalog.tests.factories import (
     TagFactory,
     VariantFactory,
 )
+from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.tests.factories import OrderFactory
 
@@ -52,7 +54,9 @@ BAD_STRINGS = {
     "a\x00b": "Null characters are not allowed.",
     "a\ud800b": "Surrogate characters are not allowed: U+D800.",
 }
-CONVERTER = re.compile(r"<(?:(?P<kind>\w+):)?\w+>")
+CONVERTER = re.compile(r"<(?:(?P<kind>\w+):)?(?P<name>\w+)>")
+# The guest order of build_world, opened by guest_access.access_token of this number.
+GUEST_ORDER_NUMBER = "SF-SWEEP-00001"
 SCHEMA_PARAMETER = re.compile(r"\{(?P<name>\w+)\}")
 
 
@@ -68,7 +72,18 @@ def build_world(owner: User) -> Cart:
     AddressFactory(id=EXISTING, customer=owner)
     CartItemFactory(id=EXISTING, cart=owner.cart, variant=variant)
     OrderFactory(id=EXISTING, customer=owner)
+    OrderFactory(
+        number=GUEST_ORDER_NUMBER,
+        customer=None,
+        email="guest@example.com",
+        guest_cart_token=uuid.uuid4(),
+        access_token_digest=guest_access.digest(guest_order_token()),
+    )
     return GuestCartFactory()
+
+
+def guest_order_token() -> str:
+    return guest_access.access_token(order_number=GUEST_ORDER_NUMBER)
 
 
 def token_client(user: User | None) -> APIClient:
@@ -95,6 +110,8 @@ def concrete_paths(route: str, token: str) -> list[str]:
 
     def fill(ids: int, uuid: str):
         def value(match: re.Match) -> str:
+            if match["name"] == "access_token":
+                return guest_order_token() if ids == EXISTING else "0" * 64
             return uuid if match["kind"] == "uuid" else str(ids)
 
         return "/" + CONVERTER.sub(value, route)
@@ -154,9 +171,8 @@ def test_options_on_another_customers_address_is_a_404_like_get():
 
 def schema_path(template: str, token: str) -> str:
     """A schema path ("/api/carts/{token}/items/{id}/") naming the objects of build_world."""
-    return SCHEMA_PARAMETER.sub(
-        lambda match: token if match["name"] == "token" else str(EXISTING), template
-    )
+    named = {"token": token, "access_token": guest_order_token()}
+    return SCHEMA_PARAMETER.sub(lambda match: named.get(match["name"], str(EXISTING)), template)
 
 
 def snapshot() -> dict:
