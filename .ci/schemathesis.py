@@ -182,6 +182,10 @@ def main() -> int:
         "THROTTLE_RATE_REGISTER": "none",
         "THROTTLE_RATE_LOGIN": "none",
         "THROTTLE_RATE_GUEST_CART": "none",
+        "THROTTLE_RATE_GUEST_CHECKOUT": "none",
+        "THROTTLE_RATE_PASSWORD_RESET": "none",
+        "THROTTLE_RATE_PASSWORD_RESET_EMAIL": "none",
+        "THROTTLE_RATE_VERIFY_EMAIL_RESEND": "none",
         # Card payments through the sandbox, so that paying orders is exercised too (there is
         # no real gateway here; production keeps it off).
         "PAYMENT_SANDBOX": "1",

@@ -208,6 +208,7 @@ def test_staff_see_guest_orders_and_filter_them():
         o["number"] for o in staff.get("/api/orders/", {"guest": "true"}).json()["results"]
     ] == [number]
     assert staff.get("/api/orders/", {"guest": "false"}).json()["results"] == []
+    assert staff.get("/api/orders/", {"guest": "null"}).status_code == 400
     by_email = staff.get("/api/orders/", {"email": "GRACE@example.com"}).json()["results"]
     assert [o["number"] for o in by_email] == [number]
     assert staff.get(f"/api/orders/{by_email[0]['id']}/").status_code == 200

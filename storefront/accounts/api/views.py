@@ -163,6 +163,8 @@ class MeView(APIView):
     """The signed-in user's profile."""
 
     permission_classes = (IsAuthenticated,)
+    # DELETE takes the password (storefront/core/api/schema.py documents the body).
+    delete_reads_a_body = True
 
     @extend_schema(
         tags=[TAG],

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from storefront.catalog.models import Category, Collection, Product, ProductVariant, Tag
 from storefront.catalog.querysets import ProductQuerySet, categories_with_subtree_ids
+from storefront.core.api.filters import StrictBooleanFilter
 
 
 class SlugChoiceField(ModelChoiceField):
@@ -35,27 +36,6 @@ class SlugChoiceField(ModelChoiceField):
 
 class SlugChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = SlugChoiceField
-
-
-class StrictBooleanField(forms.Field):
-    """`true`/`false` (also `1`/`0`, any case); anything else is an error, not "no filter"."""
-
-    TRUE = frozenset({"true", "1"})
-    FALSE = frozenset({"false", "0"})
-
-    def to_python(self, value):
-        if value in self.empty_values:
-            return None
-        text = str(value).strip().lower()
-        if text in self.TRUE:
-            return True
-        if text in self.FALSE:
-            return False
-        raise ValidationError("Enter true or false.", code="invalid")
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanField
 
 
 # A price bound as the API writes prices: digits, optionally a point and one or two more, or

@@ -6,6 +6,9 @@ whole list, which a client cannot tell from a filter that matched everything.
 
 from collections.abc import Iterable
 
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
@@ -94,3 +97,24 @@ def _filterset_parameters(filterset_class) -> set[str]:
         # The join of SuffixedMultiWidget.suffixed(), which needs a widget instance.
         names |= {f"{name}_{suffix}" if suffix else name for suffix in suffixes}
     return names
+
+
+class StrictBooleanField(forms.Field):
+    """`true`/`false` (also `1`/`0`, any case); anything else is an error, not "no filter"."""
+
+    TRUE = frozenset({"true", "1"})
+    FALSE = frozenset({"false", "0"})
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError("Enter true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField

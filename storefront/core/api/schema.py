@@ -16,7 +16,8 @@ can answer, all in the one error shape of docs/api.md (component `Error`):
 
 It also declares the public catalog reads as needing no authentication (drf-spectacular only
 recognises DRF's own AllowAny and IsAuthenticatedOrReadOnly), documents a PATCH whose view
-validates the whole body (not partially) with its required fields, and states what DRF refuses
+validates the whole body (not partially) with its required fields, and the body of a DELETE
+that reads one (`delete_reads_a_body` on the view), and states what DRF refuses
 that drf-spectacular leaves out: an empty list where one is required, a blank (all-space)
 text, a decimal string without digits; and what it takes: an empty optional query parameter.
 """
@@ -102,6 +103,20 @@ def raises(*errors: type[Exception] | tuple[int, str, str]) -> Callable:
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's AutoSchema, documenting every error answer (see the module docstring)."""
 
+    def _get_request_body(self, direction: str = "request"):
+        # drf-spectacular gives only PUT, PATCH and POST a body. A view whose DELETE reads one
+        # says so with `delete_reads_a_body = True` (DELETE /api/me/ takes the password).
+        if self.method == "DELETE" and self._delete_reads_a_body():
+            self.method = "POST"
+            try:
+                return super()._get_request_body(direction)
+            finally:
+                self.method = "DELETE"
+        return super()._get_request_body(direction)
+
+    def _delete_reads_a_body(self) -> bool:
+        return getattr(self.view, "delete_reads_a_body", False)
+
     def get_auth(self) -> list[dict[str, Any]]:
         auths = super().get_auth()
         public_read = self.method in permissions.SAFE_METHODS and all(
@@ -163,9 +178,12 @@ class AutoSchema(openapi.AutoSchema):
         # The server refuses these before the API reads the request, whatever the operation
         # (config/gunicorn_worker.py), and the database may be down for anyone.
         statuses: set[int] = {414, 431, 503}
-        if self.method in BODY_METHODS or has_query or self._refuses_unknown_parameters():
+        reads_a_body = self.method in BODY_METHODS or (
+            self.method == "DELETE" and self._delete_reads_a_body()
+        )
+        if reads_a_body or has_query or self._refuses_unknown_parameters():
             statuses.add(400)
-        if self.method in BODY_METHODS:
+        if reads_a_body:
             statuses.add(415)
         authenticators = self.view.get_authenticators()
         if authenticators:

@@ -3,6 +3,7 @@
 
 import django_filters
 
+from storefront.core.api.filters import StrictBooleanFilter
 from storefront.orders.models import Order
 
 
@@ -15,7 +16,7 @@ class OrderFilter(django_filters.FilterSet):
     # The email given at checkout: finds guest orders too.
     email = django_filters.CharFilter(field_name="email", lookup_expr="iexact")
     # ?guest=true: orders placed from a guest cart that no customer has claimed; false: the others.
-    guest = django_filters.BooleanFilter(field_name="customer", lookup_expr="isnull")
+    guest = StrictBooleanFilter(field_name="customer", lookup_expr="isnull")
 
     class Meta:
         model = Order
