@@ -29,10 +29,9 @@ is above zero, no response showing what it covers is served from the cache: unti
 commit the database still holds what the cached response shows, and from the commit the
 readers go to the database. One more count says how many product marks are up at all, so
 that a hit reads the products' marks only while one is. A mark costs the writer one Redis
-round trip inside
-its transaction (the checkout's, while it holds its row locks). A mark whose hook never runs
-(the transaction rolled back, or the process died) expires after PENDING_SECONDS; until then
-it only costs cache misses. A transaction that commits more than PENDING_SECONDS after its
+round trip inside its transaction (the checkout's, while it holds its row locks). A mark
+whose hook never runs (the transaction rolled back, or the process died) expires after
+PENDING_SECONDS; until then it only costs cache misses. A transaction that commits more than PENDING_SECONDS after its
 mark is unguarded between its COMMIT and its bump again, as is a change made outside a
 transaction (committed before anything can be marked).
 

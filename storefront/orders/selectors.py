@@ -14,12 +14,20 @@ def order_list(*, user: User) -> QuerySet[Order]:
     Customer and payment are joined and items prefetched: a page costs 2 queries (plus 1 for
     the pagination count), whatever the number of orders and items.
     """
-    return (
-        Order.objects.visible_to(user)
-        .select_related("customer", "payment")
-        .prefetch_related("items")
-        .order_by("-placed_at", "-id")
-    )
+    return _shown(Order.objects.visible_to(user)).order_by("-placed_at", "-id")
+
+
+def _shown(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` with what OrderSerializer shows: customer and payment joined, items
+    prefetched."""
+    return orders.select_related("customer", "payment").prefetch_related("items")
+
+
+def _detailed(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` with what OrderDetailSerializer shows: _shown's, and the events with their
+    actors."""
+    events = Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
+    return _shown(orders).prefetch_related(events)
 
 
 def order_detail(*, user: User, order_id: int) -> Order:
@@ -28,9 +36,8 @@ def order_detail(*, user: User, order_id: int) -> Order:
     3 queries whatever the number of items and events. Raises OrderNotFound (404) for an
     unknown order or another customer's order.
     """
-    events = Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
     try:
-        return order_list(user=user).prefetch_related(events).get(pk=order_id)
+        return _detailed(Order.objects.visible_to(user)).get(pk=order_id)
     except Order.DoesNotExist:
         raise OrderNotFound() from None
 
@@ -46,13 +53,7 @@ def get_order(*, user: User, order_id: int) -> Order:
 def customer_orders(*, customer: User) -> QuerySet[Order]:
     """Every order `customer` placed, oldest first, with payment, items and events (the data
     export of GET /api/me/export/): 3 queries whatever the number of orders."""
-    events = Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
-    return (
-        Order.objects.for_customer(customer)
-        .select_related("customer", "payment")
-        .prefetch_related("items", events)
-        .order_by("placed_at", "id")
-    )
+    return _detailed(Order.objects.for_customer(customer)).order_by("placed_at", "id")
 
 
 def guest_order(*, access_token: str) -> Order:
@@ -64,12 +65,7 @@ def guest_order(*, access_token: str) -> Order:
     """
     if not guest_access.is_well_formed(access_token):
         raise OrderNotFound()
-    events = Prefetch("events", queryset=OrderEvent.objects.select_related("actor"))
     try:
-        return (
-            Order.objects.select_related("customer", "payment")
-            .prefetch_related("items", events)
-            .get(access_token_digest=guest_access.digest(access_token))
-        )
+        return _detailed(Order.objects).get(access_token_digest=guest_access.digest(access_token))
     except Order.DoesNotExist:
         raise OrderNotFound() from None

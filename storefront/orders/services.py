@@ -101,9 +101,8 @@ def place_order(
     Raises EmailNotVerified (403) when settings.CHECKOUT_REQUIRES_VERIFIED_EMAIL is on and
     the customer's email is not verified, PaymentMethodUnavailable (400) when no provider
     takes `payment_method` (cards without a gateway and with settings.PAYMENT_SANDBOX off),
-    EmptyCart (400), OutOfStock
-    (409, with the short lines in `details`), OrderTooLarge (400), IdempotencyKeyReused
-    (422). Nothing changes when it raises.
+    EmptyCart (400), OutOfStock (409, with the short lines in `details`), OrderTooLarge
+    (400), IdempotencyKeyReused (422). Nothing changes when it raises.
 
     The order number is random (generate_order_number, 50 bits): in the rare case that it is
     taken, the whole transaction is rolled back and run again with a new number, up to

@@ -80,49 +80,33 @@ class ClientAddressThrottle(RateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class ScopedThrottle(RateThrottle):
-    """A throttle whose scope is a class attribute, counted under `ident(request)`; a
-    request with no ident (None) is not limited by it."""
-
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        ident = self.ident(request)
-        if ident is None:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": ident}
-
-    def ident(self, request: Request) -> str | None:
-        raise NotImplementedError
-
-
-class PasswordResetEmailThrottle(ScopedThrottle):
+class PasswordResetEmailThrottle(RateThrottle):
     """POST /api/auth/password-reset/ per email asked for (THROTTLE_RATE_PASSWORD_RESET_EMAIL),
     whoever asks: bounds the emails one inbox receives. The same answer (429) for registered
     and unknown emails, so it tells nothing about either. Counted under a digest of the
-    normalised email, never the email itself."""
+    normalised email, never the email itself; a request without an email is left to the
+    serializer."""
 
     scope = "password_reset_email"
 
-    def ident(self, request: Request) -> str | None:
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         email = request.data.get("email") if hasattr(request.data, "get") else None
         if not isinstance(email, str) or not email.strip():
-            return None  # the serializer refuses it
-        return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+            return None
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}
 
 
-class UserThrottle(ScopedThrottle):
-    """A rate per signed-in user, named by the view's `user_throttle_scope`."""
+class UserThrottle(ClientAddressThrottle):
+    """A rate per signed-in user, named by the view's `user_throttle_scope`; anonymous
+    requests are not limited by it."""
+
+    scope_attr = "user_throttle_scope"
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        self.scope = getattr(view, "user_throttle_scope", None)
-        if not self.scope or not request.user.is_authenticated:
+        if not request.user.is_authenticated:
             return True
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
 
-    def __init__(self) -> None:
-        # The rate depends on the view: it is looked up in allow_request.
-        pass
-
-    def ident(self, request: Request) -> str | None:
-        return str(request.user.pk)
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

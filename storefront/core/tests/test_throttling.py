@@ -90,10 +90,10 @@ def test_every_throttle_of_every_endpoint_is_a_rate_throttle():
         for throttle in classes:
             assert issubclass(throttle, RateThrottle), (view, throttle)
         for throttle in classes:
-            if issubclass(throttle, ClientAddressThrottle):
-                scope = view.throttle_scope
-            elif issubclass(throttle, UserThrottle):
+            if issubclass(throttle, UserThrottle):
                 scope = view.user_throttle_scope
+            elif issubclass(throttle, ClientAddressThrottle):
+                scope = view.throttle_scope
             else:
                 scope = throttle.scope
             throttled.setdefault(scope, []).append(view.__name__)
