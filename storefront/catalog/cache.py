@@ -31,9 +31,9 @@ readers go to the database. One more count says how many product marks are up at
 that a hit reads the products' marks only while one is. A mark costs the writer one Redis
 round trip inside its transaction (the checkout's, while it holds its row locks). A mark
 whose hook never runs (the transaction rolled back, or the process died) expires after
-PENDING_SECONDS; until then it only costs cache misses. A transaction that commits more than PENDING_SECONDS after its
-mark is unguarded between its COMMIT and its bump again, as is a change made outside a
-transaction (committed before anything can be marked).
+PENDING_SECONDS; until then it only costs cache misses. A transaction that commits more than
+PENDING_SECONDS after its mark is unguarded between its COMMIT and its bump again, as is a
+change made outside a transaction (committed before anything can be marked).
 
 The bumps after commit can be lost: the process dies between its COMMIT and its hooks, or
 the cache is unreachable (or its breaker open) when they run. The database therefore records
