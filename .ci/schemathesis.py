@@ -56,7 +56,7 @@ password = "Fuzz-" + "{password}"
 customer = User.objects.create_user(email="customer@example.com", password=password)
 staff = User.objects.create_superuser(email="staff@example.com", password=password)
 address = Address.objects.create(
-    customer=customer, full_name="Ada Lovelace", street="1 Main St", city="Springfield",
+    customer=customer, full_name="Ada Lovelace", line1="1 Main St", city="Springfield",
     postal_code="12345", country="US", is_default_shipping=True,
 )
 variants = list(

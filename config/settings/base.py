@@ -13,6 +13,8 @@ Environment variables (all optional here; production.py requires more):
 - REDIS_URL: Redis for the Celery broker and the cache. Default: redis://127.0.0.1:6379/0
   (tests: a private redis-server they start, storefront/core/servers.py).
 - STORE_CURRENCY: ISO 4217 code of every price in the store. Default: USD.
+- STORE_COUNTRY: ISO 3166-1 alpha-2 code of the store's country, the country of an address
+  a checkout sends as text. Default: US.
 - CORS_ALLOWED_ORIGINS: comma-separated origins (scheme://host[:port]) whose pages may call
   the API from a browser. Default: none (dev.py allows the usual local front-end origins).
 - MEDIA_ROOT, STATIC_ROOT: where uploads and collected static files live.
@@ -304,6 +306,9 @@ CORS_EXPOSE_HEADERS = ["Location", "Idempotent-Replayed", "X-Request-ID", "Retry
 
 # ISO 4217 code of every price in the store (variants, carts, orders, payments).
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD").upper()
+# ISO 3166-1 alpha-2 code of the store's country: an address given as text is taken to be in
+# it (storefront.accounts.addresses.from_text). Checked at start-up (core/checks.py).
+STORE_COUNTRY = os.environ.get("STORE_COUNTRY", "US").strip().upper()
 # Uploaded product images: at most this many bytes, and only these Pillow formats.
 # Product list and detail responses are cached whole for customers and visitors; every
 # change they show invalidates them (storefront/catalog/cache.py), so this lifetime is only a

@@ -54,7 +54,8 @@ class AddressInline(admin.StackedInline):
     extra = 0
     fields = (
         "full_name",
-        ("street", "city", "postal_code", "country"),
+        ("line1", "line2"),
+        ("city", "postal_code", "region", "country"),
         "phone",
         ("is_default_shipping", "is_default_billing"),
     )
@@ -119,7 +120,8 @@ class AddressAdmin(admin.ModelAdmin):
     search_fields = (
         "customer__email",
         "full_name",
-        "street",
+        "line1",
+        "line2",
         "city",
         "postal_code",
     )

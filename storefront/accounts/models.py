@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from storefront.accounts import addresses
 from storefront.core.models import TimeStampedModel
 
 # The formats of docs/accounts.md: "+44 20 7946 0000", "+1 (555) 123-4567", "(555) 123-4567",
@@ -132,15 +133,22 @@ class AddressQuerySet(models.QuerySet["Address"]):
 
 
 class Address(TimeStampedModel):
-    """A postal address of a customer; at most one default for shipping and one for billing."""
+    """A postal address of a customer; at most one default for shipping and one for billing.
+
+    The fields of a postal address (storefront.accounts.addresses): line1 is the street and
+    number (the API also shows it as `street`, its name before addresses had a line2), region
+    a state, province or county.
+    """
 
     customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
     full_name = models.CharField(max_length=255, blank=True)
-    street = models.CharField(max_length=255)
+    line1 = models.CharField(max_length=255)
+    line2 = models.CharField(max_length=255, blank=True)
     city = models.CharField(max_length=128)
     postal_code = models.CharField(max_length=20)
     # ISO 3166-1 alpha-2 code, validated against django-countries' list.
     country = CountryField()
+    region = models.CharField(max_length=128, blank=True)
     phone = models.CharField(max_length=32, blank=True, validators=[phone_validator])
     is_default_shipping = models.BooleanField(default=False)
     is_default_billing = models.BooleanField(default=False)
@@ -164,9 +172,8 @@ class Address(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.street}, {self.postal_code} {self.city}, {self.country}"
+        return f"{self.line1}, {self.postal_code} {self.city}, {self.country}"
 
     def as_text(self) -> str:
-        """The address as the multi-line text printed on a parcel."""
-        lines = [self.full_name, self.street, f"{self.postal_code} {self.city}", self.country.name]
-        return "\n".join(line for line in lines if line)
+        """The address as the multi-line text printed on a parcel (addresses.as_text)."""
+        return addresses.as_text(addresses.from_book(self))

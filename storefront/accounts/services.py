@@ -27,7 +27,9 @@ PROFILE_FIELDS = frozenset({"first_name", "last_name", "phone_number", "birth_da
 ADDRESS_FIELDS = frozenset(
     {
         "full_name",
-        "street",
+        "line1",
+        "line2",
+        "region",
         "city",
         "postal_code",
         "country",

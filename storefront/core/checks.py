@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django_countries import countries
 
 from storefront.core.api.throttling import ClientAddressThrottle
 
@@ -30,6 +31,8 @@ def check_limits(app_configs, **kwargs) -> list[Error]:
     read (every throttled request would answer 500). storefront.E003: AUTH_TOKENS_PER_USER
     below 1 (every login would revoke the token it issues). storefront.E004:
     GUEST_CART_MAX_AGE_DAYS below 1 (the nightly task would delete every guest cart).
+    storefront.E005: STORE_COUNTRY not an ISO 3166-1 alpha-2 code (text addresses would be
+    stored with a country no address object may have).
     """
     errors = []
     if settings.NUM_PROXIES is not None and settings.NUM_PROXIES < 0:
@@ -50,4 +53,12 @@ def check_limits(app_configs, **kwargs) -> list[Error]:
         errors.append(Error("AUTH_TOKENS_PER_USER must be at least 1.", id="storefront.E003"))
     if settings.GUEST_CART_MAX_AGE_DAYS < 1:
         errors.append(Error("GUEST_CART_MAX_AGE_DAYS must be at least 1.", id="storefront.E004"))
+    if settings.STORE_COUNTRY not in countries:
+        errors.append(
+            Error(
+                f"STORE_COUNTRY {settings.STORE_COUNTRY!r} is not an ISO 3166-1 alpha-2 code.",
+                hint='For example "US", "GB" or "FR".',
+                id="storefront.E005",
+            )
+        )
     return errors

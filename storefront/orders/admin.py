@@ -3,10 +3,15 @@ transition table, stock, refunds and events apply exactly as through the API."""
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django_countries import countries
 
+from storefront.accounts import addresses
+from storefront.accounts.api.serializers import PostalAddressSerializer
 from storefront.core.exceptions import DomainError
 from storefront.orders import services
 from storefront.orders.models import Order, OrderEvent, OrderItem
@@ -103,11 +108,56 @@ def complete_cash_payment(
 
 
 # Contact details staff may correct (e.g. a typo in the street); everything else is a record.
-EDITABLE_FIELDS = ["shipping_address", "billing_address", "phone_number", "additional_phone"]
+# The text of an address follows its postal address (addresses.as_text).
+EDITABLE_FIELDS = [
+    "shipping_address_details",
+    "billing_address_details",
+    "phone_number",
+    "additional_phone",
+]
+ADDRESS_TEXT = {
+    "shipping_address_details": "shipping_address",
+    "billing_address_details": "billing_address",
+}
+
+
+class OrderAdminForm(forms.ModelForm):
+    """Checks a corrected address as checkout does (PostalAddressSerializer), or, for an
+    address that was given as text (no city), that it still has its text and a country."""
+
+    def clean_shipping_address_details(self) -> addresses.PostalAddress:
+        return self._clean_address("shipping_address_details")
+
+    def clean_billing_address_details(self) -> addresses.PostalAddress:
+        return self._clean_address("billing_address_details")
+
+    def _clean_address(self, name: str) -> addresses.PostalAddress:
+        value = self.cleaned_data[name]
+        keys = ", ".join(addresses.FIELDS)
+        if (
+            not isinstance(value, dict)
+            or set(value) != set(addresses.FIELDS)
+            or not all(isinstance(part, str) for part in value.values())
+        ):
+            raise ValidationError(f"An object with exactly these texts: {keys}.")
+        if not value["city"].strip():
+            if not value["line1"].strip() or value["country"].upper() not in countries:
+                raise ValidationError(
+                    "An address given as text needs its text (line1) and an ISO 3166-1 "
+                    "alpha-2 country; give a city to make it a full postal address."
+                )
+            return addresses.normalised({"line1": value["line1"], "country": value["country"]})
+        postal = PostalAddressSerializer(data=value)
+        if not postal.is_valid():
+            raise ValidationError(
+                [f"{field}: {' '.join(errors)}" for field, errors in postal.errors.items()]
+            )
+        return addresses.normalised(postal.validated_data)
 
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
+    form = OrderAdminForm
     list_display = [
         "number",
         "customer",
@@ -137,6 +187,8 @@ class OrderAdmin(admin.ModelAdmin):
         "total",
         "currency",
         "placed_at",
+        "shipping_address",
+        "billing_address",
         *EDITABLE_FIELDS,
         "idempotency_key",
         "created_at",
@@ -162,5 +214,9 @@ class OrderAdmin(admin.ModelAdmin):
         # Write only the edited contact fields: a full save would write back the status read
         # when the form was opened and undo a status change made in the meantime.
         changed = [name for name in form.changed_data if name in EDITABLE_FIELDS]
+        for name in changed:
+            if name in ADDRESS_TEXT:
+                setattr(obj, ADDRESS_TEXT[name], addresses.as_text(getattr(obj, name)))
+        changed += [ADDRESS_TEXT[name] for name in changed if name in ADDRESS_TEXT]
         if changed:
             obj.save(update_fields=[*changed, "updated_at"])

@@ -87,8 +87,12 @@ class Order(TimeStampedModel):
     payment_status = models.CharField(
         max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True
     )
+    # Each address as text (what clients read) and as a postal address
+    # (storefront.accounts.addresses: a dict of its FIELDS), both snapshots taken at checkout.
     shipping_address = models.TextField()
     billing_address = models.TextField()
+    shipping_address_details = models.JSONField(default=dict)
+    billing_address_details = models.JSONField(default=dict)
     phone_number = models.CharField(max_length=32)
     additional_phone = models.CharField(max_length=32, blank=True)
     currency = models.CharField(max_length=3)

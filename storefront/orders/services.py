@@ -40,10 +40,12 @@ from functools import partial
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Q
+from django.db.models import F, Func, JSONField, Q, Value
 from django.utils import timezone
 from knox.models import AuthToken
 
+from storefront.accounts import addresses
+from storefront.accounts.addresses import PostalAddress
 from storefront.accounts.backends import lockout_keys
 from storefront.accounts.exceptions import EmailNotVerified
 from storefront.accounts.models import User
@@ -80,8 +82,8 @@ def generate_order_number() -> str:
 def place_order(
     *,
     customer: User,
-    shipping_address: str,
-    billing_address: str,
+    shipping_address: PostalAddress | str,
+    billing_address: PostalAddress | str,
     phone_number: str,
     additional_phone: str = "",
     payment_method: str = Payment.Method.CASH_ON_DELIVERY,
@@ -93,6 +95,10 @@ def place_order(
     of its lines (names, SKU, unit price, quantity, line total; amounts in the store
     currency), record the "placed" event, create a pending payment of `payment_method`, and
     empty the cart. The number of SQL statements does not depend on the number of lines.
+
+    Each address is a postal address (storefront.accounts.addresses: a dict of its FIELDS,
+    already validated, e.g. by PostalAddressSerializer) or text; the order keeps both its
+    text and its postal address (addresses.snapshot).
 
     `idempotency_key` (optional, per customer, never expires): if an order was already
     placed with this key and the same inputs, it is returned with created=False and nothing
@@ -125,7 +131,7 @@ def place_order(
         email=customer.email,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
-        **inputs,
+        **_with_address_snapshots(inputs),
     )
     return _with_a_free_number(place)
 
@@ -134,8 +140,8 @@ def place_guest_order(
     *,
     cart: Cart,
     email: str,
-    shipping_address: str,
-    billing_address: str,
+    shipping_address: PostalAddress | str,
+    billing_address: PostalAddress | str,
     phone_number: str,
     additional_phone: str = "",
     payment_method: str = Payment.Method.CASH_ON_DELIVERY,
@@ -167,9 +173,18 @@ def place_guest_order(
         guest_cart=cart,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
-        **inputs,
+        **_with_address_snapshots(inputs),
     )
     return _with_a_free_number(place)
+
+
+def _with_address_snapshots(inputs: dict) -> dict:
+    """The checkout inputs with each address as its text and its postal address
+    (`<name>_details`), as the order keeps them."""
+    snapshots = {}
+    for name in ("shipping_address", "billing_address"):
+        snapshots[name], snapshots[f"{name}_details"] = addresses.snapshot(inputs[name])
+    return {**inputs, **snapshots}
 
 
 def _with_a_free_number(place) -> tuple[Order, bool]:
@@ -194,6 +209,8 @@ def _place_order(
     number: str,
     shipping_address: str,
     billing_address: str,
+    shipping_address_details: PostalAddress,
+    billing_address_details: PostalAddress,
     phone_number: str,
     additional_phone: str,
     payment_method: str,
@@ -248,6 +265,8 @@ def _place_order(
         ),
         shipping_address=shipping_address,
         billing_address=billing_address,
+        shipping_address_details=shipping_address_details,
+        billing_address_details=billing_address_details,
         phone_number=phone_number,
         additional_phone=additional_phone,
         currency=settings.STORE_CURRENCY,
@@ -401,11 +420,30 @@ def anonymise_customer(*, customer: User, scrub_orders: bool = False) -> User:
         Order.objects.for_customer(customer).update(
             shipping_address=REDACTED,
             billing_address=REDACTED,
+            # Country and region stay: where the order was taxed and shipped.
+            shipping_address_details=_overwritten(
+                "shipping_address_details", addresses.redaction(REDACTED)
+            ),
+            billing_address_details=_overwritten(
+                "billing_address_details", addresses.redaction(REDACTED)
+            ),
             phone_number=REDACTED,
             additional_phone="",
             updated_at=timezone.now(),
         )
     return customer
+
+
+def _overwritten(field: str, values: dict) -> Func:
+    """SQL for the JSON object column `field` with the keys of `values` set to theirs (jsonb
+    concatenation: the right-hand keys win)."""
+    return Func(
+        F(field),
+        Value(values, output_field=JSONField()),
+        template="%(expressions)s",
+        arg_joiner=" || ",
+        output_field=JSONField(),
+    )
 
 
 def claim_guest_orders(*, customer: User) -> int:
@@ -464,7 +502,7 @@ def _insert_order(
     sql.mark_saved([order, *rows], using=using)
 
 
-def _fingerprint(**inputs: str) -> str:
+def _fingerprint(**inputs: object) -> str:
     """SHA-256 of the checkout inputs: tells a retried request from a different one."""
     canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

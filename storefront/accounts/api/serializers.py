@@ -1,5 +1,7 @@
 """Input and output shapes of the accounts endpoints."""
 
+from collections.abc import Mapping
+
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -7,7 +9,7 @@ from django.utils import timezone
 from django_countries import countries
 from rest_framework import serializers
 
-from storefront.accounts.models import Address, User, UserManager
+from storefront.accounts.models import Address, User, UserManager, phone_validator
 from storefront.accounts.services import EMAIL_TAKEN_MESSAGE
 
 # Bounds the work of hashing a submitted password (Django capped passwords at 4096 bytes
@@ -190,26 +192,93 @@ class CountryCodeField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+class PostalAddressSerializer(serializers.Serializer):
+    """A postal address (storefront.accounts.addresses): what checkout takes as an object,
+    and what an order keeps of each of its addresses.
+
+    full_name, line1, city, postal_code and country (ISO 3166-1 alpha-2, as
+    CountryCodeField) are required; line2, region (state, province or county) and phone may
+    be left out. Every text is stripped. The longest values are those of the address book.
+    """
+
+    full_name = serializers.CharField(max_length=255)
+    line1 = serializers.CharField(max_length=255, help_text="Street and number.")
+    line2 = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, help_text="Flat, floor, building."
+    )
+    city = serializers.CharField(max_length=128)
+    postal_code = serializers.CharField(max_length=20)
+    country = CountryCodeField(help_text='ISO 3166-1 alpha-2 code, e.g. "FR".')
+    region = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        help_text="State, province or county, as written on a parcel.",
+    )
+    phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, validators=[phone_validator]
+    )
+
+
 class AddressSerializer(serializers.ModelSerializer):
     """A postal address of the signed-in customer.
 
     Setting is_default_shipping or is_default_billing to true takes the flag away from the
     customer's previous default of that kind.
+
+    `street` is the former name of `line1`, kept for the clients that use it: both are
+    shown, and a write may send either (both only with the same value). One of them is
+    required to create or replace (PUT) an address; without, the 400 names both.
     """
 
     country = CountryCodeField()
+    line1 = serializers.CharField(
+        max_length=255, required=False, help_text="Street and number (required, or `street`)."
+    )
+    street = serializers.CharField(
+        source="line1",
+        max_length=255,
+        required=False,
+        help_text="The former name of `line1`; the same value.",
+    )
 
     class Meta:
         model = Address
         fields = [
             "id",
             "full_name",
+            "line1",
+            "line2",
             "street",
             "city",
             "postal_code",
+            "region",
             "country",
             "phone",
             "is_default_shipping",
             "is_default_billing",
         ]
         read_only_fields = ["id"]
+
+    def to_internal_value(self, data):
+        if (
+            isinstance(data, Mapping)
+            and "street" in data
+            and "line1" in data
+            and data["street"] != data["line1"]
+        ):
+            raise serializers.ValidationError(
+                {"street": ["The former name of line1: send one of them, or the same value."]}
+            )
+        errors, value = {}, {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail)
+        if not self.partial and isinstance(data, Mapping) and not {"line1", "street"} & set(data):
+            # Both names, so that a client reading the error under either finds it.
+            required = [serializers.Field.default_error_messages["required"]]
+            errors.update(line1=required, street=required)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value

@@ -38,7 +38,7 @@ class AddressFactory(factory.django.DjangoModelFactory):
 
     customer = factory.SubFactory(UserFactory)
     full_name = factory.Faker("name")
-    street = factory.Faker("street_address")
+    line1 = factory.Faker("street_address")
     city = factory.Faker("city")
     postal_code = factory.Faker("postcode")
     country = "US"

@@ -28,7 +28,7 @@ def signed_in(user) -> object:
 def address_of(customer, **fields) -> Address:
     return Address.objects.create(
         customer=customer,
-        street="1 Main St",
+        line1="1 Main St",
         city="Springfield",
         postal_code="12345",
         country="US",

@@ -95,7 +95,7 @@ def test_user_add_refuses_mismatched_passwords(admin):
 
 
 def test_user_change_page_shows_the_addresses_inline(admin):
-    address = AddressFactory(street="7 Inline Road")
+    address = AddressFactory(line1="7 Inline Road")
 
     response = admin.get(f"{USERS_URL}{address.customer.pk}/change/")
 
@@ -109,10 +109,10 @@ def test_address_inline_refuses_two_default_shipping_addresses():
         User,
         Address,
         formset=AddressInlineFormSet,
-        fields=("street", "city", "postal_code", "country", "is_default_shipping"),
+        fields=("line1", "city", "postal_code", "country", "is_default_shipping"),
         extra=2,
     )
-    row = {"street": "1 A St", "city": "X", "postal_code": "1", "country": "US"}
+    row = {"line1": "1 A St", "city": "X", "postal_code": "1", "country": "US"}
     data = {
         "addresses-TOTAL_FORMS": "2",
         "addresses-INITIAL_FORMS": "0",

@@ -52,9 +52,12 @@ def test_list_row_has_the_documented_fields(customer_client, customer):
     assert row == {
         "id": address.pk,
         "full_name": address.full_name,
-        "street": address.street,
+        "line1": address.line1,
+        "line2": "",
+        "street": address.line1,
         "city": address.city,
         "postal_code": address.postal_code,
+        "region": "",
         "country": "FR",
         "phone": address.phone,
         "is_default_shipping": False,
@@ -92,6 +95,9 @@ def test_create_adds_an_address_to_the_customers_book(customer_client, customer)
     assert response.json() == {
         "id": address.pk,
         **NEW_ADDRESS,
+        "line1": NEW_ADDRESS["street"],  # the former name `street` still sets it
+        "line2": "",
+        "region": "",
         "is_default_shipping": False,
         "is_default_billing": False,
     }
@@ -179,6 +185,54 @@ def test_create_requires_the_postal_fields(customer_client, missing):
     assert not Address.objects.exists()
 
 
+def test_create_takes_line1_line2_and_region(customer_client):
+    payload = {**NEW_ADDRESS, "line2": "Flat 3", "region": "Greater London"}
+    payload["line1"] = payload.pop("street")
+
+    response = customer_client.post(LIST_URL, payload)
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["line1"], body["street"]) == (payload["line1"], payload["line1"])
+    address = Address.objects.get()
+    assert (address.line1, address.line2, address.region) == (
+        payload["line1"],
+        "Flat 3",
+        "Greater London",
+    )
+
+
+def test_create_takes_street_and_line1_only_with_the_same_value(customer_client):
+    same = customer_client.post(LIST_URL, {**NEW_ADDRESS, "line1": NEW_ADDRESS["street"]})
+    different = customer_client.post(LIST_URL, {**NEW_ADDRESS, "line1": "2 Other St"})
+
+    assert same.status_code == 201
+    assert_error(different, 400, "invalid", field="street")
+    assert Address.objects.count() == 1
+
+
+def test_create_without_street_or_line1_names_both(customer_client):
+    payload = {key: value for key, value in NEW_ADDRESS.items() if key != "street"}
+    del payload["city"]
+
+    response = customer_client.post(LIST_URL, payload)
+
+    fields = assert_error(response, 400, "invalid", field="line1")["fields"]
+    assert set(fields) == {"line1", "street", "city"}
+    assert not Address.objects.exists()
+
+
+def test_patch_through_either_name_changes_line1(customer_client, customer):
+    address = AddressFactory(customer=customer)
+
+    customer_client.patch(detail_url(address), {"street": "3 Old Name St"})
+    address.refresh_from_db()
+    assert address.line1 == "3 Old Name St"
+    customer_client.patch(detail_url(address), {"line1": "4 New Name St"})
+    address.refresh_from_db()
+    assert address.line1 == "4 New Name St"
+
+
 # --- One address -------------------------------------------------------------------------
 
 
@@ -199,7 +253,7 @@ def test_put_replaces_the_fields_sent(customer_client, customer):
     assert response.status_code == 200
     address.refresh_from_db()
     assert {key: response.json()[key] for key in NEW_ADDRESS} == NEW_ADDRESS
-    assert (address.street, address.city, address.country.code) == (
+    assert (address.line1, address.city, address.country.code) == (
         NEW_ADDRESS["street"],
         "London",
         "GB",

@@ -10,7 +10,7 @@ from storefront.accounts.tests.factories import AddressFactory, UserFactory
 from storefront.carts.models import Cart
 
 NEW_ADDRESS = {
-    "street": "1 Main St",
+    "line1": "1 Main St",
     "city": "Springfield",
     "postal_code": "12345",
     "country": "US",

@@ -149,12 +149,22 @@ def test_the_cart_item_patch_requires_its_quantity(schema):
         assert schema["components"]["schemas"][name]["required"] == ["quantity"]
 
 
-def test_checkout_addresses_are_text_with_its_limit_or_an_address_id(schema):
-    fields = schema["components"]["schemas"]["PlaceOrderRequest"]["properties"]
+def test_checkout_addresses_are_an_object_text_with_its_limit_or_an_address_id(schema):
+    components = schema["components"]["schemas"]
+    fields = components["PlaceOrderRequest"]["properties"]
     for name in ("shipping_address", "billing_address"):
-        text, address_id = fields[name]["oneOf"]
+        postal, text, address_id = fields[name]["oneOf"]
+        assert postal == {"$ref": "#/components/schemas/PostalAddressRequest"}
         assert (text["type"], text["minLength"], text["maxLength"]) == ("string", 1, 2000)
         assert (address_id["type"], address_id["minimum"]) == ("integer", 1)
+    assert set(components["PlaceOrderRequest"]["required"]) == {"shipping_address", "phone_number"}
+    postal = components["PostalAddressRequest"]
+    assert set(postal["required"]) == {"full_name", "line1", "city", "postal_code", "country"}
+    [country] = postal["properties"]["country"]["allOf"]
+    assert len(components[country["$ref"].rsplit("/", 1)[1]]["enum"]) == 249  # ISO 3166-1
+    # A guest has no address book: an object or text.
+    guest = components["GuestCheckoutRequest"]["properties"]["shipping_address"]["oneOf"]
+    assert guest == fields["shipping_address"]["oneOf"][:2]
 
 
 def test_request_shapes_say_what_the_server_refuses(schema):

@@ -3,9 +3,11 @@
 import re
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from storefront.accounts import addresses
+from storefront.accounts.api.serializers import PostalAddressSerializer
 from storefront.accounts.models import Address, phone_validator
 from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD
 from storefront.core.models import MAX_ID, is_valid_id
@@ -104,6 +106,15 @@ class OrderSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(
         help_text="The email given at checkout (a guest order's emails go there)."
     )
+    shipping_address = serializers.CharField(
+        help_text="The shipping address as text, as printed on a parcel."
+    )
+    billing_address = serializers.CharField(help_text="The billing address as text.")
+    shipping_address_details = PostalAddressSerializer(
+        help_text="The shipping address as given at checkout (a text address: its text in "
+        "line1, the store's country)."
+    )
+    billing_address_details = PostalAddressSerializer(help_text="The billing address, as above.")
     items = OrderItemSerializer(many=True)
     payment = PaymentSerializer(allow_null=True)
     can_cancel = serializers.BooleanField(
@@ -121,6 +132,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "email",
             "shipping_address",
             "billing_address",
+            "shipping_address_details",
+            "billing_address_details",
             "phone_number",
             "additional_phone",
             "currency",
@@ -149,6 +162,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "email": order.email,
             "shipping_address": order.shipping_address,
             "billing_address": order.billing_address,
+            "shipping_address_details": order.shipping_address_details,
+            "billing_address_details": order.billing_address_details,
             "phone_number": order.phone_number,
             "additional_phone": order.additional_phone,
             "currency": order.currency,
@@ -222,51 +237,74 @@ class OrderDetailSerializer(OrderSerializer):
         return data
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": MAX_ADDRESS_LENGTH,
-                # Not only whitespace: the text is stripped, then may not be blank.
-                "pattern": r"\S",
-                "description": "The address as text, as printed on a parcel.",
-            },
-            {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_ID,
-                "description": "The id of one of your addresses (GET /api/me/addresses/).",
-            },
-        ]
-    }
-)
+TEXT_ADDRESS_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_ADDRESS_LENGTH,
+    # Not only whitespace: the text is stripped, then may not be blank.
+    "pattern": r"\S",
+    "description": "The address as text, as printed on a parcel (its country: the store's).",
+}
+ADDRESS_ID_SCHEMA = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": MAX_ID,
+    "description": "The id of one of your addresses (GET /api/me/addresses/).",
+}
+
+
 class AddressField(serializers.Field):
-    """An address as text, or the id (integer) of one of the customer's saved addresses."""
+    """An address given to checkout: a postal address object (PostalAddressSerializer), the
+    text printed on a parcel, or (with `book=True`, the default) the id of one of the
+    customer's saved addresses.
+
+    Its value is the postal address as a dict (addresses.normalised), the text, or the id
+    (an integer the serializer still has to look up). A malformed object answers 400 with
+    the errors of its fields under the field's name, e.g.
+    {"shipping_address": {"country": ['"XX" is not a valid choice.']}}.
+    """
 
     default_error_messages = {
-        "invalid": "Send the address as text, or the id of one of your addresses.",
+        "invalid": "Send the address as an object, as text, or as the id of one of your addresses.",
+        "invalid_guest": "Send the address as an object or as text.",
     }
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, book: bool = True, **kwargs):
         super().__init__(**kwargs)
+        self.book = book
         # Text is judged as a CharField judges it: stripped, not blank, at most
         # MAX_ADDRESS_LENGTH characters, and no NUL or lone surrogate (a text column
         # cannot store them), in the same words.
         self.text = serializers.CharField(max_length=MAX_ADDRESS_LENGTH)
 
-    def to_internal_value(self, data: Any) -> int | str:
-        if isinstance(data, int) and not isinstance(data, bool):
-            if not is_valid_id(data):
-                self.fail("invalid")
+    def to_internal_value(self, data: Any) -> int | str | dict[str, str]:
+        if isinstance(data, dict):
+            postal = PostalAddressSerializer(data=data)
+            if not postal.is_valid():
+                raise serializers.ValidationError(postal.errors)
+            return addresses.normalised(postal.validated_data)
+        if isinstance(data, str):
+            return self.text.run_validation(data)
+        if self.book and isinstance(data, int) and not isinstance(data, bool) and is_valid_id(data):
             return data
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return self.text.run_validation(data)
+        self.fail("invalid" if self.book else "invalid_guest")
 
     def to_representation(self, value: Any) -> Any:
         return value
+
+
+class AddressFieldSchema(OpenApiSerializerFieldExtension):
+    """AddressField in the OpenAPI schema: oneOf the object, the text and, for a customer,
+    the address id."""
+
+    target_class = AddressField
+
+    def map_serializer_field(self, auto_schema, direction):
+        postal = auto_schema.resolve_serializer(PostalAddressSerializer, direction).ref
+        choices = [postal, TEXT_ADDRESS_SCHEMA]
+        if self.target.book:
+            choices.append(ADDRESS_ID_SCHEMA)
+        return {"oneOf": choices}
 
 
 class CheckoutContactSerializer(serializers.Serializer):
@@ -282,32 +320,37 @@ class CheckoutContactSerializer(serializers.Serializer):
 
 
 class PlaceOrderSerializer(CheckoutContactSerializer):
-    """Checkout input; the customer (context["request"].user) owns any address id given."""
+    """Checkout input; the customer (context["request"].user) owns any address id given.
+
+    billing_address defaults to the shipping address. The validated addresses are postal
+    address dicts or text (the service's inputs): an id is replaced by the postal address of
+    that entry of the customer's address book, and another customer's id answers 400.
+    """
 
     shipping_address = AddressField()
-    billing_address = AddressField()
+    billing_address = AddressField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Replace address ids by the text of the customer's address; 400 for other ids."""
+        attrs.setdefault("billing_address", attrs["shipping_address"])
         fields = ("shipping_address", "billing_address")
         ids = {attrs[name] for name in fields if isinstance(attrs[name], int)}
         if not ids:
             return attrs
         customer = self.context["request"].user
-        texts = {
-            address.pk: address.as_text()
+        book = {
+            address.pk: addresses.from_book(address)
             for address in Address.objects.filter(customer=customer, pk__in=ids)
         }
         errors = {
             name: ["No address of yours has this id."]
             for name in fields
-            if isinstance(attrs[name], int) and attrs[name] not in texts
+            if isinstance(attrs[name], int) and attrs[name] not in book
         }
         if errors:
             raise serializers.ValidationError(errors)
         return {
             **attrs,
-            **{name: texts[attrs[name]] for name in fields if isinstance(attrs[name], int)},
+            **{name: book[attrs[name]] for name in fields if isinstance(attrs[name], int)},
         }
 
 
@@ -334,12 +377,12 @@ class PayOrderSerializer(serializers.Serializer):
 
 
 class GuestCheckoutSerializer(CheckoutContactSerializer):
-    """Guest checkout input: the guest's email, the addresses as text (a guest has no address
-    book; billing defaults to shipping), phones and payment method."""
+    """Guest checkout input: the guest's email, the addresses as objects or text (a guest
+    has no address book; billing defaults to shipping), phones and payment method."""
 
     email = serializers.EmailField(max_length=254)
-    shipping_address = serializers.CharField(max_length=MAX_ADDRESS_LENGTH)
-    billing_address = serializers.CharField(max_length=MAX_ADDRESS_LENGTH, required=False)
+    shipping_address = AddressField(book=False)
+    billing_address = AddressField(book=False, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("billing_address", attrs["shipping_address"])

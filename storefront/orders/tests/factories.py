@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 from django.conf import settings
 
+from storefront.accounts import addresses
 from storefront.accounts.models import User
 from storefront.accounts.tests.factories import UserFactory
 from storefront.carts.models import CartItem
@@ -49,6 +50,12 @@ class OrderFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda order: order.customer.email if order.customer else "")
     shipping_address = "1 Main St\n12345 Springfield"
     billing_address = "1 Main St\n12345 Springfield"
+    shipping_address_details = factory.LazyAttribute(
+        lambda order: addresses.from_text(order.shipping_address)
+    )
+    billing_address_details = factory.LazyAttribute(
+        lambda order: addresses.from_text(order.billing_address)
+    )
     phone_number = "+1 555 0100"
     currency = factory.LazyFunction(lambda: settings.STORE_CURRENCY)
     total = Decimal("0.00")

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from storefront.accounts.tests.factories import StaffFactory
@@ -97,16 +99,77 @@ def test_payment_admin_action_records_cash(staff_client):
     assert payment.status == "completed"
 
 
-def test_staff_can_correct_the_shipping_address(staff_client):
-    order = placed_order()
+def change_form_data(staff_client, order: Order, **changes) -> dict:
     form = staff_client.get(f"{CHANGELIST}{order.pk}/change/").context["adminform"].form
     data = {name: form[name].value() for name in form.fields}
-    data["shipping_address"] = "2 Other St"
     for prefix in ("items", "payment", "events"):
         data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
-    staff_client.post(f"{CHANGELIST}{order.pk}/change/", data)
+    return {**data, **{name: json.dumps(value) for name, value in changes.items()}}
+
+
+CORRECTED = {
+    "full_name": "Ada Lovelace",
+    "line1": "2 Other St",
+    "line2": "",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "us",
+    "region": "IL",
+    "phone": "",
+}
+
+
+def test_staff_can_correct_the_shipping_address_and_its_text_follows(staff_client):
+    order = placed_order()
+    billing = order.billing_address
+    data = change_form_data(staff_client, order, shipping_address_details=CORRECTED)
+
+    response = staff_client.post(f"{CHANGELIST}{order.pk}/change/", data)
+
+    assert response.status_code == 302
     order.refresh_from_db()
-    assert order.shipping_address == "2 Other St"
+    assert order.shipping_address_details == {**CORRECTED, "country": "US"}
+    assert order.shipping_address == (
+        "Ada Lovelace\n2 Other St\n12345 Springfield\nIL\nUnited States of America"
+    )
+    assert order.billing_address == billing
+
+
+def test_staff_can_correct_an_address_that_was_given_as_text(staff_client):
+    order = placed_order()  # its addresses were sent as text
+    text_address = {**order.shipping_address_details, "line1": "2 Other St\nSpringfield"}
+    data = change_form_data(staff_client, order, shipping_address_details=text_address)
+
+    staff_client.post(f"{CHANGELIST}{order.pk}/change/", data)
+
+    order.refresh_from_db()
+    assert order.shipping_address == "2 Other St\nSpringfield"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        {**CORRECTED, "country": "XX"},
+        {**CORRECTED, "line1": ""},
+        {key: value for key, value in CORRECTED.items() if key != "phone"},
+        {**CORRECTED, "surprise": ""},
+        {**CORRECTED, "city": 5},
+        {**CORRECTED, "city": "", "line1": ""},
+        ["2 Other St"],
+    ],
+    ids=["country", "no-line1", "a-key-missing", "a-key-too-many", "not-text", "no-text", "list"],
+)
+def test_a_bad_correction_is_refused_and_changes_nothing(staff_client, address):
+    order = placed_order()
+    before = (order.shipping_address, order.shipping_address_details)
+    data = change_form_data(staff_client, order, shipping_address_details=address)
+
+    response = staff_client.post(f"{CHANGELIST}{order.pk}/change/", data)
+
+    assert response.status_code == 200  # the form again, with the error
+    assert response.context["adminform"].form.errors["shipping_address_details"]
+    order.refresh_from_db()
+    assert (order.shipping_address, order.shipping_address_details) == before
 
 
 def test_orders_cannot_be_added_or_deleted_in_the_admin(staff_client):
