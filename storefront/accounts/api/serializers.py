@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django_countries import countries
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from storefront.accounts.models import Address, User, UserManager, phone_validator
@@ -192,6 +193,11 @@ class CountryCodeField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+# The two names of an address's first street line: `street` is the one it had first.
+LINE1_NAMES = frozenset({"line1", "street"})
+BOTH_NAMES_MESSAGE = "street is the former name of line1: send one of them, not both."
+
+
 class PostalAddressSerializer(serializers.Serializer):
     """A postal address (storefront.accounts.addresses): what checkout takes as an object,
     and what an order keeps of each of its addresses.
@@ -227,8 +233,8 @@ class AddressSerializer(serializers.ModelSerializer):
     customer's previous default of that kind.
 
     `street` is the former name of `line1`, kept for the clients that use it: both are
-    shown, and a write may send either (both only with the same value). One of them is
-    required to create or replace (PUT) an address; without, the 400 names both.
+    shown, and a write sends one of them (both: 400 on `street`). One of them is required
+    to create or replace (PUT) an address; without, the 400 names both.
     """
 
     country = CountryCodeField()
@@ -261,24 +267,32 @@ class AddressSerializer(serializers.ModelSerializer):
         read_only_fields = ["id"]
 
     def to_internal_value(self, data):
-        if (
-            isinstance(data, Mapping)
-            and "street" in data
-            and "line1" in data
-            and data["street"] != data["line1"]
-        ):
-            raise serializers.ValidationError(
-                {"street": ["The former name of line1: send one of them, or the same value."]}
-            )
         errors, value = {}, {}
+        if isinstance(data, Mapping) and set(data) >= LINE1_NAMES:
+            errors["street"] = [BOTH_NAMES_MESSAGE]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            errors = dict(exc.detail)
-        if not self.partial and isinstance(data, Mapping) and not {"line1", "street"} & set(data):
+            errors = {**exc.detail, **errors}
+        if not self.partial and isinstance(data, Mapping) and not LINE1_NAMES & set(data):
             # Both names, so that a client reading the error under either finds it.
             required = [serializers.Field.default_error_messages["required"]]
             errors.update(line1=required, street=required)
         if errors:
             raise serializers.ValidationError(errors)
         return value
+
+
+class AddressSerializerSchema(OpenApiSerializerExtension):
+    """AddressSerializer's request shapes say what it takes of line1 and street: never both;
+    one of them to create or replace (not in the PATCH shape)."""
+
+    target_class = AddressSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["not"] = {"required": sorted(LINE1_NAMES)}
+            if not self.target.partial:
+                schema["anyOf"] = [{"required": [name]} for name in sorted(LINE1_NAMES)]
+        return schema

@@ -202,13 +202,29 @@ def test_create_takes_line1_line2_and_region(customer_client):
     )
 
 
-def test_create_takes_street_and_line1_only_with_the_same_value(customer_client):
-    same = customer_client.post(LIST_URL, {**NEW_ADDRESS, "line1": NEW_ADDRESS["street"]})
-    different = customer_client.post(LIST_URL, {**NEW_ADDRESS, "line1": "2 Other St"})
+@pytest.mark.parametrize("line1", [NEW_ADDRESS["street"], "2 Other St"])
+def test_a_write_with_both_street_and_line1_is_refused(customer_client, customer, line1):
+    created = customer_client.post(LIST_URL, {**NEW_ADDRESS, "line1": line1})
+    address = AddressFactory(customer=customer)
+    patched = customer_client.patch(detail_url(address), {"street": "x", "line1": line1})
 
-    assert same.status_code == 201
-    assert_error(different, 400, "invalid", field="street")
+    for response in (created, patched):
+        assert_error(response, 400, "invalid", field="street")
     assert Address.objects.count() == 1
+    address.refresh_from_db()
+    assert address.line1 != "x"
+
+
+def test_the_request_schema_says_line1_or_street_never_both(api_client):
+    components = api_client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    both = {"required": ["line1", "street"]}
+    assert components["AddressRequest"]["not"] == both
+    assert components["AddressRequest"]["anyOf"] == [
+        {"required": ["line1"]},
+        {"required": ["street"]},
+    ]
+    assert components["PatchedAddressRequest"]["not"] == both
+    assert "anyOf" not in components["PatchedAddressRequest"]
 
 
 def test_create_without_street_or_line1_names_both(customer_client):
