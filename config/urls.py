@@ -19,6 +19,7 @@ api_patterns = [
     path("", include("storefront.carts.api.urls")),
     path("", include("storefront.orders.api.urls")),
     path("", include("storefront.payments.api.urls")),
+    path("", include("storefront.pricing.api.urls")),
     path("", include("storefront.analytics.api.urls")),
 ]
 

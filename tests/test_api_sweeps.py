@@ -43,6 +43,7 @@ from storefront.catalog.tests.factories import (
 from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.tests.factories import OrderFactory
+from storefront.pricing.models import ShippingMethod, ShippingZone
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,7 @@ def build_world(owner: User) -> Cart:
     AddressFactory(id=EXISTING, customer=owner)
     CartItemFactory(id=EXISTING, cart=owner.cart, variant=variant)
     OrderFactory(id=EXISTING, customer=owner)
+    ShippingZone.objects.create(id=EXISTING, name="Sweep zone")
     OrderFactory(
         number=GUEST_ORDER_NUMBER,
         customer=None,
@@ -178,7 +180,7 @@ def schema_path(template: str, token: str) -> str:
 def snapshot() -> dict:
     """What any write would change: the rows of each model, with their update times."""
     models = [User, Address, Cart, CartItem, Category, Collection, Tag, Product, ProductVariant]
-    models += [ProductImage, Order, OrderEvent]
+    models += [ProductImage, Order, OrderEvent, ShippingZone, ShippingMethod]
     return {model.__name__: sorted(map(str, model.objects.values_list())) for model in models}
 
 

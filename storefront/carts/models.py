@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from storefront.core.models import TimeStampedModel
+from storefront.pricing import quotes
 
 # Upper bound of one cart item's quantity (units); the database enforces it with a CHECK.
 MAX_CART_ITEM_QUANTITY = 1000
@@ -102,7 +103,8 @@ class CartItem(TimeStampedModel):
 
     @property
     def line_total(self) -> Decimal:
-        return self.variant.price * self.quantity
+        """`quantity` units at the current price, to the cent (pricing.quotes.line_total)."""
+        return quotes.line_total(unit_price=self.variant.price, quantity=self.quantity)
 
     @property
     def is_available(self) -> bool:

@@ -35,3 +35,8 @@ def customer_cart_items(*, customer) -> list[CartItem]:
     return list(
         CartItem.objects.filter(cart__customer=customer).select_related("variant").order_by("id")
     )
+
+
+def cart_items(*, cart: Cart) -> list[CartItem]:
+    """The items of `cart` with their variants, oldest first (1 query)."""
+    return list(CartItem.objects.filter(cart=cart).select_related("variant").order_by("id"))

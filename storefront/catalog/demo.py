@@ -14,13 +14,22 @@ Rows are matched by natural key: categories, collections, tags and products by s
 that already exists is left as it is, so staff edits and stock sold survive the next
 `make run`; variants, collection and tag links and images are only added to products the run
 creates. A second run therefore creates nothing.
+
+The same transaction gives the demo shop a default shipping setup (storefront/pricing,
+docs/shipping.md), so that its checkout charges shipping: a "Domestic" zone holding the store
+country (settings.STORE_COUNTRY, read at load time) with methods `standard` (4.99, free from a
+50.00 subtotal, 3-5 days) and `express` (14.99, 1-2 days), and the rest-of-the-world zone
+"International" with `international` (24.99, 7-14 days). Zones are matched by name and, like
+products, left as they are when they exist; their country and methods are only added with a
+zone the run creates, and whatever another zone already holds (the country, a method code,
+the rest of the world) stays there.
 """
 
 import base64
 import binascii
 import html
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -40,6 +49,7 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
+from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
 
 # The demo prices are read in this currency; the rest of the store uses STORE_CURRENCY.
 DEMO_CURRENCY = "USD"
@@ -123,12 +133,70 @@ class CatalogCounts:
     products: int = 0
     variants: int = 0
     images: int = 0
+    shipping_zones: int = 0
+    shipping_methods: int = 0
 
     def __str__(self) -> str:
-        return ", ".join(f"{getattr(self, f.name)} {f.name}" for f in fields(self))
+        return ", ".join(
+            f"{getattr(self, f.name)} {f.name.replace('_', ' ')}" for f in fields(self)
+        )
 
     def is_zero(self) -> bool:
         return not any(getattr(self, f.name) for f in fields(self))
+
+
+@dataclass(frozen=True)
+class DemoShippingZone:
+    name: str
+    rest_of_world: bool
+    countries: tuple[str, ...]  # ISO 3166-1 alpha-2
+    methods: tuple[dict[str, Any], ...]  # ShippingMethod field values; amounts in DEMO_CURRENCY
+
+
+def demo_shipping_zones() -> tuple[DemoShippingZone, ...]:
+    """The demo shop's shipping setup (module docstring), for the store country as the
+    settings give it now."""
+    return (
+        DemoShippingZone(
+            name="Domestic",
+            rest_of_world=False,
+            countries=(settings.STORE_COUNTRY,),
+            methods=(
+                {
+                    "code": "standard",
+                    "name": "Standard",
+                    "price": Decimal("4.99"),
+                    "free_shipping_threshold": Decimal("50.00"),
+                    "min_days": 3,
+                    "max_days": 5,
+                    "position": 0,
+                },
+                {
+                    "code": "express",
+                    "name": "Express",
+                    "price": Decimal("14.99"),
+                    "min_days": 1,
+                    "max_days": 2,
+                    "position": 1,
+                },
+            ),
+        ),
+        DemoShippingZone(
+            name="International",
+            rest_of_world=True,
+            countries=(),
+            methods=(
+                {
+                    "code": "international",
+                    "name": "International",
+                    "price": Decimal("24.99"),
+                    "min_days": 7,
+                    "max_days": 14,
+                    "position": 0,
+                },
+            ),
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -156,10 +224,14 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
     that was reset) is reused rather than copied again. If the transaction fails, the files
     this call copied are deleted again.
 
+    Also creates the missing part of the demo shipping setup (demo_shipping_zones(), for
+    settings.STORE_COUNTRY as it is now).
+
     Raises DemoDataError if the files under `data_dir` (default: default_data_dir()) are
     missing or malformed.
     """
     catalog = read_demo_catalog(data_dir=data_dir or default_data_dir())
+    shipping = demo_shipping_zones()
     storage = ProductImage._meta.get_field("image").storage
     written: list[str] = []
     try:
@@ -168,6 +240,7 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
             if not created.is_zero():
                 # Rows come from bulk_create, which sends no post_save.
                 cache.invalidate_catalog()
+            zones, methods = _create_missing_shipping(shipping)
     except BaseException:
         for name in written:
             storage.delete(name)
@@ -179,7 +252,10 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
         products=len(catalog.products),
         variants=sum(len(p.variants) for p in catalog.products),
         images=sum(len(p.image_files) for p in catalog.products),
+        shipping_zones=len(shipping),
+        shipping_methods=sum(len(z.methods) for z in shipping),
     )
+    created = replace(created, shipping_zones=zones, shipping_methods=methods)
     return DemoCatalogResult(created=created, total=total)
 
 
@@ -408,6 +484,50 @@ def _create_missing(catalog: DemoCatalog, *, written: list[str]) -> CatalogCount
         variants=len(variants),
         images=len(images),
     )
+
+
+def _create_missing_shipping(demo_zones: tuple[DemoShippingZone, ...]) -> tuple[int, int]:
+    """Create the demo zones no zone is named as yet, with their countries and methods;
+    return how many zones and methods were created. One query when every zone exists.
+
+    What another zone holds stays there (staff may have moved it; the unique constraints of
+    storefront/pricing/models.py would refuse it, and failing here would stop `make run`):
+    a country another zone lists, a method code another zone uses, and the rest of the world
+    (then the rest-of-the-world demo zone is not created).
+    """
+    existing = set(
+        ShippingZone.objects.filter(name__in=[z.name for z in demo_zones]).values_list(
+            "name", flat=True
+        )
+    )
+    missing = [z for z in demo_zones if z.name not in existing]
+    if not missing:
+        return 0, 0
+    if ShippingZone.objects.filter(rest_of_world=True).exists():
+        missing = [z for z in missing if not z.rest_of_world]
+    countries = [code for z in missing for code in z.countries]
+    taken_countries = set(
+        ShippingZoneCountry.objects.filter(country__in=countries).values_list("country", flat=True)
+    )
+    codes = [m["code"] for z in missing for m in z.methods]
+    taken_codes = set(ShippingMethod.objects.filter(code__in=codes).values_list("code", flat=True))
+    methods = 0
+    for demo_zone in missing:
+        zone = ShippingZone.objects.create(
+            name=demo_zone.name, rest_of_world=demo_zone.rest_of_world
+        )
+        ShippingZoneCountry.objects.bulk_create(
+            ShippingZoneCountry(zone=zone, country=code)
+            for code in demo_zone.countries
+            if code not in taken_countries
+        )
+        new_methods = ShippingMethod.objects.bulk_create(
+            ShippingMethod(zone=zone, **values)
+            for values in demo_zone.methods
+            if values["code"] not in taken_codes
+        )
+        methods += len(new_methods)
+    return len(missing), methods
 
 
 def _create_missing_categories(

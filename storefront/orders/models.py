@@ -96,7 +96,16 @@ class Order(TimeStampedModel):
     phone_number = models.CharField(max_length=32)
     additional_phone = models.CharField(max_length=32, blank=True)
     currency = models.CharField(max_length=3)
+    # The quote it was placed at (storefront/pricing/quotes.py), in `currency`:
+    # total = subtotal - discount_total + shipping_total (+ tax_total when prices are net).
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    discount_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    shipping_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    tax_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     total = models.DecimalField(max_digits=14, decimal_places=2)
+    # The shipping method charged ("" when the store charged no shipping).
+    shipping_method_code = models.CharField(max_length=64, blank=True, default="")
+    shipping_method_name = models.CharField(max_length=128, blank=True, default="")
     # Client-chosen key that makes a retried checkout return the first order (Idempotency-Key
     # header); `request_fingerprint` is a hash of the request body it was first used with.
     # NULL, not "", for "no key": the unique constraint must ignore orders placed without one.
@@ -167,8 +176,14 @@ class OrderItem(models.Model):
     product_name = models.CharField(max_length=255)
     variant_name = models.CharField(max_length=255, blank=True)
     sku = models.CharField("SKU", max_length=64)
+    # The quote's line (storefront/pricing/quotes.py): the variant's price, the price charged
+    # per unit, the line's discount, its tax rate (a fraction) and tax; store currency.
+    list_price = models.DecimalField(max_digits=12, decimal_places=2)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
+    discount_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    tax_rate = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    tax_total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     line_total = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:

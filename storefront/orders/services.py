@@ -66,6 +66,8 @@ from storefront.orders.models import MAX_ORDER_TOTAL, Order, OrderEvent, OrderIt
 from storefront.payments import services as payment_services
 from storefront.payments.exceptions import PaymentDeclined, PaymentNotAllowed
 from storefront.payments.models import Payment
+from storefront.pricing import quotes
+from storefront.pricing.exceptions import PriceChanged
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud is not misheard.
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -87,6 +89,8 @@ def place_order(
     phone_number: str,
     additional_phone: str = "",
     payment_method: str = Payment.Method.CASH_ON_DELIVERY,
+    shipping_method: str | None = None,
+    expected_total: Decimal | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
     """Turn the customer's cart into an order; return (order, created).
@@ -100,6 +104,13 @@ def place_order(
     already validated, e.g. by PostalAddressSerializer) or text; the order keeps both its
     text and its postal address (addresses.snapshot).
 
+    The amounts are the quote of the locked lines (storefront/pricing/quotes.py, the one
+    pipeline): shipped with `shipping_method` (a code; default: the cheapest offered for
+    the shipping address's country), the order keeps the subtotal, discount, shipping, tax
+    and total, and each item its list price, unit price, discount, tax rate and tax. With
+    `expected_total` (the total of the client's quote), a different total raises
+    PriceChanged (409, the new quote in `details`) instead of charging it.
+
     `idempotency_key` (optional, per customer, never expires): if an order was already
     placed with this key and the same inputs, it is returned with created=False and nothing
     else happens; with different inputs IdempotencyKeyReused (422) is raised.
@@ -107,8 +118,10 @@ def place_order(
     Raises EmailNotVerified (403) when settings.CHECKOUT_REQUIRES_VERIFIED_EMAIL is on and
     the customer's email is not verified, PaymentMethodUnavailable (400) when no provider
     takes `payment_method` (cards without a gateway and with settings.PAYMENT_SANDBOX off),
-    EmptyCart (400), OutOfStock (409, with the short lines in `details`), OrderTooLarge
-    (400), IdempotencyKeyReused (422). Nothing changes when it raises.
+    EmptyCart (400), OutOfStock (409, with the short lines in `details`),
+    ShippingMethodUnavailable (400: the method is not offered for the address, or the store
+    ships but nothing ships there), PriceChanged (409), OrderTooLarge (400),
+    IdempotencyKeyReused (422). Nothing changes when it raises.
 
     The order number is random (generate_order_number, 50 bits): in the rare case that it is
     taken, the whole transaction is rolled back and run again with a new number, up to
@@ -123,6 +136,7 @@ def place_order(
         "phone_number": phone_number,
         "additional_phone": additional_phone,
         "payment_method": payment_method,
+        **_given(shipping_method=shipping_method, expected_total=expected_total),
     }
     place = partial(
         _place_order,
@@ -131,7 +145,7 @@ def place_order(
         email=customer.email,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
-        **_with_address_snapshots(inputs),
+        **_checkout_arguments(inputs),
     )
     return _with_a_free_number(place)
 
@@ -145,6 +159,8 @@ def place_guest_order(
     phone_number: str,
     additional_phone: str = "",
     payment_method: str = Payment.Method.CASH_ON_DELIVERY,
+    shipping_method: str | None = None,
+    expected_total: Decimal | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
     """Turn the guest cart `cart` into an order for `email`; return (order, created).
@@ -166,6 +182,7 @@ def place_guest_order(
         "phone_number": phone_number,
         "additional_phone": additional_phone,
         "payment_method": payment_method,
+        **_given(shipping_method=shipping_method, expected_total=expected_total),
     }
     place = partial(
         _place_order,
@@ -173,18 +190,34 @@ def place_guest_order(
         guest_cart=cart,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
-        **_with_address_snapshots(inputs),
+        **_checkout_arguments(inputs),
     )
     return _with_a_free_number(place)
 
 
-def _with_address_snapshots(inputs: dict) -> dict:
-    """The checkout inputs with each address as its text and its postal address
-    (`<name>_details`), as the order keeps them."""
+def _given(**inputs: object) -> dict:
+    """The optional checkout inputs that were given, as the fingerprint counts them (a
+    checkout without them fingerprints as before they existed)."""
+    return {name: str(value) for name, value in inputs.items() if value is not None}
+
+
+def _checkout_arguments(inputs: dict) -> dict:
+    """The arguments of _place_order from the checkout inputs: each address as its text and
+    its postal address (`<name>_details`), as the order keeps them; the shipping rates of
+    the shipping address's country (read before the transaction: one query, no lock); the
+    shipping method and expected total (None when not given)."""
     snapshots = {}
     for name in ("shipping_address", "billing_address"):
         snapshots[name], snapshots[f"{name}_details"] = addresses.snapshot(inputs[name])
-    return {**inputs, **snapshots}
+    country = snapshots["shipping_address_details"]["country"]
+    expected = inputs.get("expected_total")
+    return {
+        **inputs,
+        **snapshots,
+        "rates": quotes.shipping_rates(country=country),
+        "shipping_method": inputs.get("shipping_method"),
+        "expected_total": Decimal(expected) if expected is not None else None,
+    }
 
 
 def _with_a_free_number(place) -> tuple[Order, bool]:
@@ -214,6 +247,9 @@ def _place_order(
     phone_number: str,
     additional_phone: str,
     payment_method: str,
+    rates: quotes.ShippingRates,
+    shipping_method: str | None,
+    expected_total: Decimal | None,
     idempotency_key: str | None,
     fingerprint: str,
 ) -> tuple[Order, bool]:
@@ -248,8 +284,13 @@ def _place_order(
     short = [line for line in lines if not line.is_available]
     if short:
         raise OutOfStock(details={"lines": [_shortage(line) for line in short]})
-    total = sum((line.line_total for line in lines), Decimal("0.00"))
-    if total > MAX_ORDER_TOTAL:
+    quote = quotes.build_quote(lines=lines, rates=rates, shipping_method=shipping_method)
+    quotes.require_shipping(quote, rates)
+    if expected_total is not None and quote.total != expected_total:
+        raise PriceChanged(
+            details={"expected_total": f"{expected_total:.2f}", "quote": quote.as_json()}
+        )
+    if quote.total > MAX_ORDER_TOTAL:
         raise OrderTooLarge()
 
     stock.sell(lines=[(line.variant, line.quantity) for line in lines])
@@ -269,8 +310,14 @@ def _place_order(
         billing_address_details=billing_address_details,
         phone_number=phone_number,
         additional_phone=additional_phone,
-        currency=settings.STORE_CURRENCY,
-        total=total,
+        currency=quote.currency,
+        subtotal=quote.subtotal,
+        discount_total=quote.discount_total,
+        shipping_total=quote.shipping.price if quote.shipping else Decimal("0.00"),
+        tax_total=quote.tax_total,
+        total=quote.total,
+        shipping_method_code=quote.shipping.code if quote.shipping else "",
+        shipping_method_name=quote.shipping.name if quote.shipping else "",
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
@@ -281,12 +328,16 @@ def _place_order(
             variant=line.variant,
             product_name=line.variant.product.name,
             variant_name=line.variant.name,
-            sku=line.variant.sku,
-            unit_price=line.variant.price,
-            quantity=line.quantity,
-            line_total=line.line_total,
+            sku=priced.sku,
+            list_price=priced.list_price,
+            unit_price=priced.unit_price,
+            quantity=priced.quantity,
+            discount_total=priced.discount_total,
+            tax_rate=priced.tax_rate,
+            tax_total=priced.tax_total,
+            line_total=priced.line_total,
         )
-        for line in lines
+        for line, priced in zip(lines, quote.lines, strict=True)
     ]
     placed = OrderEvent(
         order=order, actor=customer, from_status="", to_status=order.status, note="Order placed."

@@ -17,6 +17,7 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
+from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def test_first_load_prints_a_one_line_summary_of_what_it_created(media_root):
 
     assert output.strip() == (
         "Loaded the demo catalog: created 16 categories, 2 collections, 21 tags, "
-        "32 products, 73 variants, 50 images."
+        "32 products, 73 variants, 50 images, 2 shipping zones, 3 shipping methods."
     )
 
 
@@ -241,7 +242,17 @@ def test_digital_product_image_is_left_unattached(loaded, media_root):
 
 
 def test_second_load_creates_nothing_and_says_so(loaded, media_root):
-    models = [Category, Collection, Tag, Product, ProductVariant, ProductImage]
+    models = [
+        Category,
+        Collection,
+        Tag,
+        Product,
+        ProductVariant,
+        ProductImage,
+        ShippingZone,
+        ShippingZoneCountry,
+        ShippingMethod,
+    ]
     counts = [m.objects.count() for m in models]
     files = media_files(media_root)
 
@@ -251,14 +262,14 @@ def test_second_load_creates_nothing_and_says_so(loaded, media_root):
     assert media_files(media_root) == files
     assert output.strip() == (
         "Demo catalog already loaded (16 categories, 2 collections, 21 tags, 32 products, "
-        "73 variants, 50 images); nothing created."
+        "73 variants, 50 images, 2 shipping zones, 3 shipping methods); nothing created."
     )
 
 
 def test_second_load_takes_a_handful_of_queries(loaded, django_assert_num_queries):
-    # One read each of categories, collections, tags and products, and the savepoint and its
-    # release that stand for the transaction inside the test's own.
-    with django_assert_num_queries(6):
+    # One read each of categories, collections, tags, products and shipping zones, and the
+    # savepoint and its release that stand for the transaction inside the test's own.
+    with django_assert_num_queries(7):
         load()
 
 
@@ -281,7 +292,7 @@ def test_deleted_product_is_recreated_with_its_variants_links_and_images(loaded,
     tee = Product.objects.get(slug="cubes-fountain-tee")
     assert output.strip() == (
         "Loaded the demo catalog: created 0 categories, 0 collections, 0 tags, "
-        "1 products, 5 variants, 2 images."
+        "1 products, 5 variants, 2 images, 0 shipping zones, 0 shipping methods."
     )
     assert tee.variants.count() == 5
     assert tee.collections.count() == 2
@@ -327,6 +338,85 @@ def test_failed_load_leaves_no_rows_and_no_copied_files(media_root, monkeypatch)
     assert Category.objects.count() == 0
     assert Product.objects.count() == 0
     assert media_files(media_root) == []
+
+
+def shipping_setup() -> list[tuple]:
+    return [
+        (
+            zone.name,
+            zone.rest_of_world,
+            [c.country.code for c in zone.countries.all()],
+            [
+                (m.code, m.name, m.price, m.free_shipping_threshold, m.min_days, m.max_days)
+                for m in zone.methods.all()
+            ],
+        )
+        for zone in ShippingZone.objects.order_by("name")
+    ]
+
+
+def test_load_creates_the_default_shipping_setup_for_the_store_country(loaded):
+    assert shipping_setup() == [
+        (
+            "Domestic",
+            False,
+            ["US"],
+            [
+                ("standard", "Standard", Decimal("4.99"), Decimal("50.00"), 3, 5),
+                ("express", "Express", Decimal("14.99"), None, 1, 2),
+            ],
+        ),
+        (
+            "International",
+            True,
+            [],
+            [("international", "International", Decimal("24.99"), None, 7, 14)],
+        ),
+    ]
+    assert ShippingMethod.objects.filter(is_active=True).count() == 3
+
+
+def test_the_domestic_zone_holds_the_store_country_as_set_at_load_time(media_root, settings):
+    settings.STORE_COUNTRY = "FR"
+
+    load()
+
+    assert [c.country.code for c in ShippingZone.objects.get(name="Domestic").countries.all()] == [
+        "FR"
+    ]
+
+
+def test_second_load_keeps_staff_edits_of_the_shipping_setup(loaded):
+    domestic = ShippingZone.objects.get(name="Domestic")
+    domestic.methods.filter(code="express").delete()
+    ShippingMethod.objects.filter(code="standard").update(price=Decimal("5.99"))
+    domestic.countries.all().delete()
+
+    output = load()
+
+    assert "nothing created" in output
+    assert list(domestic.methods.values_list("code", "price")) == [("standard", Decimal("5.99"))]
+    assert not domestic.countries.exists()
+
+
+def test_a_deleted_demo_zone_is_recreated_leaving_what_other_zones_hold(loaded):
+    """Staff moved the store country and the `express` code to a zone of their own, made it
+    the rest of the world, and deleted both demo zones: the load recreates Domestic without
+    them, and no second rest-of-the-world zone."""
+    ShippingZone.objects.all().delete()
+    usa = ShippingZone.objects.create(name="USA")
+    ShippingZoneCountry.objects.create(zone=usa, country="US")
+    ShippingMethod.objects.create(zone=usa, code="express", name="Express", price=Decimal("9"))
+    ShippingZone.objects.create(name="World", rest_of_world=True)
+
+    output = load()
+
+    assert "1 shipping zones, 1 shipping methods" in output
+    domestic = ShippingZone.objects.get(name="Domestic")
+    assert not domestic.countries.exists()
+    assert list(domestic.methods.values_list("code", flat=True)) == ["standard"]
+    assert not ShippingZone.objects.filter(name="International").exists()
+    assert ShippingMethod.objects.get(code="express").zone == usa
 
 
 def test_missing_data_folder_is_a_command_error(media_root, tmp_path):

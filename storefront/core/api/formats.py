@@ -9,4 +9,6 @@ from rest_framework import serializers
 PRICE_FIELD = serializers.DecimalField(max_digits=12, decimal_places=2)
 # A sum of lines: DECIMAL(14, 2) (line total, cart or order total, payment amount).
 AMOUNT_FIELD = serializers.DecimalField(max_digits=14, decimal_places=2)
+# A tax rate as a fraction: DECIMAL(7, 4), e.g. "0.2000" for 20 %.
+TAX_RATE_FIELD = serializers.DecimalField(max_digits=7, decimal_places=4)
 DATETIME_FIELD = serializers.DateTimeField()

@@ -49,6 +49,7 @@ LIST_ENDPOINTS = {
         "ordering": "-total",
     },
     "/api/me/addresses/": {"page": 1, "page_size": 5},
+    "/api/shipping-zones/": {"page": 1, "page_size": 5},
     "/api/analytics/summary/": {"date_from": "2026-01-01", "date_to": "2026-01-31"},
     "/api/analytics/top-products/": {"date_from": "2026-01-01", "limit": 5},
     "/api/analytics/sales/": {"date_to": "2026-01-31", "interval": "week"},

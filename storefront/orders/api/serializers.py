@@ -1,6 +1,7 @@
 """Order representations and inputs. Amounts are decimal strings in `currency` (ISO 4217)."""
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -9,7 +10,7 @@ from rest_framework import serializers
 from storefront.accounts import addresses
 from storefront.accounts.api.serializers import PostalAddressSerializer
 from storefront.accounts.models import Address, phone_validator
-from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD
+from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD, TAX_RATE_FIELD
 from storefront.core.models import MAX_ID, is_valid_id
 from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderEvent, OrderItem
@@ -21,8 +22,14 @@ MAX_NOTE_LENGTH = 2000
 CARD_NUMBER = re.compile(r"[0-9][0-9 -]{10,22}[0-9]")
 
 
+class OrderShippingMethodSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
 class OrderItemSerializer(serializers.ModelSerializer):
-    """A line as sold: snapshots that later catalog changes never alter."""
+    """A line as sold: snapshots that later catalog changes never alter (the quote's line:
+    list price, unit price charged, discount, tax rate as a fraction, tax, line total)."""
 
     class Meta:
         model = OrderItem
@@ -33,8 +40,12 @@ class OrderItemSerializer(serializers.ModelSerializer):
             "product_name",
             "variant_name",
             "sku",
+            "list_price",
             "unit_price",
             "quantity",
+            "discount_total",
+            "tax_rate",
+            "tax_total",
             "line_total",
         ]
         read_only_fields = fields
@@ -115,6 +126,11 @@ class OrderSerializer(serializers.ModelSerializer):
         "line1, the store's country)."
     )
     billing_address_details = PostalAddressSerializer(help_text="The billing address, as above.")
+    shipping_method = OrderShippingMethodSerializer(
+        allow_null=True,
+        help_text="The shipping method charged (its price: shipping_total); null when the "
+        "store charged no shipping.",
+    )
     items = OrderItemSerializer(many=True)
     payment = PaymentSerializer(allow_null=True)
     can_cancel = serializers.BooleanField(
@@ -137,7 +153,12 @@ class OrderSerializer(serializers.ModelSerializer):
             "phone_number",
             "additional_phone",
             "currency",
+            "subtotal",
+            "discount_total",
+            "shipping_total",
+            "tax_total",
             "total",
+            "shipping_method",
             "placed_at",
             "updated_at",
             "can_cancel",
@@ -167,7 +188,16 @@ class OrderSerializer(serializers.ModelSerializer):
             "phone_number": order.phone_number,
             "additional_phone": order.additional_phone,
             "currency": order.currency,
+            "subtotal": AMOUNT_FIELD.to_representation(order.subtotal),
+            "discount_total": AMOUNT_FIELD.to_representation(order.discount_total),
+            "shipping_total": AMOUNT_FIELD.to_representation(order.shipping_total),
+            "tax_total": AMOUNT_FIELD.to_representation(order.tax_total),
             "total": AMOUNT_FIELD.to_representation(order.total),
+            "shipping_method": (
+                {"code": order.shipping_method_code, "name": order.shipping_method_name}
+                if order.shipping_method_code
+                else None
+            ),
             "placed_at": datetime(order.placed_at),
             "updated_at": datetime(order.updated_at),
             "can_cancel": order.can_cancel(),
@@ -179,8 +209,12 @@ class OrderSerializer(serializers.ModelSerializer):
                     "product_name": item.product_name,
                     "variant_name": item.variant_name,
                     "sku": item.sku,
+                    "list_price": PRICE_FIELD.to_representation(item.list_price),
                     "unit_price": PRICE_FIELD.to_representation(item.unit_price),
                     "quantity": item.quantity,
+                    "discount_total": AMOUNT_FIELD.to_representation(item.discount_total),
+                    "tax_rate": TAX_RATE_FIELD.to_representation(item.tax_rate),
+                    "tax_total": AMOUNT_FIELD.to_representation(item.tax_total),
                     "line_total": AMOUNT_FIELD.to_representation(item.line_total),
                 }
                 for item in order.items.all()
@@ -307,8 +341,44 @@ class AddressFieldSchema(OpenApiSerializerFieldExtension):
         return {"oneOf": choices}
 
 
+def resolve_address_ids(
+    attrs: dict[str, Any], names: tuple[str, ...], customer: Any
+) -> dict[str, Any]:
+    """`attrs` with every address id under `names` replaced by the postal address of that
+    entry of `customer`'s address book (one query, none without ids). Raises a 400
+    ValidationError naming each field whose id is not one of the customer's."""
+    ids = {attrs[name] for name in names if isinstance(attrs.get(name), int)}
+    if not ids:
+        return attrs
+    book = {
+        address.pk: addresses.from_book(address)
+        for address in Address.objects.filter(customer=customer, pk__in=ids)
+    }
+    errors = {
+        name: ["No address of yours has this id."]
+        for name in names
+        if isinstance(attrs.get(name), int) and attrs[name] not in book
+    }
+    if errors:
+        raise serializers.ValidationError(errors)
+    return {
+        **attrs,
+        **{name: book[attrs[name]] for name in names if isinstance(attrs.get(name), int)},
+    }
+
+
+def shipping_method_field() -> serializers.SlugField:
+    return serializers.SlugField(
+        max_length=64,
+        required=False,
+        help_text="The code of a shipping method offered for the address (the quote lists "
+        "them); default: the cheapest offered.",
+    )
+
+
 class CheckoutContactSerializer(serializers.Serializer):
-    """What every checkout takes besides the addresses: phones and payment method."""
+    """What every checkout takes besides the addresses: phones, payment method, shipping
+    method and the total the client expects to pay."""
 
     phone_number = serializers.CharField(max_length=32, validators=[phone_validator])
     additional_phone = serializers.CharField(
@@ -316,6 +386,15 @@ class CheckoutContactSerializer(serializers.Serializer):
     )
     payment_method = serializers.ChoiceField(
         choices=Payment.Method.choices, default=Payment.Method.CASH_ON_DELIVERY
+    )
+    shipping_method = shipping_method_field()
+    expected_total = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text="The quote's total: checkout answers 409 price_changed (with the new quote) "
+        "instead of charging a different one.",
     )
 
 
@@ -332,26 +411,8 @@ class PlaceOrderSerializer(CheckoutContactSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("billing_address", attrs["shipping_address"])
-        fields = ("shipping_address", "billing_address")
-        ids = {attrs[name] for name in fields if isinstance(attrs[name], int)}
-        if not ids:
-            return attrs
-        customer = self.context["request"].user
-        book = {
-            address.pk: addresses.from_book(address)
-            for address in Address.objects.filter(customer=customer, pk__in=ids)
-        }
-        errors = {
-            name: ["No address of yours has this id."]
-            for name in fields
-            if isinstance(attrs[name], int) and attrs[name] not in book
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        return {
-            **attrs,
-            **{name: book[attrs[name]] for name in fields if isinstance(attrs[name], int)},
-        }
+        names = ("shipping_address", "billing_address")
+        return resolve_address_ids(attrs, names, self.context["request"].user)
 
 
 class NoteSerializer(serializers.Serializer):

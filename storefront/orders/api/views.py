@@ -52,6 +52,7 @@ from storefront.payments.exceptions import (
     PaymentMethodUnavailable,
     PaymentNotAllowed,
 )
+from storefront.pricing.exceptions import PriceChanged, ShippingMethodUnavailable
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 GUEST_CANCELLED = "Cancelled by the guest."
@@ -130,16 +131,22 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
         EmptyCart,
         OrderTooLarge,
         PaymentMethodUnavailable,
+        ShippingMethodUnavailable,
         OutOfStock,
+        PriceChanged,
         IdempotencyKeyReused,
     )
     def post(self, request: Request) -> Response:
         """Check out the customer's cart: 201 + the order (with items, payment and events).
 
-        Body: {shipping_address, billing_address (text, or an id of one of your addresses),
-        phone_number, additional_phone?, payment_method: "cash_on_delivery" (default) | "card"}.
-        400 empty_cart; 400 payment_method_unavailable (no provider takes the method, e.g.
-        card without a gateway); 409 out_of_stock (details.lines: item_id, variant_id, sku,
+        Body: {shipping_address, billing_address? (each an object, text, or an id of one of
+        your addresses; billing defaults to shipping), phone_number, additional_phone?,
+        payment_method: "cash_on_delivery" (default) | "card", shipping_method? (a code the
+        quote offers; default: the cheapest), expected_total? (the quote's total)}.
+        400 empty_cart; 400 shipping_method_unavailable; 409 price_changed (the total
+        differs from expected_total: details.quote is the new quote); 400
+        payment_method_unavailable (no provider takes the method, e.g. card without a
+        gateway); 409 out_of_stock (details.lines: item_id, variant_id, sku,
         requested, available); 422 idempotency_key_reused.
         """
         idempotency_key = _idempotency_key(request)
@@ -262,14 +269,17 @@ class GuestCheckoutView(APIView):
         EmptyCart,
         OrderTooLarge,
         PaymentMethodUnavailable,
+        ShippingMethodUnavailable,
         OutOfStock,
+        PriceChanged,
         IdempotencyKeyReused,
     )
     def post(self, request: Request, token: uuid.UUID) -> Response:
         """Place an order from the guest cart `token`: 201 + the order and its `access_token`.
 
-        Body: {email, shipping_address (text), billing_address? (text; default: the shipping
-        address), phone_number, additional_phone?, payment_method}. The same rules as POST
+        Body: {email, shipping_address (an object or text), billing_address? (the same;
+        default: the shipping address), phone_number, additional_phone?, payment_method,
+        shipping_method?, expected_total?}. The same rules as POST
         /api/orders/: Idempotency-Key (scoped to this cart; a replay answers 200 with the
         same order and token, header Idempotent-Replayed: true), stock sold in the same
         transaction, the cart emptied, and the same error codes; 404 for an unknown cart.

@@ -59,6 +59,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     phone_number = "+1 555 0100"
     currency = factory.LazyFunction(lambda: settings.STORE_CURRENCY)
     total = Decimal("0.00")
+    subtotal = factory.SelfAttribute("total")
     payment = factory.RelatedFactory(
         "storefront.payments.tests.factories.PaymentFactory", factory_related_name="order"
     )
@@ -74,6 +75,7 @@ class OrderItemFactory(factory.django.DjangoModelFactory):
     product_name = factory.SelfAttribute("variant.product.name")
     variant_name = factory.SelfAttribute("variant.name")
     sku = factory.SelfAttribute("variant.sku")
+    list_price = factory.SelfAttribute("variant.price")
     unit_price = factory.SelfAttribute("variant.price")
     quantity = 1
     line_total = factory.LazyAttribute(lambda item: item.unit_price * item.quantity)

@@ -174,9 +174,9 @@ def test_an_address_object_costs_no_statement_and_an_id_one(
         fill_cart(customer.cart)
     entry = AddressFactory(customer=customer)
 
-    # The checkout's 7 with an Idempotency-Key (orders/tests/test_api.py), plus the one read
+    # The checkout's 8 with an Idempotency-Key (orders/tests/test_api.py), plus the one read
     # of the address book.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = customer_client.post(
             "/api/orders/",
             {"phone_number": "+1 555 0100", "shipping_address": ADA, "billing_address": entry.pk},

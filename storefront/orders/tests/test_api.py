@@ -73,8 +73,12 @@ def test_checkout_answers_201_with_the_order(client, customer):
         "product_name": variant.product.name,
         "variant_name": variant.name,
         "sku": variant.sku,
+        "list_price": "5.00",
         "unit_price": "5.00",
         "quantity": 2,
+        "discount_total": "0.00",
+        "tax_rate": "0.0000",
+        "tax_total": "0.00",
         "line_total": "10.00",
     }
     assert (body["payment"]["method"], body["payment"]["amount"]) == ("cash_on_delivery", "10.00")
@@ -368,9 +372,9 @@ def test_checkout_answers_with_the_order_as_stored_without_reading_it_back(
     for _ in range(lines):
         fill_cart(customer, quantity=2)
 
-    # The place_order budget (7, see test_place_order) with the validation of the body
+    # The place_order budget (8, see test_place_order) with the validation of the body
     # (none: the addresses are text) and no read of the order after it is placed.
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         placed = checkout(client, key="once")
 
     assert placed.status_code == 201

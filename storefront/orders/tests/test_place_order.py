@@ -284,11 +284,12 @@ def test_place_order_costs_the_same_queries_for_1_or_20_lines(
     customer, lines, django_assert_num_queries
 ):
     fill_cart(customer, *((VariantFactory(), 2) for _ in range(lines)))
-    # savepoint (the test's transaction is open), lines with cart and variant locks,
+    # The shipping rates of the address's country (before the transaction), savepoint (the
+    # test's transaction is open), lines with cart and variant locks,
     # idempotency lookup, stock update, one statement for the order, items, event, payment
     # and cart items delete, confirmation email to the outbox, release. (The stock left is
     # known from the locked read, and a sale resolves no low-stock alert: no query for either.)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         order, _ = place_order(customer=customer, idempotency_key="k", **CHECKOUT)
     assert order.items.count() == lines
 
@@ -301,6 +302,6 @@ def test_place_order_that_leaves_every_line_low_on_stock_costs_the_same_queries(
     fill_cart(customer, *((VariantFactory(stock_quantity=4), 2) for _ in range(lines)))
     # As above but without an idempotency key (no lookup), and with the low-stock alerts
     # inserted and read back and their emails queued.
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         order, _ = place_order(customer=customer, **CHECKOUT)
     assert order.items.count() == lines

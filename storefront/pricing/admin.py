@@ -1,0 +1,140 @@
+"""Pricing admin for staff: shipping zones with their countries and methods inline, and a
+list of every shipping method.
+
+The rules of docs/shipping.md hold here as in the API (storefront/pricing/api/zones.py):
+a country in one zone at most and method codes unique across zones (the models' unique
+fields, checked by the forms), one rest-of-the-world zone that lists no countries, and
+min_days at most max_days, each refused with a message on the form rather than the
+database's constraint name.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+
+from storefront.pricing.models import (
+    METHOD_FIELDS,
+    ShippingMethod,
+    ShippingZone,
+    ShippingZoneCountry,
+)
+
+REST_OF_WORLD_LISTS_NONE = (
+    "A rest-of-the-world zone lists no countries: it ships to those no other zone lists."
+)
+
+
+class ShippingZoneForm(forms.ModelForm):
+    class Meta:
+        model = ShippingZone
+        fields = ["name", "rest_of_world"]
+
+    def clean_rest_of_world(self) -> bool:
+        rest_of_world = self.cleaned_data["rest_of_world"]
+        if rest_of_world:
+            holder = (
+                ShippingZone.objects.filter(rest_of_world=True)
+                .exclude(pk=self.instance.pk)
+                .values_list("name", flat=True)
+                .first()
+            )
+            if holder is not None:
+                raise forms.ValidationError(
+                    f"The zone {holder!r} is already the rest of the world."
+                )
+        return rest_of_world
+
+
+class ZoneCountriesFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # The zone form has been applied to self.instance by now (ModelAdmin.save_form).
+        if not self.instance.rest_of_world:
+            return
+        kept = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("country") and not form.cleaned_data.get("DELETE")
+        ]
+        if kept:
+            raise forms.ValidationError(REST_OF_WORLD_LISTS_NONE)
+
+
+class ShippingZoneCountryInline(admin.TabularInline):
+    model = ShippingZoneCountry
+    formset = ZoneCountriesFormSet
+    fields = ["country"]
+    extra = 0
+
+
+class ShippingMethodForm(forms.ModelForm):
+    class Meta:
+        model = ShippingMethod
+        fields = list(METHOD_FIELDS)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        min_days, max_days = cleaned.get("min_days"), cleaned.get("max_days")
+        if min_days is not None and max_days is not None and min_days > max_days:
+            self.add_error("min_days", f"Must be at most max_days ({max_days}).")
+        return cleaned
+
+
+class ShippingMethodInline(admin.TabularInline):
+    model = ShippingMethod
+    form = ShippingMethodForm
+    fields = ShippingMethodForm.Meta.fields
+    extra = 0
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(admin.ModelAdmin):
+    form = ShippingZoneForm
+    list_display = ["name", "rest_of_world", "country_count", "method_count"]
+    list_filter = ["rest_of_world"]
+    search_fields = ["name", "countries__country", "methods__code"]
+    inlines = [ShippingZoneCountryInline, ShippingMethodInline]
+
+    def get_queryset(self, request) -> QuerySet[ShippingZone]:
+        # The counts in the list's own query, not two per row.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                country_count=Count("countries", distinct=True),
+                method_count=Count("methods", distinct=True),
+            )
+        )
+
+    @admin.display(description="Countries", ordering="country_count")
+    def country_count(self, zone: ShippingZone) -> int:
+        return zone.country_count
+
+    @admin.display(description="Methods", ordering="method_count")
+    def method_count(self, zone: ShippingZone) -> int:
+        return zone.method_count
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    form = ShippingMethodForm
+    list_display = [
+        "code",
+        "name",
+        "zone",
+        "price",
+        "free_shipping_threshold",
+        "days",
+        "is_active",
+    ]
+    list_filter = ["is_active", "zone"]
+    list_select_related = ["zone"]
+    search_fields = ["code", "name"]
+    fields = ["zone", *ShippingMethodForm.Meta.fields]
+    ordering = ["zone__name", "position", "price", "code"]
+
+    @admin.display(description="Delivery (days)", ordering="min_days")
+    def days(self, method: ShippingMethod) -> str:
+        if method.min_days == method.max_days:
+            return str(method.min_days)
+        return f"{method.min_days}-{method.max_days}"
