@@ -183,8 +183,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "email": order.email,
             "shipping_address": order.shipping_address,
             "billing_address": order.billing_address,
-            "shipping_address_details": order.shipping_address_details,
-            "billing_address_details": order.billing_address_details,
+            # In FIELDS order: jsonb reads its keys back in an order of its own.
+            "shipping_address_details": addresses.normalised(order.shipping_address_details),
+            "billing_address_details": addresses.normalised(order.billing_address_details),
             "phone_number": order.phone_number,
             "additional_phone": order.additional_phone,
             "currency": order.currency,
