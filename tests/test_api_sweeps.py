@@ -12,6 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -43,7 +44,7 @@ from storefront.catalog.tests.factories import (
 from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.tests.factories import OrderFactory
-from storefront.pricing.models import ShippingMethod, ShippingZone
+from storefront.pricing.models import ShippingMethod, ShippingZone, TaxRate
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +75,7 @@ def build_world(owner: User) -> Cart:
     CartItemFactory(id=EXISTING, cart=owner.cart, variant=variant)
     OrderFactory(id=EXISTING, customer=owner)
     ShippingZone.objects.create(id=EXISTING, name="Sweep zone")
+    TaxRate.objects.create(id=EXISTING, country="FR", rate=Decimal("0.2000"), name="VAT")
     OrderFactory(
         number=GUEST_ORDER_NUMBER,
         customer=None,
@@ -180,7 +182,7 @@ def schema_path(template: str, token: str) -> str:
 def snapshot() -> dict:
     """What any write would change: the rows of each model, with their update times."""
     models = [User, Address, Cart, CartItem, Category, Collection, Tag, Product, ProductVariant]
-    models += [ProductImage, Order, OrderEvent, ShippingZone, ShippingMethod]
+    models += [ProductImage, Order, OrderEvent, ShippingZone, ShippingMethod, TaxRate]
     return {model.__name__: sorted(map(str, model.objects.values_list())) for model in models}
 
 

@@ -114,6 +114,7 @@ def test_admin_edit_of_slug_and_a_variant_being_sold_waits_for_the_checkout(sale
         "description": product.description,
         "category": product.category_id,
         "is_published": "on",
+        "tax_class": product.tax_class,
         "variants-TOTAL_FORMS": "1",
         "variants-INITIAL_FORMS": "1",
         "variants-MIN_NUM_FORMS": "1",

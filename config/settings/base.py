@@ -15,6 +15,8 @@ Environment variables (all optional here; production.py requires more):
 - STORE_CURRENCY: ISO 4217 code of every price in the store. Default: USD.
 - PRICES_INCLUDE_TAX: on (1/true/yes/on) when catalog prices include tax (gross, EU-style);
   off when tax is added on top (net, US-style). Default: off.
+- SHIPPING_TAX_CLASS: the tax class shipping is taxed at: standard, reduced or zero.
+  Default: standard.
 - STORE_COUNTRY: ISO 3166-1 alpha-2 code of the store's country, the country of an address
   a checkout sends as text. Default: US.
 - CORS_ALLOWED_ORIGINS: comma-separated origins (scheme://host[:port]) whose pages may call
@@ -311,6 +313,8 @@ CORS_EXPOSE_HEADERS = ["Location", "Idempotent-Replayed", "X-Request-ID", "Retry
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "USD").upper()
 # Whether catalog prices are gross (tax included) or net (storefront/pricing/quotes.py).
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", False)
+# The tax class shipping is taxed at: "standard", "reduced" or "zero" (checked at start-up).
+SHIPPING_TAX_CLASS = os.environ.get("SHIPPING_TAX_CLASS", "standard").strip().lower()
 # ISO 3166-1 alpha-2 code of the store's country: an address given as text is taken to be in
 # it (storefront.accounts.addresses.from_text). Checked at start-up (core/checks.py).
 STORE_COUNTRY = os.environ.get("STORE_COUNTRY", "US").strip().upper()

@@ -23,6 +23,14 @@ country (settings.STORE_COUNTRY, read at load time) with methods `standard` (4.9
 products, left as they are when they exist; their country and methods are only added with a
 zone the run creates, and whatever another zone already holds (the country, a method code,
 the rest of the world) stays there.
+
+It also gives the store country (settings.STORE_COUNTRY, read at load time) sample tax rates
+(docs/taxes.md): for "US", a US-style sales tax on net prices (PRICES_INCLUDE_TAX off, the
+default), the standard rate 0.0725 of region "CA" named "Sales tax" (the rest of the country
+untaxed); for any other country, VAT as in the EU (prices gross: PRICES_INCLUDE_TAX on), the
+standard rate 0.2000, reduced 0.0550 and zero 0.0000, each named "VAT". Rates are matched by
+(country, region ignoring case, tax class), as the API matches them; one that exists is left
+as it is, so staff edits survive, and one deleted is created again.
 """
 
 import base64
@@ -49,7 +57,13 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
-from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+from storefront.pricing.models import (
+    ShippingMethod,
+    ShippingZone,
+    ShippingZoneCountry,
+    TaxClass,
+    TaxRate,
+)
 
 # The demo prices are read in this currency; the rest of the store uses STORE_CURRENCY.
 DEMO_CURRENCY = "USD"
@@ -135,6 +149,7 @@ class CatalogCounts:
     images: int = 0
     shipping_zones: int = 0
     shipping_methods: int = 0
+    tax_rates: int = 0
 
     def __str__(self) -> str:
         return ", ".join(
@@ -200,6 +215,28 @@ def demo_shipping_zones() -> tuple[DemoShippingZone, ...]:
 
 
 @dataclass(frozen=True)
+class DemoTaxRate:
+    country: str  # ISO 3166-1 alpha-2
+    region: str  # "" for the whole country
+    tax_class: str  # a TaxClass value
+    rate: Decimal  # a fraction: 0.2000 is 20 %
+    name: str
+
+
+def demo_tax_rates() -> tuple[DemoTaxRate, ...]:
+    """The demo shop's tax rates (module docstring), for the store country as the settings
+    give it now: a Californian sales tax for "US", VAT for any other country."""
+    country = settings.STORE_COUNTRY
+    if country == "US":
+        return (DemoTaxRate(country, "CA", TaxClass.STANDARD, Decimal("0.0725"), "Sales tax"),)
+    return (
+        DemoTaxRate(country, "", TaxClass.STANDARD, Decimal("0.2000"), "VAT"),
+        DemoTaxRate(country, "", TaxClass.REDUCED, Decimal("0.0550"), "VAT"),
+        DemoTaxRate(country, "", TaxClass.ZERO, Decimal("0.0000"), "VAT"),
+    )
+
+
+@dataclass(frozen=True)
 class DemoCatalogResult:
     """What a load created, next to what the demo catalog holds in all."""
 
@@ -224,14 +261,15 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
     that was reset) is reused rather than copied again. If the transaction fails, the files
     this call copied are deleted again.
 
-    Also creates the missing part of the demo shipping setup (demo_shipping_zones(), for
-    settings.STORE_COUNTRY as it is now).
+    Also creates the missing part of the demo shipping setup (demo_shipping_zones()) and of
+    the demo tax rates (demo_tax_rates()), for settings.STORE_COUNTRY as it is now.
 
     Raises DemoDataError if the files under `data_dir` (default: default_data_dir()) are
     missing or malformed.
     """
     catalog = read_demo_catalog(data_dir=data_dir or default_data_dir())
     shipping = demo_shipping_zones()
+    taxes = demo_tax_rates()
     storage = ProductImage._meta.get_field("image").storage
     written: list[str] = []
     try:
@@ -241,6 +279,7 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
                 # Rows come from bulk_create, which sends no post_save.
                 cache.invalidate_catalog()
             zones, methods = _create_missing_shipping(shipping)
+            tax_rates = _create_missing_tax_rates(taxes)
     except BaseException:
         for name in written:
             storage.delete(name)
@@ -254,8 +293,9 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
         images=sum(len(p.image_files) for p in catalog.products),
         shipping_zones=len(shipping),
         shipping_methods=sum(len(z.methods) for z in shipping),
+        tax_rates=len(taxes),
     )
-    created = replace(created, shipping_zones=zones, shipping_methods=methods)
+    created = replace(created, shipping_zones=zones, shipping_methods=methods, tax_rates=tax_rates)
     return DemoCatalogResult(created=created, total=total)
 
 
@@ -528,6 +568,25 @@ def _create_missing_shipping(demo_zones: tuple[DemoShippingZone, ...]) -> tuple[
         )
         methods += len(new_methods)
     return len(missing), methods
+
+
+def _create_missing_tax_rates(demo_rates: tuple[DemoTaxRate, ...]) -> int:
+    """Create the demo rates whose (country, region, tax class) has no rate yet, regions
+    compared ignoring case (as the API and quotes compare them); return how many were
+    created. One query when every rate exists."""
+    countries = {r.country for r in demo_rates}
+    existing = {
+        (country, region.upper(), tax_class)
+        for country, region, tax_class in TaxRate.objects.filter(country__in=countries).values_list(
+            "country", "region", "tax_class"
+        )
+    }
+    missing = [r for r in demo_rates if (r.country, r.region.upper(), r.tax_class) not in existing]
+    TaxRate.objects.bulk_create(
+        TaxRate(country=r.country, region=r.region, tax_class=r.tax_class, rate=r.rate, name=r.name)
+        for r in missing
+    )
+    return len(missing)
 
 
 def _create_missing_categories(

@@ -93,6 +93,7 @@ SELECT p.id, json_build_object(
     'currency', %(currency)s::text,
     'in_stock', p.in_stock,
     'is_published', p.is_published,
+    'tax_class', p.tax_class,
     'variants', COALESCE((
         SELECT json_agg(json_build_object(
                    'id', v.id, 'sku', v.sku, 'name', v.name, 'price', v.price::text,

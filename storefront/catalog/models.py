@@ -14,6 +14,7 @@ from treebeard.mp_tree import MP_Node
 
 from storefront.catalog.querysets import ProductQuerySet, VariantQuerySet, product_search_vector
 from storefront.core.models import TimeStampedModel
+from storefront.pricing.models import TaxClass
 
 
 class Category(MP_Node):
@@ -91,6 +92,8 @@ class Product(TimeStampedModel):
     collections = models.ManyToManyField(Collection, blank=True, related_name="products")
     tags = models.ManyToManyField(Tag, blank=True, related_name="products")
     is_published = models.BooleanField(default=True, db_index=True)
+    # Which of a country's tax rates applies (storefront/pricing/quotes.py).
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
     min_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, editable=False)
     in_stock = models.BooleanField(default=False, editable=False)
     search_vector = models.GeneratedField(

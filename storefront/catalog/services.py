@@ -40,6 +40,7 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
+from storefront.pricing.models import TaxClass
 
 
 class VariantData(TypedDict, total=False):
@@ -54,7 +55,7 @@ class VariantData(TypedDict, total=False):
 
 
 VARIANT_FIELDS = ("sku", "name", "price", "stock_quantity", "attributes")
-PRODUCT_FIELDS = ("name", "slug", "description", "category", "is_published")
+PRODUCT_FIELDS = ("name", "slug", "description", "category", "is_published", "tax_class")
 
 # Marks a keyword argument the caller did not pass (None is a meaningful value).
 UNCHANGED: Any = object()
@@ -102,8 +103,10 @@ def create_product(
     collections: Iterable[Collection] = (),
     tags: Iterable[Tag] = (),
     is_published: bool = True,
+    tax_class: str = TaxClass.STANDARD,
 ) -> Product:
-    """Create a product with its variants (at least one), collections and tags.
+    """Create a product with its variants (at least one), collections and tags, taxed at
+    its `tax_class` (a pricing.models.TaxClass value: which of a country's rates applies).
 
     Raises ValidationError: no variant; a SKU used by another product; slug or SKU taken
     meanwhile. Nothing is saved on error.
@@ -118,6 +121,7 @@ def create_product(
             category=category,
             description=description,
             is_published=is_published,
+            tax_class=tax_class,
         )
         product.collections.set(collections)
         product.tags.set(tags)
@@ -137,7 +141,8 @@ def update_product(
     variants: Sequence[VariantData] | None = None,
     deleted_variants: Iterable[int] | None = None,
 ) -> Product:
-    """Apply `changes` (any of name, slug, description, category, is_published) to `product`.
+    """Apply `changes` (any of PRODUCT_FIELDS: name, slug, description, category,
+    is_published, tax_class) to `product`.
 
     `collections` / `tags`, when given, replace the product's. `variants`, when given: an
     item with `id` updates that variant, an item without creates one. Variants are deleted

@@ -5,6 +5,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django_countries import countries
 
 from storefront.core.api.throttling import ClientAddressThrottle
+from storefront.pricing.models import TaxClass
 
 
 @register(Tags.security, deploy=True)
@@ -32,7 +33,8 @@ def check_limits(app_configs, **kwargs) -> list[Error]:
     below 1 (every login would revoke the token it issues). storefront.E004:
     GUEST_CART_MAX_AGE_DAYS below 1 (the nightly task would delete every guest cart).
     storefront.E005: STORE_COUNTRY not an ISO 3166-1 alpha-2 code (text addresses would be
-    stored with a country no address object may have).
+    stored with a country no address object may have). storefront.E006: SHIPPING_TAX_CLASS
+    not a tax class.
     """
     errors = []
     if settings.NUM_PROXIES is not None and settings.NUM_PROXIES < 0:
@@ -59,6 +61,14 @@ def check_limits(app_configs, **kwargs) -> list[Error]:
                 f"STORE_COUNTRY {settings.STORE_COUNTRY!r} is not an ISO 3166-1 alpha-2 code.",
                 hint='For example "US", "GB" or "FR".',
                 id="storefront.E005",
+            )
+        )
+    if settings.SHIPPING_TAX_CLASS not in TaxClass.values:
+        errors.append(
+            Error(
+                f"SHIPPING_TAX_CLASS {settings.SHIPPING_TAX_CLASS!r} is not a tax class.",
+                hint="One of: " + ", ".join(TaxClass.values) + ".",
+                id="storefront.E006",
             )
         )
     return errors

@@ -31,7 +31,18 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderItemInline(ReadOnlyInline):
     model = OrderItem
-    fields = ["sku", "product_name", "variant_name", "unit_price", "quantity", "line_total"]
+    fields = [
+        "sku",
+        "product_name",
+        "variant_name",
+        "list_price",
+        "unit_price",
+        "quantity",
+        "discount_total",
+        "tax_rate",
+        "tax_total",
+        "line_total",
+    ]
     readonly_fields = fields
 
 
@@ -184,6 +195,11 @@ class OrderAdmin(admin.ModelAdmin):
         "email",
         "status",
         "payment_status",
+        "subtotal",
+        "discount_total",
+        "shipping_method_name",
+        "shipping_total",
+        "tax_total",
         "total",
         "currency",
         "placed_at",

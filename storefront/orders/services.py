@@ -203,8 +203,8 @@ def _given(**inputs: object) -> dict:
 
 def _checkout_arguments(inputs: dict) -> dict:
     """The arguments of _place_order from the checkout inputs: each address as its text and
-    its postal address (`<name>_details`), as the order keeps them; the shipping rates of
-    the shipping address's country (read before the transaction: one query, no lock); the
+    its postal address (`<name>_details`), as the order keeps them; the shipping and tax
+    rates of the shipping address (read before the transaction: one query, no lock); the
     shipping method and expected total (None when not given)."""
     snapshots = {}
     for name in ("shipping_address", "billing_address"):
@@ -214,7 +214,9 @@ def _checkout_arguments(inputs: dict) -> dict:
     return {
         **inputs,
         **snapshots,
-        "rates": quotes.shipping_rates(country=country),
+        "rates": quotes.destination_rates(
+            country=country, region=snapshots["shipping_address_details"]["region"]
+        ),
         "shipping_method": inputs.get("shipping_method"),
         "expected_total": Decimal(expected) if expected is not None else None,
     }
@@ -247,7 +249,7 @@ def _place_order(
     phone_number: str,
     additional_phone: str,
     payment_method: str,
-    rates: quotes.ShippingRates,
+    rates: quotes.DestinationRates,
     shipping_method: str | None,
     expected_total: Decimal | None,
     idempotency_key: str | None,

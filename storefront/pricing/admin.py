@@ -1,22 +1,26 @@
-"""Pricing admin for staff: shipping zones with their countries and methods inline, and a
-list of every shipping method.
+"""Pricing admin for staff: shipping zones with their countries and methods inline, a
+list of every shipping method, and tax rates.
 
 The rules of docs/shipping.md hold here as in the API (storefront/pricing/api/zones.py):
 a country in one zone at most and method codes unique across zones (the models' unique
 fields, checked by the forms), one rest-of-the-world zone that lists no countries, and
 min_days at most max_days, each refused with a message on the form rather than the
-database's constraint name.
+database's constraint name. So do those of docs/taxes.md (storefront/pricing/api/taxes.py):
+one rate per country, region (ignoring case) and tax class, from 0 to 1.
 """
 
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, QuerySet
+from django_countries.filters import CountryFilter
 
+from storefront.pricing.api.taxes import held_elsewhere
 from storefront.pricing.models import (
     METHOD_FIELDS,
     ShippingMethod,
     ShippingZone,
     ShippingZoneCountry,
+    TaxRate,
 )
 
 REST_OF_WORLD_LISTS_NONE = (
@@ -138,3 +142,41 @@ class ShippingMethodAdmin(admin.ModelAdmin):
         if method.min_days == method.max_days:
             return str(method.min_days)
         return f"{method.min_days}-{method.max_days}"
+
+
+class TaxRateForm(forms.ModelForm):
+    class Meta:
+        model = TaxRate
+        fields = ["country", "region", "tax_class", "rate", "name"]
+
+    def clean_rate(self):
+        # The model's check constraint would answer with its name only.
+        rate = self.cleaned_data["rate"]
+        if rate is not None and not 0 <= rate <= 1:
+            raise forms.ValidationError("A rate is a fraction from 0 to 1 (0.2000 is 20 %).")
+        return rate
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        country, tax_class = cleaned.get("country"), cleaned.get("tax_class")
+        if country and tax_class and "region" in cleaned:
+            # The API's check (regions compared ignoring case, as quotes compare them). On
+            # tax_class, which then leaves the model's exact unique check out.
+            held = held_elsewhere(
+                tax_rate=self.instance if self.instance.pk else None,
+                country=str(country),
+                region=cleaned["region"],
+                tax_class=tax_class,
+            )
+            for field, messages in held.items():
+                self.add_error(field, messages)
+        return cleaned
+
+
+@admin.register(TaxRate)
+class TaxRateAdmin(admin.ModelAdmin):
+    form = TaxRateForm
+    list_display = ["country", "region", "tax_class", "rate", "name"]
+    list_filter = [("country", CountryFilter), "tax_class"]
+    search_fields = ["region", "name"]
+    ordering = ["country", "region", "tax_class"]

@@ -1,15 +1,21 @@
-"""What a quote charges besides the lines: shipping zones and their methods.
+"""What a quote charges besides the lines: shipping zones and their methods, tax rates.
 
 A shipping zone is a set of countries (each country in at most one zone), or the rest of
 the world (at most one such zone: the countries no other zone lists). Its methods are what
 an address in the zone may be shipped with. A store without zones charges no shipping.
 Amounts are in the store currency (settings.STORE_CURRENCY).
+
+A tax rate is the rate of one tax class (standard, reduced, zero) in a country, or in one
+region of it (a state, province...; a region's rate replaces the country's). Rates are
+fractions: 0.2000 is 20 %.
 """
 
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Upper
 from django_countries.fields import CountryField
 
 from storefront.core.models import TimeStampedModel
@@ -107,3 +113,41 @@ class ShippingMethod(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+
+class TaxClass(models.TextChoices):
+    """How a product (or shipping) is taxed: which of a country's rates applies."""
+
+    STANDARD = "standard", "Standard"
+    REDUCED = "reduced", "Reduced"
+    ZERO = "zero", "Zero"
+
+
+class TaxRate(TimeStampedModel):
+    """The rate of `tax_class` in `country` (ISO 3166-1 alpha-2), or only in its `region`
+    ("" for the whole country); a fraction from 0 to 1 with four places."""
+
+    country = CountryField()
+    region = models.CharField(max_length=128, blank=True, default="")
+    tax_class = models.CharField(max_length=16, choices=TaxClass.choices, default=TaxClass.STANDARD)
+    rate = models.DecimalField(max_digits=5, decimal_places=4)
+    name = models.CharField(max_length=128, blank=True, help_text='E.g. "VAT" or "Sales tax".')
+
+    class Meta:
+        ordering = ["country", "region", "tax_class"]
+        constraints = [
+            # Regions compare ignoring case, as quotes match them (quotes.RATES_SQL).
+            models.UniqueConstraint(
+                F("country"),
+                Upper("region"),
+                F("tax_class"),
+                name="pricing_one_rate_per_place_class",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate__gte=0, rate__lte=1), name="pricing_tax_rate_0_to_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f"{self.country}-{self.region}" if self.region else str(self.country)
+        return f"{where} {self.tax_class} {self.rate}"

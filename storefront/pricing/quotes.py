@@ -15,11 +15,17 @@ examples that storefront/pricing/tests check):
    price is its flat price, 0 when the subtotal after discounts reaches its
    free-shipping threshold. The quote charges the method asked for; without one, the
    cheapest offered (then by position and code). A store without zones charges nothing.
-4. tax_total (today none: no tax rates yet) is added to the total when catalog prices are
-   net (settings.PRICES_INCLUDE_TAX off), and only shown when they are gross.
-5. total = subtotal - discount_total + shipping + tax (if net).
+4. Tax: each line is taxed at the rate of its product's tax class for the shipping
+   address (the rate of its region if the store has one, else of its country; none: 0),
+   shipping at the rate of settings.SHIPPING_TAX_CLASS (default standard). With net prices
+   (settings.PRICES_INCLUDE_TAX off) a line's tax is money(amount x rate) and is added to
+   the total; with gross prices it is the part of the amount that is tax,
+   money(amount x rate / (1 + rate)), and is only shown. Rounded per line and for
+   shipping, then summed: tax_total.
+5. total = subtotal - discount_total + shipping + tax_total (if net).
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -78,13 +84,19 @@ class ShippingOffer:
 
 
 @dataclass(frozen=True)
-class ShippingRates:
-    """What the store offers for one country: its active methods (cheapest first within
-    their positions) and whether the store ships anywhere at all (has a zone)."""
+class DestinationRates:
+    """What applies to one shipping address: its country's active shipping methods
+    (cheapest first within their positions), whether the store ships anywhere at all (has a
+    zone), and the tax rate of each tax class there (fractions; a class without a rate is
+    not taxed)."""
 
     country: str
     methods: tuple[ShippingMethod, ...]
     store_ships: bool
+    tax_rates: dict[str, Decimal] = field(default_factory=dict)
+
+    def tax_rate(self, tax_class: str) -> Decimal:
+        return self.tax_rates.get(tax_class, Decimal("0"))
 
 
 @dataclass(frozen=True)
@@ -135,15 +147,21 @@ class Quote:
 
 
 # One statement, whatever the setup: the methods of the zone that ships to the country (the
-# one listing it, else the rest of the world's), and whether the store has zones at all. The
-# one-row VALUES keeps that flag when no method matches.
+# one listing it, else the rest of the world's), whether the store has zones at all, and the
+# country's tax rates, its region's first (so that they replace the country's). The one-row
+# VALUES keeps the flag and the rates when no method matches. Rates travel as text: JSON
+# numbers would be read as floats.
 RATES_SQL = """
 SELECT EXISTS (SELECT 1 FROM pricing_shippingzone),
+       (SELECT coalesce(json_agg(json_build_array(t.tax_class, t.rate::text)
+                                 ORDER BY t.region = '' DESC), '[]')
+        FROM pricing_taxrate t
+        WHERE t.country = %(country)s AND (t.region = '' OR upper(t.region) = upper(%(region)s))),
        m.id, m.zone_id, m.code, m.name, m.price, m.free_shipping_threshold, m.min_days,
        m.max_days, m.position
 FROM (VALUES (1)) AS one (x)
 LEFT JOIN pricing_shippingmethod m ON m.is_active AND m.zone_id = COALESCE(
-    (SELECT zone_id FROM pricing_shippingzonecountry WHERE country = %s),
+    (SELECT zone_id FROM pricing_shippingzonecountry WHERE country = %(country)s),
     (SELECT id FROM pricing_shippingzone WHERE rest_of_world))
 ORDER BY m.position, m.price, m.code
 """
@@ -160,43 +178,58 @@ METHOD_COLUMNS = (
 )
 
 
-def shipping_rates(*, country: str) -> ShippingRates:
-    """The active shipping methods for addresses in `country` (ISO 3166-1 alpha-2): those
-    of the zone listing it, or of the rest-of-the-world zone when none does; and whether
-    the store has zones at all. One query."""
+def destination_rates(*, country: str, region: str = "") -> DestinationRates:
+    """The shipping methods and tax rates for an address in `country` (ISO 3166-1 alpha-2)
+    and `region` (as written, compared ignoring case; "" for none): the active methods of the
+    zone listing the country, or of the rest-of-the-world zone when none does; whether the
+    store has zones at all; each tax class's rate, the region's replacing the country's.
+    One query."""
     with connection.cursor() as cursor:
-        cursor.execute(RATES_SQL, [country])
+        cursor.execute(RATES_SQL, {"country": country, "region": region})
         rows = cursor.fetchall()
+    store_ships, taxes = rows[0][0], rows[0][1]
+    if isinstance(taxes, str):  # json, not jsonb: psycopg may hand it over as text
+        taxes = json.loads(taxes)
     methods = tuple(
-        ShippingMethod(**dict(zip(METHOD_COLUMNS, row[1:], strict=True)))
+        ShippingMethod(**dict(zip(METHOD_COLUMNS, row[2:], strict=True)))
         for row in rows
-        if row[1] is not None
+        if row[2] is not None
     )
-    return ShippingRates(country=country, methods=methods, store_ships=rows[0][0])
+    # Country rates come first, so a region's rate of the same class replaces them.
+    tax_rates = {tax_class: Decimal(rate) for tax_class, rate in taxes}
+    return DestinationRates(
+        country=country, methods=methods, store_ships=store_ships, tax_rates=tax_rates
+    )
 
 
 def build_quote(
     *,
     lines: Sequence["CartItem"],
-    rates: ShippingRates | None,
+    rates: DestinationRates | None,
     shipping_method: str | None = None,
 ) -> Quote:
-    """The quote of `lines` (cart items with their variants loaded; no query) shipped at
-    `rates` (shipping_rates of the shipping address's country; None: no address yet, so no
-    shipping), with the method coded `shipping_method` or, without one, the cheapest.
+    """The quote of `lines` (cart items with their variants and products loaded; no query)
+    shipped and taxed at `rates` (destination_rates of the shipping address; None: no
+    address yet, so no shipping and no tax), with the method coded `shipping_method` or,
+    without one, the cheapest.
 
     Raises ShippingMethodUnavailable (400) when `shipping_method` is given and not offered
     at `rates`. A quote for an address no method ships to has `shipping` null and no
     methods (checkout refuses it: require_shipping).
     """
-    quote_lines = tuple(_line(item) for item in lines)
+    prices_include_tax = settings.PRICES_INCLUDE_TAX
+    quote_lines = tuple(_line(item, rates, prices_include_tax) for item in lines)
     subtotal = sum((line.line_total for line in quote_lines), ZERO)
     discount_total = sum((line.discount_total for line in quote_lines), ZERO)
-    tax_total = sum((line.tax_total for line in quote_lines), ZERO)
     offers = _offers(rates, subtotal=subtotal - discount_total) if rates else ()
     chosen = _choose(offers, rates, shipping_method)
     shipping = chosen.price if chosen else ZERO
-    prices_include_tax = settings.PRICES_INCLUDE_TAX
+    shipping_tax = (
+        tax(shipping, rates.tax_rate(settings.SHIPPING_TAX_CLASS), prices_include_tax)
+        if rates
+        else ZERO
+    )
+    tax_total = sum((line.tax_total for line in quote_lines), shipping_tax)
     total = subtotal - discount_total + shipping + (ZERO if prices_include_tax else tax_total)
     return Quote(
         lines=quote_lines,
@@ -211,15 +244,27 @@ def build_quote(
     )
 
 
-def require_shipping(quote: Quote, rates: ShippingRates) -> None:
+def tax(amount: Decimal, rate: Decimal, prices_include_tax: bool) -> Decimal:
+    """The tax on `amount` (store currency) at `rate` (a fraction), to the cent: on top of
+    a net amount, money(amount x rate); within a gross one, money(amount x rate / (1 +
+    rate))."""
+    if prices_include_tax:
+        return money(amount * rate / (1 + rate))
+    return money(amount * rate)
+
+
+def require_shipping(quote: Quote, rates: DestinationRates) -> None:
     """Checkout's rule: a store that ships (has zones) must ship this order. Raises
     ShippingMethodUnavailable (400) when no method ships to the address."""
     if rates.store_ships and quote.shipping is None:
         raise _unavailable(None, rates)
 
 
-def _line(item: "CartItem") -> QuoteLine:
+def _line(item: "CartItem", rates: DestinationRates | None, prices_include_tax: bool) -> QuoteLine:
     price = item.variant.price
+    total = line_total(unit_price=price, quantity=item.quantity)
+    discount = ZERO
+    rate = rates.tax_rate(item.variant.product.tax_class) if rates else Decimal("0")
     return QuoteLine(
         item_id=item.pk,
         variant_id=item.variant_id,
@@ -227,14 +272,14 @@ def _line(item: "CartItem") -> QuoteLine:
         quantity=item.quantity,
         list_price=price,
         unit_price=price,
-        discount_total=ZERO,
-        tax_rate=Decimal("0"),
-        tax_total=ZERO,
-        line_total=line_total(unit_price=price, quantity=item.quantity),
+        discount_total=discount,
+        tax_rate=rate,
+        tax_total=tax(total - discount, rate, prices_include_tax),
+        line_total=total,
     )
 
 
-def _offers(rates: ShippingRates, *, subtotal: Decimal) -> tuple[ShippingOffer, ...]:
+def _offers(rates: DestinationRates, *, subtotal: Decimal) -> tuple[ShippingOffer, ...]:
     return tuple(
         ShippingOffer(
             code=method.code,
@@ -253,7 +298,7 @@ def _offers(rates: ShippingRates, *, subtotal: Decimal) -> tuple[ShippingOffer, 
 
 
 def _choose(
-    offers: tuple[ShippingOffer, ...], rates: ShippingRates | None, code: str | None
+    offers: tuple[ShippingOffer, ...], rates: DestinationRates | None, code: str | None
 ) -> ShippingOffer | None:
     if code is None:
         # The cheapest; min() keeps the first of equal prices, so position then code decide.
@@ -264,7 +309,7 @@ def _choose(
     raise _unavailable(code, rates)
 
 
-def _unavailable(code: str | None, rates: ShippingRates | None) -> ShippingMethodUnavailable:
+def _unavailable(code: str | None, rates: DestinationRates | None) -> ShippingMethodUnavailable:
     country = rates.country if rates else None
     message = (
         f"No shipping method ships to {country}."

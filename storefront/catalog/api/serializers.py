@@ -80,9 +80,11 @@ class ProductSerializer(serializers.ModelSerializer):
 
     `price` is the lowest variant price (decimal string, null without variants) in
     `currency` (ISO 4217, settings.STORE_CURRENCY); `in_stock` says whether any variant has
-    stock. The API builds this shape in SQL (catalog/documents.py); the fields declared
-    here define it for the OpenAPI schema, and test_documents.py checks that the two agree
-    on instances with their variants, images, collections and tags prefetched.
+    stock; `tax_class` ("standard", "reduced" or "zero") says which of a country's tax
+    rates its lines are taxed at (docs/taxes.md). The API builds this shape in SQL
+    (catalog/documents.py); the fields declared here define it for the OpenAPI schema, and
+    test_documents.py checks that the two agree on instances with their variants, images,
+    collections and tags prefetched.
     """
 
     category = CategoryRefSerializer(read_only=True)
@@ -109,6 +111,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "currency",
             "in_stock",
             "is_published",
+            "tax_class",
             "variants",
             "created_at",
             "updated_at",
@@ -204,7 +207,8 @@ class VariantWriteSerializer(serializers.Serializer):
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
-    """A product as staff write it: variants nested, category/collections/tags by id.
+    """A product as staff write it: variants nested, category/collections/tags by id,
+    `tax_class` one of "standard" (the default), "reduced", "zero".
 
     On update, `variants` (when sent) replaces the product's variants: see
     services.update_product.
@@ -227,6 +231,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "collections",
             "tags",
             "is_published",
+            "tax_class",
             "variants",
         ]
 

@@ -99,6 +99,7 @@ def product_form(category: Category, *, variants: list[dict]) -> dict:
         "description": "",
         "category": category.pk,
         "is_published": "on",
+        "tax_class": "standard",
         "variants-TOTAL_FORMS": str(len(variants)),
         "variants-INITIAL_FORMS": "0",
         "variants-MIN_NUM_FORMS": "1",
@@ -295,6 +296,7 @@ def change_form(product: Product, variants: list[dict], **fields) -> dict:
         "description": product.description,
         "category": product.category_id,
         "is_published": "on",
+        "tax_class": product.tax_class,
         "collections": [c.pk for c in product.collections.all()],
         "tags": [t.pk for t in product.tags.all()],
         "variants-TOTAL_FORMS": str(len(variants)),
@@ -367,6 +369,20 @@ def test_admin_product_edit_of_the_name_alone_keeps_the_variants(admin_client, c
     catalog.refresh_from_db()
     assert catalog.name == "Renamed"
     assert list(catalog.variants.values_list("pk", "stock_quantity")) == [(variant.pk, 10)]
+
+
+def test_admin_product_edit_of_the_tax_class_is_saved(admin_client, catalog):
+    """The change is written by services.update_product, which writes PRODUCT_FIELDS only."""
+    variant = catalog.variants.get()
+
+    response = admin_client.post(
+        f"/admin/catalog/product/{catalog.pk}/change/",
+        change_form(catalog, [variant_row(variant)], tax_class="reduced"),
+    )
+
+    assert response.status_code == 302, response.content
+    catalog.refresh_from_db()
+    assert catalog.tax_class == "reduced"
 
 
 def test_admin_product_edit_by_staff_who_may_not_change_variants(catalog):

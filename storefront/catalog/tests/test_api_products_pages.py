@@ -136,9 +136,9 @@ def insert_products(count: int) -> None:
         cursor.execute(
             """
             INSERT INTO catalog_product
-                (name, slug, description, category_id, is_published, created_at, updated_at,
-                 min_price, in_stock)
-            SELECT 'P' || n, 'bulk-' || n, '', %s, true, now(), now(), NULL, false
+                (name, slug, description, category_id, is_published, tax_class, created_at,
+                 updated_at, min_price, in_stock)
+            SELECT 'P' || n, 'bulk-' || n, '', %s, true, 'standard', now(), now(), NULL, false
             FROM generate_series(1, %s) AS n
             """,
             [category.pk, count],

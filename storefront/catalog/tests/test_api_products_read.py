@@ -163,6 +163,16 @@ def test_staff_see_unpublished_products(staff_client):
     assert response.json()["is_published"] is False
 
 
+def test_products_show_their_tax_class_in_the_list_and_the_detail(api_client):
+    standard = StockedProductFactory()
+    reduced = StockedProductFactory(tax_class="reduced")
+
+    listed = {item["id"]: item["tax_class"] for item in api_client.get(LIST_URL).json()["results"]}
+
+    assert listed == {standard.pk: "standard", reduced.pk: "reduced"}
+    assert api_client.get(detail_url(reduced.pk)).json()["tax_class"] == "reduced"
+
+
 @pytest.mark.parametrize("product_id", ["999999", "99999999999999999999999999"])
 def test_unknown_product_is_404(api_client, product_id):
     assert_error(api_client.get(f"/api/products/{product_id}/"), 404, "not_found")

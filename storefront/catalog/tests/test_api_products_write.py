@@ -86,6 +86,23 @@ def test_a_created_product_is_published_unless_said_otherwise(staff_client, payl
     assert Product.objects.get(slug="blue-shirt").is_published is False
 
 
+def test_a_created_product_is_taxed_at_the_standard_rate_unless_said_otherwise(
+    staff_client, payload
+):
+    standard = staff_client.post(LIST_URL, payload, format="json")
+    payload.update(slug="juice", tax_class="reduced")
+    for variant in payload["variants"]:
+        variant["sku"] += "-J"
+    reduced = staff_client.post(LIST_URL, payload, format="json")
+
+    assert (standard.status_code, reduced.status_code) == (201, 201), reduced.content
+    assert (standard.json()["tax_class"], reduced.json()["tax_class"]) == ("standard", "reduced")
+    assert dict(Product.objects.values_list("slug", "tax_class")) == {
+        "blue-shirt": "standard",
+        "juice": "reduced",
+    }
+
+
 def test_anonymous_visitors_cannot_create_products(api_client, payload):
     response = api_client.post(LIST_URL, payload, format="json")
 
@@ -183,6 +200,9 @@ def test_staff_setting_a_lone_surrogate_in_variant_attributes_is_a_400(staff_cli
         ({"name": ""}, "name"),
         ({"name": "x" * 256}, "name"),
         ({"description": "bad\x00text"}, "description"),
+        ({"tax_class": "luxury"}, "tax_class"),
+        ({"tax_class": "Standard"}, "tax_class"),
+        ({"tax_class": None}, "tax_class"),
     ],
 )
 def test_invalid_product_values_are_refused(staff_client, payload, change, field):
@@ -247,6 +267,46 @@ def test_staff_patch_product_fields_and_keep_its_variants(staff_client):
     assert (product.name, product.category, product.is_published) == ("New", other_category, False)
     assert sorted(product.variants.values_list("sku", flat=True)) == ["A-1", "A-2"]
     assert response.json()["name"] == "New"
+
+
+@pytest.mark.parametrize("tax_class", ["zero", "reduced", "standard"])
+def test_staff_patch_the_tax_class(staff_client, tax_class):
+    product = product_with_variants(
+        "A-1", tax_class="reduced" if tax_class != "reduced" else "zero"
+    )
+
+    response = staff_client.patch(detail_url(product.pk), {"tax_class": tax_class}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["tax_class"] == tax_class
+    product.refresh_from_db()
+    assert product.tax_class == tax_class
+    assert list(product.variants.values_list("sku", flat=True)) == ["A-1"]
+
+
+def test_a_bad_tax_class_on_update_is_refused_and_changes_nothing(staff_client):
+    product = product_with_variants("A-1", tax_class="reduced")
+    before = snapshot()
+
+    response = staff_client.patch(
+        detail_url(product.pk), {"name": "Renamed", "tax_class": "luxury"}, format="json"
+    )
+
+    error = assert_error(response, 400, "invalid")
+    assert list(error["fields"]) == ["tax_class"]
+    assert snapshot() == before
+    product.refresh_from_db()
+    assert product.tax_class == "reduced"
+
+
+def test_put_without_a_tax_class_keeps_it_as_without_is_published(staff_client, payload):
+    product = product_with_variants("OLD-SKU", tax_class="zero", is_published=False)
+
+    response = staff_client.put(detail_url(product.pk), payload, format="json")
+
+    assert response.status_code == 200, response.content
+    product.refresh_from_db()
+    assert (product.tax_class, product.is_published) == ("zero", False)
 
 
 def test_sending_variants_replaces_them(staff_client):

@@ -17,7 +17,13 @@ from storefront.catalog.models import (
     ProductVariant,
     Tag,
 )
-from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+from storefront.pricing.models import (
+    ShippingMethod,
+    ShippingZone,
+    ShippingZoneCountry,
+    TaxClass,
+    TaxRate,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,7 +55,8 @@ def test_first_load_prints_a_one_line_summary_of_what_it_created(media_root):
 
     assert output.strip() == (
         "Loaded the demo catalog: created 16 categories, 2 collections, 21 tags, "
-        "32 products, 73 variants, 50 images, 2 shipping zones, 3 shipping methods."
+        "32 products, 73 variants, 50 images, 2 shipping zones, 3 shipping methods, "
+        "1 tax rates."
     )
 
 
@@ -252,6 +259,7 @@ def test_second_load_creates_nothing_and_says_so(loaded, media_root):
         ShippingZone,
         ShippingZoneCountry,
         ShippingMethod,
+        TaxRate,
     ]
     counts = [m.objects.count() for m in models]
     files = media_files(media_root)
@@ -262,14 +270,15 @@ def test_second_load_creates_nothing_and_says_so(loaded, media_root):
     assert media_files(media_root) == files
     assert output.strip() == (
         "Demo catalog already loaded (16 categories, 2 collections, 21 tags, 32 products, "
-        "73 variants, 50 images, 2 shipping zones, 3 shipping methods); nothing created."
+        "73 variants, 50 images, 2 shipping zones, 3 shipping methods, 1 tax rates); "
+        "nothing created."
     )
 
 
 def test_second_load_takes_a_handful_of_queries(loaded, django_assert_num_queries):
-    # One read each of categories, collections, tags, products and shipping zones, and the
-    # savepoint and its release that stand for the transaction inside the test's own.
-    with django_assert_num_queries(7):
+    # One read each of categories, collections, tags, products, shipping zones and tax rates,
+    # and the savepoint and its release that stand for the transaction inside the test's own.
+    with django_assert_num_queries(8):
         load()
 
 
@@ -292,7 +301,7 @@ def test_deleted_product_is_recreated_with_its_variants_links_and_images(loaded,
     tee = Product.objects.get(slug="cubes-fountain-tee")
     assert output.strip() == (
         "Loaded the demo catalog: created 0 categories, 0 collections, 0 tags, "
-        "1 products, 5 variants, 2 images, 0 shipping zones, 0 shipping methods."
+        "1 products, 5 variants, 2 images, 0 shipping zones, 0 shipping methods, 0 tax rates."
     )
     assert tee.variants.count() == 5
     assert tee.collections.count() == 2
@@ -417,6 +426,77 @@ def test_a_deleted_demo_zone_is_recreated_leaving_what_other_zones_hold(loaded):
     assert list(domestic.methods.values_list("code", flat=True)) == ["standard"]
     assert not ShippingZone.objects.filter(name="International").exists()
     assert ShippingMethod.objects.get(code="express").zone == usa
+
+
+def tax_setup() -> list[tuple]:
+    return list(
+        TaxRate.objects.order_by("country", "region", "tax_class").values_list(
+            "country", "region", "tax_class", "rate", "name"
+        )
+    )
+
+
+def test_load_creates_a_californian_sales_tax_for_a_us_store(loaded, settings):
+    assert settings.STORE_COUNTRY == "US"
+    assert tax_setup() == [("US", "CA", "standard", Decimal("0.0725"), "Sales tax")]
+
+
+def test_load_creates_standard_reduced_and_zero_vat_for_any_other_store_country(
+    media_root, settings
+):
+    settings.STORE_COUNTRY = "FR"
+
+    output = load()
+
+    assert "3 tax rates." in output
+    assert tax_setup() == [
+        ("FR", "", "reduced", Decimal("0.0550"), "VAT"),
+        ("FR", "", "standard", Decimal("0.2000"), "VAT"),
+        ("FR", "", "zero", Decimal("0.0000"), "VAT"),
+    ]
+
+
+def test_second_load_keeps_staff_edits_of_the_tax_rates_and_recreates_deleted_ones(
+    media_root, settings
+):
+    settings.STORE_COUNTRY = "FR"
+    load()
+    TaxRate.objects.filter(tax_class=TaxClass.STANDARD).update(rate=Decimal("0.2100"))
+    TaxRate.objects.filter(tax_class=TaxClass.ZERO).delete()
+
+    output = load()
+
+    assert "0 shipping methods, 1 tax rates." in output
+    assert tax_setup() == [
+        ("FR", "", "reduced", Decimal("0.0550"), "VAT"),
+        ("FR", "", "standard", Decimal("0.2100"), "VAT"),
+        ("FR", "", "zero", Decimal("0.0000"), "VAT"),
+    ]
+    assert "nothing created" in load()
+
+
+def test_a_rate_staff_wrote_in_another_case_of_the_region_is_the_demo_rate(media_root):
+    """Regions are compared ignoring case, as quotes compare them: "ca" is California."""
+    TaxRate.objects.create(country="US", region="ca", rate=Decimal("0.0800"), name="CA tax")
+
+    output = load()
+
+    assert "0 tax rates" in output
+    assert tax_setup() == [("US", "ca", "standard", Decimal("0.0800"), "CA tax")]
+
+
+def test_tax_rates_follow_the_store_country_at_load_time(loaded, settings):
+    """A store moved from the US gets the new country's rates; the old ones stay."""
+    settings.STORE_COUNTRY = "DE"
+
+    load()
+
+    assert [(c, r, t) for c, r, t, *_ in tax_setup()] == [
+        ("DE", "", "reduced"),
+        ("DE", "", "standard"),
+        ("DE", "", "zero"),
+        ("US", "CA", "standard"),
+    ]
 
 
 def test_missing_data_folder_is_a_command_error(media_root, tmp_path):

@@ -27,6 +27,7 @@ from storefront.catalog.tests.factories import (
     TagFactory,
     VariantFactory,
 )
+from storefront.pricing.models import TaxClass
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,9 @@ def declared(product: Product, request) -> dict:
 
 
 def a_full_product() -> Product:
-    product = ProductFactory(description="Text with “quotes”, é and a\nnewline")
+    product = ProductFactory(
+        description="Text with “quotes”, é and a\nnewline", tax_class=TaxClass.REDUCED
+    )
     VariantFactory(
         product=product,
         price=Decimal("7.5"),

@@ -50,6 +50,7 @@ LIST_ENDPOINTS = {
     },
     "/api/me/addresses/": {"page": 1, "page_size": 5},
     "/api/shipping-zones/": {"page": 1, "page_size": 5},
+    "/api/tax-rates/": {"page": 1, "page_size": 5, "country": "fr", "tax_class": "reduced"},
     "/api/analytics/summary/": {"date_from": "2026-01-01", "date_to": "2026-01-31"},
     "/api/analytics/top-products/": {"date_from": "2026-01-01", "limit": 5},
     "/api/analytics/sales/": {"date_to": "2026-01-31", "interval": "week"},

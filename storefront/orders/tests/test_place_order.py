@@ -284,7 +284,7 @@ def test_place_order_costs_the_same_queries_for_1_or_20_lines(
     customer, lines, django_assert_num_queries
 ):
     fill_cart(customer, *((VariantFactory(), 2) for _ in range(lines)))
-    # The shipping rates of the address's country (before the transaction), savepoint (the
+    # The shipping and tax rates of the address (before the transaction), savepoint (the
     # test's transaction is open), lines with cart and variant locks,
     # idempotency lookup, stock update, one statement for the order, items, event, payment
     # and cart items delete, confirmation email to the outbox, release. (The stock left is

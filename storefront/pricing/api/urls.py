@@ -1,13 +1,15 @@
 """Pricing routes, under /api/: shipping-zones/ (staff; storefront/pricing/api/zones.py),
-checkout/quote/ (customer) and carts/{token}/quote/ (guest)."""
+tax-rates/ (staff; storefront/pricing/api/taxes.py), checkout/quote/ (customer) and
+carts/{token}/quote/ (guest)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from storefront.pricing.api import views, zones
+from storefront.pricing.api import taxes, views, zones
 
 router = SimpleRouter(use_regex_path=False)
 router.register("shipping-zones", zones.ShippingZoneViewSet, basename="shipping-zone")
+router.register("tax-rates", taxes.TaxRateViewSet, basename="tax-rate")
 
 urlpatterns = [
     *router.urls,

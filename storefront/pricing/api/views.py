@@ -26,7 +26,7 @@ from storefront.pricing.exceptions import ShippingMethodUnavailable
 
 def quote_response(lines, data: dict) -> Response:
     _, shipping = addresses.snapshot(data["shipping_address"])
-    rates = quotes.shipping_rates(country=shipping["country"])
+    rates = quotes.destination_rates(country=shipping["country"], region=shipping["region"])
     quote = quotes.build_quote(
         lines=lines, rates=rates, shipping_method=data.get("shipping_method")
     )

@@ -1,11 +1,19 @@
-"""The shipping admin (storefront/pricing/admin.py): its pages load for a superuser, and its
-forms keep the rules of docs/shipping.md."""
+"""The pricing admin (storefront/pricing/admin.py): its pages load for a superuser, and its
+forms keep the rules of docs/shipping.md and docs/taxes.md."""
+
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from storefront.accounts.models import User
-from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+from storefront.pricing.models import (
+    ShippingMethod,
+    ShippingZone,
+    ShippingZoneCountry,
+    TaxClass,
+    TaxRate,
+)
 from storefront.pricing.tests.factories import domestic_zone
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +29,18 @@ def admin_client(db) -> Client:
 @pytest.fixture
 def domestic(db) -> ShippingZone:
     return domestic_zone()
+
+
+@pytest.fixture
+def tax_rates(db) -> list[TaxRate]:
+    """California's sales tax and France's standard and reduced VAT."""
+    return [
+        TaxRate.objects.create(country="US", region="CA", rate=Decimal("0.0725"), name="Sales tax"),
+        TaxRate.objects.create(country="FR", rate=Decimal("0.2000"), name="VAT"),
+        TaxRate.objects.create(
+            country="FR", tax_class=TaxClass.REDUCED, rate=Decimal("0.0550"), name="VAT"
+        ),
+    ]
 
 
 def zone_form(name: str, *, rest_of_world: bool = False, countries=(), methods=()) -> dict:
@@ -49,9 +69,15 @@ def zone_form(name: str, *, rest_of_world: bool = False, countries=(), methods=(
         "/admin/pricing/shippingmethod/",
         "/admin/pricing/shippingmethod/?q=express",
         "/admin/pricing/shippingmethod/add/",
+        "/admin/pricing/taxrate/",
+        "/admin/pricing/taxrate/?country=US&tax_class__exact=standard",
+        "/admin/pricing/taxrate/?q=CA",
+        "/admin/pricing/taxrate/?q=Sales",
+        "/admin/pricing/taxrate/?o=4",
+        "/admin/pricing/taxrate/add/",
     ],
 )
-def test_admin_pages_load(admin_client, domestic, path):
+def test_admin_pages_load(admin_client, domestic, tax_rates, path):
     assert admin_client.get(path).status_code == 200
 
 
@@ -138,3 +164,92 @@ def test_admin_refuses_a_second_rest_of_the_world_zone(admin_client):
     assert response.status_code == 200
     assert "is already the rest of the world" in response.content.decode()
     assert ShippingZone.objects.count() == 1
+
+
+# --- Tax rates -------------------------------------------------------------------------------
+
+
+def rate_form(country: str = "DE", rate: str = "0.1900", **values) -> dict:
+    """The POST body of the tax rate add or change page."""
+    return {"country": country, "region": "", "tax_class": "standard", "rate": rate, **values}
+
+
+def test_tax_rate_list_shows_country_region_class_rate_and_name(admin_client, tax_rates):
+    page = admin_client.get("/admin/pricing/taxrate/").content.decode()
+
+    assert '<td class="field-region">CA</td>' in page
+    assert '<td class="field-rate">0.0725</td>' in page
+    assert '<td class="field-tax_class">Reduced</td>' in page
+    assert '<td class="field-name">Sales tax</td>' in page
+
+
+def test_tax_rate_list_filters_by_country_and_searches_region_and_name(admin_client, tax_rates):
+    in_france = admin_client.get("/admin/pricing/taxrate/?country=FR").content.decode()
+    sales_tax = admin_client.get("/admin/pricing/taxrate/?q=sales").content.decode()
+
+    assert "0.2000" in in_france and "0.0725" not in in_france
+    assert "0.0725" in sales_tax and "0.2000" not in sales_tax
+
+
+def test_tax_rate_change_page_loads(admin_client, tax_rates):
+    california = tax_rates[0]
+
+    page = admin_client.get(f"/admin/pricing/taxrate/{california.pk}/change/")
+
+    assert page.status_code == 200
+    assert 'value="0.0725"' in page.content.decode()
+
+
+def test_admin_adds_and_changes_a_tax_rate(admin_client, tax_rates):
+    added = admin_client.post("/admin/pricing/taxrate/add/", rate_form(name="MwSt"))
+    germany = TaxRate.objects.get(country="DE")
+    changed = admin_client.post(
+        f"/admin/pricing/taxrate/{germany.pk}/change/", rate_form(rate="0.1600", name="MwSt")
+    )
+
+    assert (added.status_code, changed.status_code) == (302, 302), changed.content.decode()
+    germany.refresh_from_db()
+    assert (germany.rate, germany.name) == (Decimal("0.1600"), "MwSt")
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (rate_form("FR", "0.2100"), "FR already has a standard rate"),
+        (rate_form("US", "0.0800", region="ca"), "US, region &#x27;CA&#x27;, already has"),
+        (rate_form(rate="1.5"), "A rate is a fraction from 0 to 1"),
+        (rate_form(rate="-0.1"), "A rate is a fraction from 0 to 1"),
+        (rate_form(rate="0.12345"), "Ensure that there are no more than 4 decimal places."),
+        (rate_form(country="XX"), "Select a valid choice."),
+        (rate_form(tax_class="luxury"), "Select a valid choice."),
+    ],
+    ids=[
+        "place-taken",
+        "region-in-another-case",
+        "above-1",
+        "below-0",
+        "places",
+        "country",
+        "class",
+    ],
+)
+def test_admin_refuses_a_tax_rate_the_rules_forbid(admin_client, tax_rates, form, message):
+    before = list(TaxRate.objects.order_by("pk").values())
+
+    response = admin_client.post("/admin/pricing/taxrate/add/", form)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert list(TaxRate.objects.order_by("pk").values()) == before
+
+
+def test_admin_may_save_a_tax_rate_in_its_own_place(admin_client, tax_rates):
+    france = tax_rates[1]
+
+    response = admin_client.post(
+        f"/admin/pricing/taxrate/{france.pk}/change/", rate_form("FR", "0.2100", name="VAT")
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    france.refresh_from_db()
+    assert france.rate == Decimal("0.2100")

@@ -171,7 +171,7 @@ def test_a_quote_reads_three_statements_whatever_the_lines(
         line1="1 Main St", city="Springfield", postal_code="62701", country="US"
     )
 
-    # The address book entry, the cart lines, the shipping rates.
+    # The address book entry, the cart lines, the shipping and tax rates.
     with django_assert_num_queries(3):
         response = quote(customer_client, shipping_address=entry.pk)
 
