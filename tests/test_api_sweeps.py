@@ -44,7 +44,14 @@ from storefront.catalog.tests.factories import (
 from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderEvent
 from storefront.orders.tests.factories import OrderFactory
-from storefront.pricing.models import ShippingMethod, ShippingZone, TaxRate
+from storefront.pricing.models import (
+    MembershipTier,
+    Promotion,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+    Voucher,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +83,18 @@ def build_world(owner: User) -> Cart:
     OrderFactory(id=EXISTING, customer=owner)
     ShippingZone.objects.create(id=EXISTING, name="Sweep zone")
     TaxRate.objects.create(id=EXISTING, country="FR", rate=Decimal("0.2000"), name="VAT")
+    # One tier per membership (migration 0003 made gold, or a flush removed it): gold again,
+    # under the id the paths name.
+    MembershipTier.objects.filter(code="gold").delete()
+    MembershipTier.objects.create(
+        id=EXISTING, code="gold", name="Gold", discount_percentage=Decimal("10")
+    )
+    Promotion.objects.create(
+        id=EXISTING, code="sweep", name="Sweep", kind="percentage", value=Decimal("10")
+    ).tags.set([EXISTING])
+    Voucher.objects.create(
+        id=EXISTING, code="SWEEP", kind="fixed", value=Decimal("5"), usage_limit=10
+    )
     OrderFactory(
         number=GUEST_ORDER_NUMBER,
         customer=None,
@@ -183,6 +202,7 @@ def snapshot() -> dict:
     """What any write would change: the rows of each model, with their update times."""
     models = [User, Address, Cart, CartItem, Category, Collection, Tag, Product, ProductVariant]
     models += [ProductImage, Order, OrderEvent, ShippingZone, ShippingMethod, TaxRate]
+    models += [MembershipTier, Promotion, Promotion.tags.through, Voucher]
     return {model.__name__: sorted(map(str, model.objects.values_list())) for model in models}
 
 

@@ -455,6 +455,9 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "storefront.orders.models.Order.Status",
         "PaymentStatusEnum": "storefront.payments.models.Payment.Status",
         "PaymentMethodEnum": "storefront.payments.models.Payment.Method",
+        "AppliedDiscountKindEnum": "storefront.orders.models.OrderDiscount.Kind",
+        "PromotionKindEnum": "storefront.pricing.models.Promotion.Kind",
+        "VoucherKindEnum": "storefront.pricing.models.Voucher.Kind",
     },
 }
 

@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce, Substr, Trunc
 from django.utils import timezone
 
 from storefront.catalog.models import Category, ProductVariant
-from storefront.orders.models import Order, OrderItem
+from storefront.orders.models import Order, OrderDiscount, OrderItem
 
 Interval = Literal["day", "week", "month"]
 INTERVALS: tuple[Interval, ...] = ("day", "week", "month")
@@ -100,23 +100,83 @@ def items_in(period: DateRange) -> QuerySet[OrderItem]:
 def sales_summary(*, period: DateRange) -> dict:
     """Key figures of `period`, in two queries.
 
-    Returns {"currency": str, "revenue": Decimal, "order_count": int,
-    "average_order_value": Decimal (0.00 without orders, rounded half up to the cent),
-    "items_sold": int (units)}. Revenue is the sum of order totals.
+    Returns {"currency": str, "revenue": Decimal, "net_revenue": Decimal, "subtotal":
+    Decimal, "discount_total": Decimal, "shipping_total": Decimal, "tax_total": Decimal,
+    "order_count": int, "average_order_value": Decimal (0.00 without orders, rounded half
+    up to the cent), "items_sold": int (units)}. Revenue is gross: the sum of order totals
+    (what customers paid, tax and shipping included); net_revenue is revenue less the tax
+    in it; the parts are the sums of the orders' quote amounts, so that revenue = subtotal
+    - discount_total + shipping_total (+ tax_total with net prices).
     """
     totals = orders_in(period).aggregate(
-        revenue=Coalesce(Sum("total"), ZERO, output_field=_MONEY), order_count=Count("id")
+        revenue=_sum("total"),
+        subtotal=_sum("subtotal"),
+        discount_total=_sum("discount_total"),
+        shipping_total=_sum("shipping_total"),
+        tax_total=_sum("tax_total"),
+        order_count=Count("id"),
     )
     units = items_in(period).aggregate(items_sold=Coalesce(Sum("quantity"), 0))
     revenue, count = cents(totals["revenue"]), totals["order_count"]
     average = (revenue / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else ZERO
+    parts = ("subtotal", "discount_total", "shipping_total", "tax_total")
     return {
         "currency": settings.STORE_CURRENCY,
         "revenue": revenue,
+        "net_revenue": revenue - cents(totals["tax_total"]),
+        **{name: cents(totals[name]) for name in parts},
         "order_count": count,
         "average_order_value": average,
         "items_sold": units["items_sold"],
     }
+
+
+def _sum(field: str) -> Coalesce:
+    return Coalesce(Sum(field), ZERO, output_field=_MONEY)
+
+
+def discount_usage(*, period: DateRange) -> dict:
+    """How the promotions, vouchers and member discounts were used in `period`, in one
+    query.
+
+    Returns {"currency": str, "promotions": [...], "vouchers": [...], "membership": [...]},
+    each entry {"code": str, "name": str (the latest name an order recorded), "uses": int
+    (orders), "discount": Decimal (what it took off; a free-shipping voucher: the shipping
+    waived; a membership: the difference from list prices), "revenue": Decimal (the totals
+    of those orders)}, most uses first, then code. Sold orders only.
+    """
+    first, after = period.bounds()
+    rows = (
+        OrderDiscount.objects.filter(
+            _sold("order__"), order__placed_at__gte=first, order__placed_at__lt=after
+        )
+        .values("kind", "code")
+        .annotate(
+            name=Max("name"),
+            uses=Count("order_id", distinct=True),
+            discount=Sum("amount"),
+            revenue=Sum("order__total"),
+        )
+        .order_by("-uses", "code")
+    )
+    report: dict = {"currency": settings.STORE_CURRENCY}
+    for kind, key in (
+        ("promotion", "promotions"),
+        ("voucher", "vouchers"),
+        ("membership", "membership"),
+    ):
+        report[key] = [
+            {
+                "code": row["code"],
+                "name": row["name"],
+                "uses": row["uses"],
+                "discount": cents(row["discount"]),
+                "revenue": cents(row["revenue"]),
+            }
+            for row in rows
+            if row["kind"] == kind
+        ]
+    return report
 
 
 def _products_ranked(period: DateRange, order_by: tuple[str, ...], limit: int) -> list[dict]:
@@ -134,7 +194,7 @@ def _products_ranked(period: DateRange, order_by: tuple[str, ...], limit: int) -
         .annotate(
             name=Coalesce(Max("product__name"), Max("product_name")),
             quantity=Sum("quantity"),
-            revenue=Sum("line_total"),
+            revenue=Sum(F("line_total") - F("discount_total")),
         )
         .values("product_id", "name", "quantity", "revenue")
         .order_by(*order_by)[:limit]
@@ -147,7 +207,8 @@ def top_products(*, period: DateRange, limit: int = 10) -> dict:
 
     Returns {"currency": str, "by_quantity": [...], "by_revenue": [...]}, each entry
     {"product_id": int | None (None: deleted product), "name": str, "quantity": int (units),
-    "revenue": Decimal (sum of line totals)}; ties are broken by the other measure, then id.
+    "revenue": Decimal (sum of line totals after their discounts)}; ties are broken by the
+    other measure, then id.
     """
     return {
         "currency": settings.STORE_CURRENCY,
@@ -225,15 +286,16 @@ def revenue_by_category(*, period: DateRange) -> list[dict]:
     """Revenue of `period` per top-level category, descendants rolled up, in two queries.
 
     Returns entries {"category_id": int | None, "name": str | None, "slug": str | None,
-    "revenue": Decimal (sum of line totals), "quantity": int (units)}, highest revenue
-    first; the entry with None holds the items of deleted products. A category's root is the
-    first `Category.steplen` characters of its materialized path (django-treebeard).
+    "revenue": Decimal (sum of line totals after their discounts), "quantity": int
+    (units)}, highest revenue first; the entry with None holds the items of deleted
+    products. A category's root is the first `Category.steplen` characters of its
+    materialized path (django-treebeard).
     """
     totals = list(
         items_in(period)
         .annotate(root_path=Substr("product__category__path", 1, Category.steplen))
         .values("root_path")
-        .annotate(revenue=Sum("line_total"), quantity=Sum("quantity"))
+        .annotate(revenue=Sum(F("line_total") - F("discount_total")), quantity=Sum("quantity"))
         .order_by()
     )
     paths = [row["root_path"] for row in totals if row["root_path"] is not None]

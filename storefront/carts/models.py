@@ -1,7 +1,9 @@
 """Carts: one per customer (made at registration or on first use), plus guest carts by token.
 
 Prices in a cart are always the variants' current prices (store currency); they are frozen
-only when the cart is checked out into an order.
+only when the cart is checked out into an order. The amounts here are at list prices (what
+the caps of carts.services bound); the cart's API shows its customer's member prices
+(carts.selectors.load_cart_contents, the rules of pricing.quotes).
 """
 
 import uuid
@@ -67,7 +69,8 @@ class Cart(TimeStampedModel):
         return self.customer_id is None
 
     def total(self) -> Decimal:
-        """Sum of the line totals at current prices (store currency); uses prefetched items.
+        """Sum of the line totals at current list prices (store currency); uses prefetched
+        items.
 
         Adds keep it within MAX_ORDER_TOTAL, but a price raised later can take it past.
         """
@@ -98,12 +101,13 @@ class CartItem(TimeStampedModel):
 
     @property
     def unit_price(self) -> Decimal:
-        """The variant's current price (store currency): carts never freeze prices."""
+        """The variant's current price, the list price (store currency): carts never freeze
+        prices."""
         return self.variant.price
 
     @property
     def line_total(self) -> Decimal:
-        """`quantity` units at the current price, to the cent (pricing.quotes.line_total)."""
+        """`quantity` units at the current list price, to the cent (pricing.quotes.line_total)."""
         return quotes.line_total(unit_price=self.variant.price, quantity=self.quantity)
 
     @property

@@ -58,7 +58,7 @@ class StockAsShownMixin:
 
 class ProductVariantInline(StockAsShownMixin, admin.TabularInline):
     model = ProductVariant
-    fields = ["sku", "name", "price", "stock_quantity", "attributes"]
+    fields = ["sku", "name", "price", "stock_quantity", "weight_grams", "attributes"]
     extra = 0
     # Every product needs a variant to be bought; validate_min refuses deleting the last one.
     min_num = 1

@@ -6,9 +6,11 @@ default cache (Redis in production, shared by every worker), each holding a rand
 a change replaces:
 
 - the catalog version: any catalog write (products, variants, images, categories,
-  collections, tags; prices, publishing) and any change of stock (a sale, a restock, a staff
-  set: catalog/stock.py) that can move a product in or out of stock. Every cached response
-  records it; a new token invalidates them all.
+  collections, tags; prices, publishing), any change of a membership tier's percentage (the
+  member prices every response shows: the tier writes call invalidate_catalog) and any
+  change of stock (a sale, a restock, a staff set: catalog/stock.py) that can move a
+  product in or out of stock. Every cached response records it; a new token invalidates
+  them all.
 - one stock version per product: an ordinary change of that product's stock (its variants
   keep some stock). A cached response records the stock version of every product it shows,
   so a sale invalidates only the pages and details that show the product sold.

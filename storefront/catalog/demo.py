@@ -31,6 +31,10 @@ untaxed); for any other country, VAT as in the EU (prices gross: PRICES_INCLUDE_
 standard rate 0.2000, reduced 0.0550 and zero 0.0000, each named "VAT". Rates are matched by
 (country, region ignoring case, tax class), as the API matches them; one that exists is left
 as it is, so staff edits survive, and one deleted is created again.
+
+And the voucher WELCOME10 (DEMO_VOUCHER: 10 % off the order, no usage limit, for everyone),
+unless a voucher has that code, so that a quote in the demo shop shows every kind of
+amount: member prices (the tiers of pricing migration 0003), shipping, tax and a voucher.
 """
 
 import base64
@@ -63,6 +67,7 @@ from storefront.pricing.models import (
     ShippingZoneCountry,
     TaxClass,
     TaxRate,
+    Voucher,
 )
 
 # The demo prices are read in this currency; the rest of the store uses STORE_CURRENCY.
@@ -150,6 +155,7 @@ class CatalogCounts:
     shipping_zones: int = 0
     shipping_methods: int = 0
     tax_rates: int = 0
+    vouchers: int = 0
 
     def __str__(self) -> str:
         return ", ".join(
@@ -236,6 +242,15 @@ def demo_tax_rates() -> tuple[DemoTaxRate, ...]:
     )
 
 
+# The demo voucher (module docstring): its code, and what Voucher.objects.create gets.
+DEMO_VOUCHER = {
+    "code": "WELCOME10",
+    "name": "Welcome: 10 % off",
+    "kind": Voucher.Kind.PERCENTAGE,
+    "value": Decimal("10.00"),
+}
+
+
 @dataclass(frozen=True)
 class DemoCatalogResult:
     """What a load created, next to what the demo catalog holds in all."""
@@ -262,7 +277,8 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
     this call copied are deleted again.
 
     Also creates the missing part of the demo shipping setup (demo_shipping_zones()) and of
-    the demo tax rates (demo_tax_rates()), for settings.STORE_COUNTRY as it is now.
+    the demo tax rates (demo_tax_rates()), for settings.STORE_COUNTRY as it is now, and
+    the voucher DEMO_VOUCHER when no voucher has its code.
 
     Raises DemoDataError if the files under `data_dir` (default: default_data_dir()) are
     missing or malformed.
@@ -280,6 +296,7 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
                 cache.invalidate_catalog()
             zones, methods = _create_missing_shipping(shipping)
             tax_rates = _create_missing_tax_rates(taxes)
+            vouchers = _create_missing_voucher(DEMO_VOUCHER)
     except BaseException:
         for name in written:
             storage.delete(name)
@@ -294,8 +311,15 @@ def load_demo_catalog(*, data_dir: Path | None = None) -> DemoCatalogResult:
         shipping_zones=len(shipping),
         shipping_methods=sum(len(z.methods) for z in shipping),
         tax_rates=len(taxes),
+        vouchers=1,
     )
-    created = replace(created, shipping_zones=zones, shipping_methods=methods, tax_rates=tax_rates)
+    created = replace(
+        created,
+        shipping_zones=zones,
+        shipping_methods=methods,
+        tax_rates=tax_rates,
+        vouchers=vouchers,
+    )
     return DemoCatalogResult(created=created, total=total)
 
 
@@ -568,6 +592,13 @@ def _create_missing_shipping(demo_zones: tuple[DemoShippingZone, ...]) -> tuple[
         )
         methods += len(new_methods)
     return len(missing), methods
+
+
+def _create_missing_voucher(voucher: dict) -> int:
+    """Create `voucher` (Voucher fields) unless a voucher has its code; return how many were
+    created (0 or 1). One query when it exists."""
+    _, created = Voucher.objects.get_or_create(code=voucher["code"], defaults=voucher)
+    return int(created)
 
 
 def _create_missing_tax_rates(demo_rates: tuple[DemoTaxRate, ...]) -> int:

@@ -11,8 +11,15 @@ cannot get from SQL exactly.
 
 Formats are those of the DRF fields the serializer declares, so the output equals
 `ProductSerializer(product).data` (storefront/catalog/tests/test_documents.py):
-- prices: numeric(12, 2) as text ("19.90"), the decimal string DecimalField gives; `price` is
-  the product's `min_price`, kept exact by the triggers of migration 0005;
+- prices: numeric(12, 2) as text ("19.90"), the decimal string DecimalField gives.
+  `list_price` is the product's `min_price` (kept exact by the triggers of migration 0005),
+  or the variant's price; `price` is the viewer's price of it: the member price at the tier
+  of the viewer's membership, the list price for an anonymous visitor. The rule is
+  pricing.quotes.member_price, written here as round(list_price * (100 - percentage) / 100,
+  2): PostgreSQL rounds a numeric's halves away from zero (up, for prices, never negative),
+  and its division keeps at least 8 decimals for any numeric(12, 2) price, more than the
+  exact quotient's 6, so nothing is rounded twice (test_member_prices.py checks it against
+  member_price). The tier's percentage is read once, inside the statement (the `tier` row);
 - datetimes: ISO 8601 in the current time zone (settings.TIME_ZONE), microseconds only when
   not zero, "Z" for UTC, as DateTimeField writes them;
 - image URLs: absolute, `request.build_absolute_uri(storage.url(name))`. With the default
@@ -31,6 +38,7 @@ from django.core.files.storage import FileSystemStorage, default_storage, storag
 from django.db import connection
 from django.utils import timezone
 
+from storefront.catalog.querysets import tier_percentage_sql
 from storefront.core.api.renderers import RawJSON
 
 # A stored file name that FileSystemStorage.url() appends to its base URL unchanged:
@@ -89,15 +97,19 @@ SELECT p.id, json_build_object(
                                           'file', i.image) END
                ORDER BY i.sort_order, i.id)
         FROM catalog_productimage AS i WHERE i.product_id = p.id), '[]'),
-    'price', p.min_price::text,
+    'price', round(p.min_price * (100 - tier.percentage) / 100, 2)::text,
+    'list_price', p.min_price::text,
     'currency', %(currency)s::text,
     'in_stock', p.in_stock,
     'is_published', p.is_published,
     'tax_class', p.tax_class,
     'variants', COALESCE((
         SELECT json_agg(json_build_object(
-                   'id', v.id, 'sku', v.sku, 'name', v.name, 'price', v.price::text,
-                   'stock_quantity', v.stock_quantity, 'attributes', v.attributes)
+                   'id', v.id, 'sku', v.sku, 'name', v.name,
+                   'price', round(v.price * (100 - tier.percentage) / 100, 2)::text,
+                   'list_price', v.price::text,
+                   'stock_quantity', v.stock_quantity, 'attributes', v.attributes,
+                   'weight_grams', v.weight_grams)
                ORDER BY v.price, v.id)
         FROM catalog_productvariant AS v WHERE v.product_id = p.id), '[]'),
     'created_at', {_isoformat("created")},
@@ -109,15 +121,19 @@ JOIN catalog_category AS c ON c.id = p.category_id
 CROSS JOIN LATERAL (
     SELECT {_local_time("p.created_at", "created")}, {_local_time("p.updated_at", "updated")}
 ) AS t
+CROSS JOIN (SELECT {tier_percentage_sql("%(membership)s")} AS percentage) AS tier
 WHERE p.is_published OR NOT %(published_only)s
 ORDER BY page.position
 """
 
 
-def product_json(product_ids: Sequence[int], *, request, published_only: bool) -> list[RawJSON]:
-    """The products `product_ids` as the API shows them (each the text of a JSON object in
-    the shape of ProductSerializer, as a RawJSON whose `id` is the product's), in the order
-    of `product_ids`, in one query (none for no id).
+def product_json(
+    product_ids: Sequence[int], *, request, published_only: bool, membership: str | None = None
+) -> list[RawJSON]:
+    """The products `product_ids` as the API shows them to a viewer of `membership`
+    (pricing.quotes.membership_of: None for an anonymous visitor, who sees list prices; each
+    product the text of a JSON object in the shape of ProductSerializer, as a RawJSON whose
+    `id` is the product's), in the order of `product_ids`, in one query (none for no id).
 
     Ids of products that do not exist, or are unpublished when `published_only`, are left
     out. `request` makes the image URLs absolute (None: relative URLs, as the serializer
@@ -135,6 +151,7 @@ def product_json(product_ids: Sequence[int], *, request, published_only: bool) -
         "media": media,
         "plain": _PLAIN_NAME,
         "dots": _DOT_SEGMENT,
+        "membership": membership,
     }
     with connection.cursor() as cursor:
         cursor.execute(DOCUMENTS_SQL, params)
@@ -143,13 +160,13 @@ def product_json(product_ids: Sequence[int], *, request, published_only: bool) -
 
 
 def product_documents(
-    product_ids: Sequence[int], *, request, published_only: bool
+    product_ids: Sequence[int], *, request, published_only: bool, membership: str | None = None
 ) -> list[dict[str, Any]]:
     """product_json's products as dicts, for callers that read them."""
-    return [
-        json.loads(text)
-        for text in product_json(product_ids, request=request, published_only=published_only)
-    ]
+    texts = product_json(
+        product_ids, request=request, published_only=published_only, membership=membership
+    )
+    return [json.loads(text) for text in texts]
 
 
 def _finish_urls(text: str, request) -> str:

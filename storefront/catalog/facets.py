@@ -19,14 +19,19 @@ the `in_stock` filter. Customers and anonymous visitors count published products
 - Entries with no product are left out, except the chosen collection and the chosen tag,
   always listed (a client shows them checked, to be unchosen). Categories come in tree order
   (siblings by name); collections and tags by count, most first, then name, then slug.
-- Prices are the products' `min_price` (the lowest variant price, store currency), Decimals.
-  `min` and `max` are the lowest and highest; bands split them into at most MAX_BANDS bands
-  of one round width (band_width: 1, 2 or 5 times a power of ten, from 0.01) starting at a
-  multiple of it. Each band's `min` and `max` are both inclusive, the last cent below the next
-  band's `min`, so `min_price=<min>&max_price=<max>` lists exactly the band's products. Bands
-  between the first and the last are listed even when empty (they tile [min, max]); products
-  without a price (no variant) count in no band. With no priced product: min and max None,
-  no band.
+- Prices are the viewer's prices of the products, as the list shows them in `price`: the
+  member price (pricing.quotes.member_price) of `min_price` (the lowest variant price, the
+  list price; store currency) at the tier of the viewer's membership, the list price for an
+  anonymous visitor; Decimals. `min` and `max` are the lowest and highest (the member prices
+  of the lowest and highest list prices: a member price never decreases as the list price
+  grows); bands split them into at most MAX_BANDS bands of one round width (band_width: 1, 2
+  or 5 times a power of ten, from 0.01) starting at a multiple of it, each counting the
+  products the `min_price`/`max_price` filters select (querysets.price_condition: for a
+  member, exact ranges of `min_price` computed from the tier's percentage). Each band's
+  `min` and `max` are both inclusive, the last cent below the next band's `min`, so
+  `min_price=<min>&max_price=<max>` lists exactly the band's products. Bands between the
+  first and the last are listed even when empty (they tile [min, max]); products without a
+  price (no variant) count in no band. With no priced product: min and max None, no band.
 
 Cost: four SQL statements whatever the catalog's size, five when a product has a price (the
 bands need the lowest and highest first), plus the filter validation's lookups (one per
@@ -55,17 +60,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Value
 
 from storefront.catalog.models import Category, Collection, Product, Tag
-from storefront.catalog.querysets import price_condition
+from storefront.catalog.querysets import price_condition, tier_percentage
 from storefront.catalog.selectors import visible_products
+from storefront.pricing import quotes
 
 if TYPE_CHECKING:
     from storefront.catalog.api.filters import ProductFilter
 
 MAX_BANDS = 5
 CENT = Decimal("0.01")
+ZERO = Decimal("0")
 # The round band widths, as multiples of powers of ten.
 ROUND_STEPS = (1, 2, 5)
 
@@ -131,10 +138,12 @@ class Facets:
 
 
 def product_facets(*, user, filters: ProductFilter) -> Facets:
-    """The facets (module docstring) of the products `user` may see, narrowed by `filters`:
-    a ProductFilter whose is_valid() was True, applied with filter_queryset(skip=...)."""
+    """The facets (module docstring) of the products `user` may see, at `user`'s prices,
+    narrowed by `filters`: a ProductFilter whose is_valid() was True, applied with
+    filter_queryset(skip=...)."""
     chosen = filters.form.cleaned_data
     products = visible_products(user=user)
+    membership = quotes.membership_of(user)
 
     def narrowed(*facets: str) -> QuerySet:
         """The products of every filter but the own filters of `facets`."""
@@ -142,13 +151,20 @@ def product_facets(*, user, filters: ProductFilter) -> Facets:
         return filters.filter_queryset(products, skip=skip).order_by()
 
     # None without a bound: no FILTER clause.
-    in_price = price_condition(chosen.get("min_price"), chosen.get("max_price")) or None
+    in_price = (
+        price_condition(chosen.get("min_price"), chosen.get("max_price"), membership=membership)
+        or None
+    )
     stock = chosen.get("in_stock")
     in_stock = None if stock is None else Q(in_stock=stock)
     # One pass over the rows without the price and stock filters: those two conditions are
     # FILTER clauses here. Rows are counted by `category_id` (never NULL): a column of the
     # browse index, so the rows are read from the index alone (Django refuses COUNT(*) with
     # a FILTER, and counting `id` would read every row from the table).
+    # The price span as list prices, and the viewer's tier percentage read in the same
+    # statement (the same on every row; none to read for an anonymous visitor), to make them
+    # the viewer's prices.
+    percentage = Value(ZERO) if membership is None else tier_percentage(membership)
     summary = list(
         narrowed("price", "in_stock")
         .values("category_id")
@@ -158,11 +174,16 @@ def product_facets(*, user, filters: ProductFilter) -> Facets:
             unstocked=Count(INDEXED, filter=_both(in_price, Q(in_stock=False))),
             price_min=Min("min_price", filter=in_stock),
             price_max=Max("min_price", filter=in_stock),
+            percentage=Max(percentage),
         )
-        .values_list("category_id", "count", "stocked", "unstocked", "price_min", "price_max")
+        .values_list(
+            "category_id", "count", "stocked", "unstocked", "price_min", "price_max", "percentage"
+        )
     )
     low = min((row[4] for row in summary if row[4] is not None), default=None)
     high = max((row[5] for row in summary if row[5] is not None), default=None)
+    if low is not None:
+        low, high = (quotes.member_price(price, summary[0][6]) for price in (low, high))
     return Facets(
         count=sum(row[1] for row in summary),
         categories=_categories(chosen.get("category"), summary),
@@ -181,7 +202,7 @@ def product_facets(*, user, filters: ProductFilter) -> Facets:
         price=PriceFacet(
             min=low,
             max=high,
-            bands=[] if low is None else _bands(narrowed("price"), low, high),
+            bands=[] if low is None else _bands(narrowed("price"), low, high, membership),
         ),
         in_stock=StockFacet(
             true=sum(row[2] for row in summary), false=sum(row[3] for row in summary)
@@ -250,8 +271,9 @@ def _named_counts(links: QuerySet, field: str, chosen: Tag | Collection | None) 
     return entries
 
 
-def _bands(rows: QuerySet, low: Decimal, high: Decimal) -> list[PriceBand]:
-    """The price bands tiling [low, high] (band_width), with the `rows` in each."""
+def _bands(rows: QuerySet, low: Decimal, high: Decimal, membership: str | None) -> list[PriceBand]:
+    """The price bands tiling [low, high] (band_width; the prices of a viewer of
+    `membership`), with the `rows` in each, selected as the price filters select them."""
     width = band_width(low, high)
     edges = [
         (start * width, (start + 1) * width - CENT)
@@ -259,7 +281,7 @@ def _bands(rows: QuerySet, low: Decimal, high: Decimal) -> list[PriceBand]:
     ]
     counts = rows.aggregate(
         **{
-            f"band{i}": Count(INDEXED, filter=Q(min_price__gte=start, min_price__lte=end))
+            f"band{i}": Count(INDEXED, filter=price_condition(start, end, membership=membership))
             for i, (start, end) in enumerate(edges)
         }
     )

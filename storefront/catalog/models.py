@@ -8,13 +8,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from treebeard.mp_tree import MP_Node
 
 from storefront.catalog.querysets import ProductQuerySet, VariantQuerySet, product_search_vector
 from storefront.core.models import TimeStampedModel
-from storefront.pricing.models import TaxClass
+from storefront.pricing.models import MAX_WEIGHT_GRAMS, TaxClass
 
 
 class Category(MP_Node):
@@ -146,6 +146,8 @@ class ProductVariant(TimeStampedModel):
 
     `price` is in the store currency; `stock_quantity` counts units on hand and can never be
     negative (database CHECK), so a conditional decrement is the only way to sell.
+    `weight_grams`: one unit's shipping weight in grams (null: not known, counted as 0 by
+    the shipping methods priced by weight, storefront/pricing/quotes.py).
     """
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
@@ -156,6 +158,9 @@ class ProductVariant(TimeStampedModel):
     )
     stock_quantity = models.PositiveIntegerField(default=0)
     attributes = models.JSONField(default=dict, blank=True)
+    weight_grams = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(MAX_WEIGHT_GRAMS)]
+    )
 
     objects = VariantQuerySet.as_manager()
 

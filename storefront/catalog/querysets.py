@@ -10,10 +10,12 @@ the same test on a loaded variant. catalog/tests/test_purchasable.py checks that
 """
 
 import re
+from decimal import Decimal
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import models
+from django.db.models.expressions import RawSQL
 
 # PostgreSQL text search configuration of product search: English stemming ("shirts" finds
 # "shirt"). An explicit configuration also makes to_tsvector() IMMUTABLE, which a generated
@@ -67,17 +69,92 @@ def search_query(text: str) -> SearchQuery:
     return SearchQuery(head, search_type="websearch", config=SEARCH_CONFIG) & last
 
 
-def price_condition(low=None, high=None) -> models.Q:
-    """The list's price filter as a condition: `min_price` (the lowest variant price, store
-    currency) within the bounds given, both inclusive; an empty Q without a bound. A product
-    without variants has no price and meets no bound. Used as a filter (price_between) and as
-    the FILTER clause of the facets' aggregates."""
-    bounds = {}
+def tier_percentage_sql(membership: str = "%s") -> str:
+    """SQL of the percentage (0 to 100) that the tier of a membership takes off list prices,
+    the membership being the SQL `membership` (a placeholder of the statement; NULL for an
+    anonymous visitor): 0 without a tier row, as pricing.quotes.tier_discount answers, but
+    read by the statement that needs it instead of a query of its own. The subquery does not
+    depend on the rows, so PostgreSQL runs it once per statement."""
+    from storefront.pricing.models import MembershipTier
+
+    table = MembershipTier._meta.db_table
+    return f"COALESCE((SELECT discount_percentage FROM {table} WHERE code = {membership}), 0)"
+
+
+def tier_percentage(membership: str | None) -> RawSQL:
+    """tier_percentage_sql of `membership` as an ORM expression (a Decimal from 0 to 100),
+    to annotate a query that needs the tier's percentage with it."""
+    return RawSQL(
+        tier_percentage_sql(),
+        [membership],
+        output_field=models.DecimalField(max_digits=5, decimal_places=2),
+    )
+
+
+# A bound beyond every list price (Product.min_price is numeric(12, 2), below 10**10):
+# `min_price <= ABOVE_EVERY_PRICE` holds for every priced product, `>=` for none.
+ABOVE_EVERY_PRICE = Decimal(10**10)
+
+
+def list_price_bound_sql(*, highest: bool) -> str:
+    """SQL of the list price bound equivalent to a bound on member prices, with two
+    placeholders: the bound X on the member price (store currency, at most 2 decimals,
+    X > 0 for the lowest), then the membership (tier_percentage_sql).
+
+    The member price of a list price L at percentage P is pricing.quotes.member_price:
+    L x (100 - P) / 100 rounded half up to the cent. In cents (l = 100 L), with q = 100 x
+    (100 - P), an integer from 0 to 10,000 (P has two decimals), it is
+    floor((l x q + 5000) / 10**4), which never decreases as l grows. So for q > 0:
+    - member price <= X  iff  l x q <= 10**6 X + 4999  iff  l <= div(10**6 X + 4999, q);
+    - member price >= X  iff  l x q >= 10**6 X - 5000  iff  l >= div(10**6 X - 5001, q) + 1
+    (div: PostgreSQL's exact integer division, of non-negative numbers here). `highest`:
+    the highest list price whose member price is at most X, else the lowest whose member
+    price is at least X. With P = 100 (q = 0) every member price is 0: every priced product
+    is at most X, none at least X > 0 (ABOVE_EVERY_PRICE either way). The percentage is
+    read once (NULLIF makes q = 0 a NULL quotient). catalog/tests/test_member_prices.py
+    checks both bounds against member_price.
+    """
+    q = f"NULLIF(10000 - 100 * {tier_percentage_sql()}, 0)"
+    cents = f"div(1000000 * %s + 4999, {q})" if highest else f"(div(1000000 * %s - 5001, {q}) + 1)"
+    return f"COALESCE({cents} * 0.01, {ABOVE_EVERY_PRICE})"
+
+
+def price_condition(low=None, high=None, *, membership: str | None = None) -> models.Q:
+    """The list's price filter as a condition: the viewer's price of a product within the
+    bounds given (store currency, both inclusive), an empty Q without a bound. A product
+    without variants has no price and meets no bound. Used as a filter (price_between) and
+    as the FILTER clause of the facets' aggregates.
+
+    The viewer's price is the member price (pricing.quotes.member_price) of `min_price` (the
+    lowest variant price, the list price) at the tier of `membership`; for None (an
+    anonymous visitor) the list price itself. Member prices never decrease as list prices
+    grow, so each bound on them is a bound on `min_price` (list_price_bound_sql), computed
+    exactly in the statement from the tier's percentage: the condition stays a range of the
+    indexed `min_price`, and costs no query of its own.
+    """
+    bounds: dict[str, object] = {}
+    if membership is None:
+        if low is not None:
+            bounds["min_price__gte"] = low
+        if high is not None:
+            bounds["min_price__lte"] = high
+        return models.Q(**bounds)
     if low is not None:
-        bounds["min_price__gte"] = low
+        # Every member price is at least 0: a bound of 0 is met by every priced product.
+        bounds["min_price__gte"] = (
+            _list_price_bound(low, membership, highest=False) if low > 0 else low
+        )
     if high is not None:
-        bounds["min_price__lte"] = high
+        bounds["min_price__lte"] = _list_price_bound(high, membership, highest=True)
     return models.Q(**bounds)
+
+
+def _list_price_bound(bound, membership: str, *, highest: bool) -> RawSQL:
+    return RawSQL(
+        list_price_bound_sql(highest=highest),
+        [bound, membership],
+        output_field=models.DecimalField(max_digits=None, decimal_places=2),
+    )
 
 
 def categories_with_subtree_ids(categories: models.QuerySet) -> models.QuerySet:
@@ -117,9 +194,12 @@ class ProductQuerySet(models.QuerySet):
         # planning per statement than the subquery (measured at 1M products).
         return self.filter(category__in=subtree)
 
-    def price_between(self, low=None, high=None) -> "ProductQuerySet":
-        """Products whose lowest variant price is within the bounds given (price_condition)."""
-        return self.filter(price_condition(low, high))
+    def price_between(
+        self, low=None, high=None, *, membership: str | None = None
+    ) -> "ProductQuerySet":
+        """Products whose price for a viewer of `membership` (None: anonymous, the list
+        price) is within the bounds given (price_condition)."""
+        return self.filter(price_condition(low, high, membership=membership))
 
     def search(self, text: str) -> "ProductQuerySet":
         """Products whose name or description matches `text` (search_query: websearch

@@ -6,12 +6,16 @@ visible_product_count) and the page's ids (catalog/api/pagination.py), then one 
 products' JSON (catalog/documents.py); the detail that statement alone.
 """
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 
 from storefront.catalog.exceptions import CategoryNotFound, ProductNotFound
 from storefront.catalog.models import Category, Product, ProductCount, ProductVariant
-from storefront.catalog.querysets import ProductQuerySet
+from storefront.catalog.querysets import ProductQuerySet, tier_percentage
+from storefront.pricing import quotes
 
 
 def can_see_unpublished(user) -> bool:
@@ -30,15 +34,28 @@ def variants_by_sku(*, user, skus: list[str]) -> list[ProductVariant]:
     """The variants whose SKU is in `skus` (matched exactly, case-sensitive), in the order of
     `skus`; a SKU that matches none is left out, one listed twice appears twice. Staff see
     every variant, customers and anonymous visitors only purchasable ones (those of published
-    products, VariantQuerySet.purchasable).
+    products, VariantQuerySet.purchasable). Each has `viewer_price`: its price for `user`
+    (with_viewer_prices).
 
-    One query, whatever the number of SKUs.
+    One query, whatever the number of SKUs: the tier's percentage is read in it.
     """
     variants = ProductVariant.objects.all()
     if not can_see_unpublished(user):
         variants = variants.purchasable()
-    found = {variant.sku: variant for variant in variants.filter(sku__in=skus)}
+    membership = quotes.membership_of(user)
+    if membership is not None:
+        variants = variants.annotate(tier_percentage=tier_percentage(membership))
+    rows = list(variants.filter(sku__in=skus))
+    with_viewer_prices(rows, rows[0].tier_percentage if rows and membership else Decimal("0"))
+    found = {variant.sku: variant for variant in rows}
     return [found[sku] for sku in skus if sku in found]
+
+
+def with_viewer_prices(variants: Iterable[ProductVariant], percentage: Decimal) -> None:
+    """Set each variant's `viewer_price`: its price (the list price) for a viewer whose tier
+    takes `percentage` off (pricing.quotes.member_price; 0: the list price)."""
+    for variant in variants:
+        variant.viewer_price = quotes.member_price(variant.price, percentage)
 
 
 def visible_product_count(*, user) -> int:

@@ -52,9 +52,10 @@ class VariantData(TypedDict, total=False):
     price: Decimal
     stock_quantity: int
     attributes: dict[str, Any]
+    weight_grams: int | None
 
 
-VARIANT_FIELDS = ("sku", "name", "price", "stock_quantity", "attributes")
+VARIANT_FIELDS = ("sku", "name", "price", "stock_quantity", "attributes", "weight_grams")
 PRODUCT_FIELDS = ("name", "slug", "description", "category", "is_published", "tax_class")
 
 # Marks a keyword argument the caller did not pass (None is a meaningful value).

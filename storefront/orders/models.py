@@ -106,6 +106,12 @@ class Order(TimeStampedModel):
     # The shipping method charged ("" when the store charged no shipping).
     shipping_method_code = models.CharField(max_length=64, blank=True, default="")
     shipping_method_name = models.CharField(max_length=128, blank=True, default="")
+    # The voucher the order used (its code as entered, upper-cased, stays if it is deleted);
+    # the order holds one of its uses until cancelled (storefront/pricing/vouchers.py).
+    voucher = models.ForeignKey(
+        "pricing.Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    voucher_code = models.CharField(max_length=64, blank=True, default="")
     # Client-chosen key that makes a retried checkout return the first order (Idempotency-Key
     # header); `request_fingerprint` is a hash of the request body it was first used with.
     # NULL, not "", for "no key": the unique constraint must ignore orders placed without one.
@@ -196,6 +202,38 @@ class OrderItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku}"
+
+
+class OrderDiscount(models.Model):
+    """A discount the order was placed with, as its quote's `applied` listed it: a
+    promotion, the voucher or the membership discount, and what it took off (store
+    currency; for a free-shipping voucher, the shipping price waived). The promotion or
+    voucher itself is kept while it exists; code and name are snapshots."""
+
+    class Kind(models.TextChoices):
+        PROMOTION = "promotion", "Promotion"
+        VOUCHER = "voucher", "Voucher"
+        MEMBERSHIP = "membership", "Membership"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="discounts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.CharField(max_length=64)
+    name = models.CharField(max_length=128, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    promotion = models.ForeignKey(
+        "pricing.Promotion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    voucher = models.ForeignKey(
+        "pricing.Voucher", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["kind", "code"], name="orders_discount_kind_code")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.code}: {self.amount}"
 
 
 class OrderEvent(models.Model):

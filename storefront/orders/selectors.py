@@ -11,16 +11,16 @@ from storefront.orders.models import Order, OrderEvent
 def order_list(*, user: User) -> QuerySet[Order]:
     """Orders `user` may see (staff: all; customers: their own), newest first.
 
-    Customer and payment are joined and items prefetched: a page costs 2 queries (plus 1 for
-    the pagination count), whatever the number of orders and items.
+    Customer and payment are joined, items and discounts prefetched: a page costs 3 queries
+    (plus 1 for the pagination count), whatever the number of orders and items.
     """
     return _shown(Order.objects.visible_to(user)).order_by("-placed_at", "-id")
 
 
 def _shown(orders: QuerySet[Order]) -> QuerySet[Order]:
-    """`orders` with what OrderSerializer shows: customer and payment joined, items
-    prefetched."""
-    return orders.select_related("customer", "payment").prefetch_related("items")
+    """`orders` with what OrderSerializer shows: customer and payment joined, items and
+    discounts prefetched."""
+    return orders.select_related("customer", "payment").prefetch_related("items", "discounts")
 
 
 def _detailed(orders: QuerySet[Order]) -> QuerySet[Order]:

@@ -3,10 +3,12 @@
 These are the only places where the events of an order's life happen, so side effects
 (notifications, webhooks) hook in here, one call each:
 
-- place_order: an order is placed (stock sold, cart emptied, payment pending);
+- place_order: an order is placed (stock sold, voucher use claimed, cart emptied, payment
+  pending);
 - change_order_status: an order moves along Order.TRANSITIONS (cancelling delegates to
   cancel_order);
-- cancel_order: an order is cancelled (stock back, completed payment refunded);
+- cancel_order: an order is cancelled (stock back, voucher use given back, completed payment
+  refunded);
 - pay_order / complete_cash_on_delivery_payment: a payment completes (or a card is declined).
 
 Lock order. Every writer of these rows, here and in the other apps (staff edits of the
@@ -21,6 +23,7 @@ skipping what it does not need, so that no two transactions wait on each other i
    transaction locks (a checkout: its line, then its cart row; deleting a variant: all of
    them) and followed by its low-stock alert; then the products whose derived min_price or
    in_stock the statement changes, in ascending id (catalog migration 0005's trigger);
+   then the voucher whose use an order claims or gives back (storefront/pricing/vouchers.py);
 4. a customer's row, after their cart items (anonymise_customer);
 5. last, the locks that block foreign-key checks (FOR UPDATE of a product: a new slug, a
    deletion), once nothing a checkout holds is still awaited.
@@ -62,11 +65,11 @@ from storefront.orders.exceptions import (
     OutOfStock,
     PaymentRequired,
 )
-from storefront.orders.models import MAX_ORDER_TOTAL, Order, OrderEvent, OrderItem
+from storefront.orders.models import MAX_ORDER_TOTAL, Order, OrderDiscount, OrderEvent, OrderItem
 from storefront.payments import services as payment_services
 from storefront.payments.exceptions import PaymentDeclined, PaymentNotAllowed
 from storefront.payments.models import Payment
-from storefront.pricing import quotes
+from storefront.pricing import quotes, vouchers
 from storefront.pricing.exceptions import PriceChanged
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud is not misheard.
@@ -90,6 +93,7 @@ def place_order(
     additional_phone: str = "",
     payment_method: str = Payment.Method.CASH_ON_DELIVERY,
     shipping_method: str | None = None,
+    voucher_code: str | None = None,
     expected_total: Decimal | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
@@ -105,11 +109,14 @@ def place_order(
     text and its postal address (addresses.snapshot).
 
     The amounts are the quote of the locked lines (storefront/pricing/quotes.py, the one
-    pipeline): shipped with `shipping_method` (a code; default: the cheapest offered for
-    the shipping address's country), the order keeps the subtotal, discount, shipping, tax
-    and total, and each item its list price, unit price, discount, tax rate and tax. With
-    `expected_total` (the total of the client's quote), a different total raises
-    PriceChanged (409, the new quote in `details`) instead of charging it.
+    pipeline) at the customer's member prices with the promotions active now: shipped with
+    `shipping_method` (a code; default: the cheapest offered for the shipping address's
+    country), with `voucher_code` (optional, any case; the order claims one of its uses in
+    the transaction: storefront/pricing/vouchers.py), the order keeps the subtotal,
+    discount, shipping, tax and total, each item its list price, unit price, discount, tax
+    rate and tax, and the discounts applied (OrderDiscount). With `expected_total` (the
+    total of the client's quote), a different total raises PriceChanged (409, the new quote
+    in `details`) instead of charging it.
 
     `idempotency_key` (optional, per customer, never expires): if an order was already
     placed with this key and the same inputs, it is returned with created=False and nothing
@@ -120,8 +127,10 @@ def place_order(
     takes `payment_method` (cards without a gateway and with settings.PAYMENT_SANDBOX off),
     EmptyCart (400), OutOfStock (409, with the short lines in `details`),
     ShippingMethodUnavailable (400: the method is not offered for the address, or the store
-    ships but nothing ships there), PriceChanged (409), OrderTooLarge (400),
-    IdempotencyKeyReused (422). Nothing changes when it raises.
+    ships but nothing ships there), VoucherInvalid, VoucherExpired, VoucherExhausted (400),
+    VoucherTakenMeanwhile (409 voucher_exhausted: concurrent orders took its last use),
+    PriceChanged (409), OrderTooLarge (400), IdempotencyKeyReused (422). Nothing changes
+    when it raises.
 
     The order number is random (generate_order_number, 50 bits): in the rare case that it is
     taken, the whole transaction is rolled back and run again with a new number, up to
@@ -136,7 +145,11 @@ def place_order(
         "phone_number": phone_number,
         "additional_phone": additional_phone,
         "payment_method": payment_method,
-        **_given(shipping_method=shipping_method, expected_total=expected_total),
+        **_given(
+            shipping_method=shipping_method,
+            voucher_code=voucher_code,
+            expected_total=expected_total,
+        ),
     }
     place = partial(
         _place_order,
@@ -145,7 +158,7 @@ def place_order(
         email=customer.email,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
-        **_checkout_arguments(inputs),
+        **_checkout_arguments(inputs, membership=customer.membership),
     )
     return _with_a_free_number(place)
 
@@ -160,6 +173,7 @@ def place_guest_order(
     additional_phone: str = "",
     payment_method: str = Payment.Method.CASH_ON_DELIVERY,
     shipping_method: str | None = None,
+    voucher_code: str | None = None,
     expected_total: Decimal | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Order, bool]:
@@ -182,7 +196,11 @@ def place_guest_order(
         "phone_number": phone_number,
         "additional_phone": additional_phone,
         "payment_method": payment_method,
-        **_given(shipping_method=shipping_method, expected_total=expected_total),
+        **_given(
+            shipping_method=shipping_method,
+            voucher_code=voucher_code,
+            expected_total=expected_total,
+        ),
     }
     place = partial(
         _place_order,
@@ -190,7 +208,7 @@ def place_guest_order(
         guest_cart=cart,
         idempotency_key=idempotency_key,
         fingerprint=_fingerprint(**inputs),
-        **_checkout_arguments(inputs),
+        **_checkout_arguments(inputs, membership=None),
     )
     return _with_a_free_number(place)
 
@@ -201,11 +219,12 @@ def _given(**inputs: object) -> dict:
     return {name: str(value) for name, value in inputs.items() if value is not None}
 
 
-def _checkout_arguments(inputs: dict) -> dict:
+def _checkout_arguments(inputs: dict, *, membership: str | None) -> dict:
     """The arguments of _place_order from the checkout inputs: each address as its text and
-    its postal address (`<name>_details`), as the order keeps them; the shipping and tax
-    rates of the shipping address (read before the transaction: one query, no lock); the
-    shipping method and expected total (None when not given)."""
+    its postal address (`<name>_details`), as the order keeps them; the quote context
+    (read before the transaction: one query, no lock) of the shipping address, the
+    customer's `membership` (None: a guest) and the voucher code; the shipping method and
+    expected total (None when not given)."""
     snapshots = {}
     for name in ("shipping_address", "billing_address"):
         snapshots[name], snapshots[f"{name}_details"] = addresses.snapshot(inputs[name])
@@ -214,10 +233,14 @@ def _checkout_arguments(inputs: dict) -> dict:
     return {
         **inputs,
         **snapshots,
-        "rates": quotes.destination_rates(
-            country=country, region=snapshots["shipping_address_details"]["region"]
+        "context": quotes.quote_context(
+            country=country,
+            region=snapshots["shipping_address_details"]["region"],
+            membership=membership,
+            voucher_code=inputs.get("voucher_code"),
         ),
         "shipping_method": inputs.get("shipping_method"),
+        "voucher_code": inputs.get("voucher_code"),
         "expected_total": Decimal(expected) if expected is not None else None,
     }
 
@@ -249,8 +272,9 @@ def _place_order(
     phone_number: str,
     additional_phone: str,
     payment_method: str,
-    rates: quotes.DestinationRates,
+    context: quotes.QuoteContext,
     shipping_method: str | None,
+    voucher_code: str | None,
     expected_total: Decimal | None,
     idempotency_key: str | None,
     fingerprint: str,
@@ -269,7 +293,7 @@ def _place_order(
         cart_lines = CartItem.objects.filter(cart__customer=customer)
         own_orders = Order.objects.filter(customer=customer, guest_cart_token__isnull=True)
     lines = list(
-        cart_lines.select_related("cart", "variant__product")
+        quotes.with_promotion_targets(cart_lines.select_related("cart"))
         .select_for_update(of=("self", "cart", "variant"))
         .order_by("variant_id")
     )
@@ -286,8 +310,8 @@ def _place_order(
     short = [line for line in lines if not line.is_available]
     if short:
         raise OutOfStock(details={"lines": [_shortage(line) for line in short]})
-    quote = quotes.build_quote(lines=lines, rates=rates, shipping_method=shipping_method)
-    quotes.require_shipping(quote, rates)
+    quote = quotes.build_quote(lines=lines, context=context, shipping_method=shipping_method)
+    quotes.require_shipping(quote, context)
     if expected_total is not None and quote.total != expected_total:
         raise PriceChanged(
             details={"expected_total": f"{expected_total:.2f}", "quote": quote.as_json()}
@@ -296,6 +320,9 @@ def _place_order(
         raise OrderTooLarge()
 
     stock.sell(lines=[(line.variant, line.quantity) for line in lines])
+    if quote.voucher is not None:
+        # After the stock (lock order: variants, products, then the voucher).
+        vouchers.claim_use(quote.voucher, customer=customer, email=email)
     order = Order(
         number=number,
         customer=customer,
@@ -320,6 +347,8 @@ def _place_order(
         total=quote.total,
         shipping_method_code=quote.shipping.code if quote.shipping else "",
         shipping_method_name=quote.shipping.name if quote.shipping else "",
+        voucher_id=quote.voucher.id if quote.voucher else None,
+        voucher_code=quote.voucher.code if quote.voucher else "",
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
@@ -341,15 +370,30 @@ def _place_order(
         )
         for line, priced in zip(lines, quote.lines, strict=True)
     ]
+    discounts = [
+        OrderDiscount(
+            order=order,
+            kind=applied.kind,
+            code=applied.code,
+            name=applied.name,
+            description=applied.description,
+            amount=applied.amount,
+            promotion_id=applied.promotion_id,
+            voucher_id=applied.voucher_id,
+        )
+        for applied in quote.applied
+    ]
     placed = OrderEvent(
         order=order, actor=customer, from_status="", to_status=order.status, note="Order placed."
     )
     payment = payment_services.new_payment(order=order, method=payment_method)
     # Only the lines just sold: an item added while this checkout ran stays in the cart.
-    _insert_order(order, items=items, placed=placed, payment=payment, sold=lines)
+    _insert_order(
+        order, items=items, discounts=discounts, placed=placed, payment=payment, sold=lines
+    )
     emails.enqueue_order_confirmation(order_id=order.pk)
     # What selectors.order_detail would prefetch, so that showing the new order costs no query.
-    seed_prefetch_cache(order, items=items, events=[placed])
+    seed_prefetch_cache(order, items=items, discounts=discounts, events=[placed])
     return order, True
 
 
@@ -372,8 +416,9 @@ def change_order_status(*, order: Order, status: str, actor: User | None, note: 
 
 @transaction.atomic
 def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
-    """Cancel a pending or processing order: its stock comes back, a completed payment is
-    refunded through its provider. Records an OrderEvent.
+    """Cancel a pending or processing order: its stock comes back, the voucher use it held
+    is given back, a completed payment is refunded through its provider. Records an
+    OrderEvent.
 
     Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled,
     and PaymentMethodUnavailable (400) when a completed payment's provider is no longer
@@ -387,6 +432,7 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
         _record_payment_outcome(order=order, payment=payment, actor=actor)
         emails.enqueue_refund_email(order_id=order.pk)
     _restock(order)
+    vouchers.release_use(voucher_id=order.voucher_id)
     return order
 
 
@@ -519,37 +565,46 @@ def _insert_order(
     order: Order,
     *,
     items: list[OrderItem],
+    discounts: list[OrderDiscount],
     placed: OrderEvent,
     payment: Payment,
     sold: list[CartItem],
 ) -> None:
-    """Insert the new order, its items, its "placed" event and its payment, and delete the
-    cart items `sold`; set the primary keys of the new rows.
+    """Insert the new order, its items, its discounts, its "placed" event and its payment,
+    and delete the cart items `sold`; set the primary keys of the new rows.
 
     One statement (storefront/core/sql.py): each insert is a WITH query, and the rows of
     the order take its id from the first.
     """
     using = router.db_for_write(Order)
-    rows = [*items, placed, payment]
+    rows = [*items, *discounts, placed, payment]
     sold_ids = [line.pk for line in sold]
     new_order_id = sql.with_query_id("new_order")
     for row in rows:
         row.order_id = new_order_id
     cart_items = connections[using].ops.quote_name(CartItem._meta.db_table)
-    order.pk, item_ids, placed.pk, payment.pk = sql.run_with_queries(
+    queries = [
+        ("new_order", sql.insert_returning_pk([order], using=using)),
+        ("items", sql.insert_returning_pk(items, using=using)),
+    ]
+    if discounts:
+        queries.append(("discounts", sql.insert_returning_pk(discounts, using=using)))
+    order.pk, item_ids, discount_ids, placed.pk, payment.pk = sql.run_with_queries(
         [
-            ("new_order", sql.insert_returning_pk([order], using=using)),
-            ("items", sql.insert_returning_pk(items, using=using)),
+            *queries,
             ("placed", sql.insert_returning_pk([placed], using=using)),
             ("payment", sql.insert_returning_pk([payment], using=using)),
             ("sold", (f"DELETE FROM {cart_items} WHERE id = ANY(%s)", (sold_ids,))),
         ],
         "SELECT (SELECT id FROM new_order), ARRAY(SELECT id FROM items ORDER BY id), "
-        "(SELECT id FROM placed), (SELECT id FROM payment)",
+        + ("ARRAY(SELECT id FROM discounts ORDER BY id), " if discounts else "ARRAY[]::bigint[], ")
+        + "(SELECT id FROM placed), (SELECT id FROM payment)",
         using=using,
     )
     for item, item_id in zip(items, item_ids, strict=True):
         item.pk = item_id
+    for discount, discount_id in zip(discounts, discount_ids, strict=True):
+        discount.pk = discount_id
     for row in rows:
         row.order = order
     sql.mark_saved([order, *rows], using=using)

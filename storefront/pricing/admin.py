@@ -6,21 +6,34 @@ a country in one zone at most and method codes unique across zones (the models' 
 fields, checked by the forms), one rest-of-the-world zone that lists no countries, and
 min_days at most max_days, each refused with a message on the form rather than the
 database's constraint name. So do those of docs/taxes.md (storefront/pricing/api/taxes.py):
-one rate per country, region (ignoring case) and tax class, from 0 to 1.
+one rate per country, region (ignoring case) and tax class, from 0 to 1. And so do those of
+docs/promotions.md, with the API's own checks (storefront/pricing/api/tiers.py,
+promotions.py, vouchers.py): tier percentages from 0 to 100 (the three tiers are neither
+added nor deleted, and a change invalidates the catalog's cached responses), discount values
+that fit their kind, dates in order, voucher codes of letters, digits, - and _ stored
+upper-cased and unique ignoring case, and a voucher's usage limit not below its uses.
 """
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count, QuerySet
 from django_countries.filters import CountryFilter
 
+from storefront.accounts.models import User
+from storefront.pricing.api.promotions import promotion_errors
 from storefront.pricing.api.taxes import held_elsewhere
+from storefront.pricing.api.tiers import percentage_errors, save_tier
+from storefront.pricing.api.vouchers import code_taken, normalize_code, save_voucher, voucher_errors
 from storefront.pricing.models import (
     METHOD_FIELDS,
+    MembershipTier,
+    Promotion,
     ShippingMethod,
     ShippingZone,
     ShippingZoneCountry,
     TaxRate,
+    Voucher,
 )
 
 REST_OF_WORLD_LISTS_NONE = (
@@ -180,3 +193,188 @@ class TaxRateAdmin(admin.ModelAdmin):
     list_filter = [("country", CountryFilter), "tax_class"]
     search_fields = ["region", "name"]
     ordering = ["country", "region", "tax_class"]
+
+
+# --- Discounts -------------------------------------------------------------------------------
+
+
+class MembershipTierForm(forms.ModelForm):
+    class Meta:
+        model = MembershipTier
+        fields = ["name", "discount_percentage"]
+
+    def clean_discount_percentage(self):
+        percentage = self.cleaned_data["discount_percentage"]
+        errors = percentage_errors(percentage)
+        if errors:
+            raise forms.ValidationError(errors)
+        return percentage
+
+
+@admin.register(MembershipTier)
+class MembershipTierAdmin(admin.ModelAdmin):
+    """The three tiers of the memberships: their names and percentages change, the set of
+    tiers does not (no add, no delete)."""
+
+    form = MembershipTierForm
+    list_display = ["code", "name", "discount_percentage"]
+    fields = ["code", "name", "discount_percentage"]
+    readonly_fields = ["code"]
+    ordering = ["discount_percentage", "code"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        # The API's write: it invalidates the catalog's cached responses on commit.
+        save_tier(tier=obj, data=form.cleaned_data)
+
+
+def tiers_form_field() -> forms.MultipleChoiceField:
+    """The memberships a discount is for, as checkboxes (each at most once); none: everyone."""
+    return forms.MultipleChoiceField(
+        choices=User.Membership.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Memberships it applies to; none: everyone, guests included.",
+    )
+
+
+class PromotionForm(forms.ModelForm):
+    tiers = tiers_form_field()
+
+    class Meta:
+        model = Promotion
+        fields = [
+            "code",
+            "name",
+            "description",
+            "kind",
+            "value",
+            "categories",
+            "collections",
+            "tags",
+            "products",
+            "tiers",
+            "starts_at",
+            "ends_at",
+            "priority",
+            "is_active",
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        # The API's checks, on the field they name; the model's check constraints would
+        # answer with their names only.
+        errors = promotion_errors(
+            kind=cleaned.get("kind"),
+            value=cleaned.get("value"),
+            starts_at=cleaned.get("starts_at"),
+            ends_at=cleaned.get("ends_at"),
+        )
+        for field, messages in errors.items():
+            self.add_error(field, messages)
+        return cleaned
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    form = PromotionForm
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "value",
+        "priority",
+        "starts_at",
+        "ends_at",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name"]
+    filter_horizontal = ["categories", "collections", "tags", "products"]
+    ordering = ["-priority", "code"]
+
+
+class VoucherForm(forms.ModelForm):
+    tiers = tiers_form_field()
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "value",
+            "min_subtotal",
+            "starts_at",
+            "ends_at",
+            "usage_limit",
+            "per_customer_limit",
+            "tiers",
+            "is_active",
+        ]
+
+    def clean_code(self) -> str:
+        try:
+            code = normalize_code(self.cleaned_data["code"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        taken = code_taken(voucher=self.instance if self.instance.pk else None, code=code)
+        if taken:
+            raise forms.ValidationError(taken["code"])
+        return code
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        errors = voucher_errors(
+            kind=cleaned.get("kind"),
+            value=cleaned.get("value"),
+            starts_at=cleaned.get("starts_at"),
+            ends_at=cleaned.get("ends_at"),
+            usage_limit=cleaned.get("usage_limit"),
+            times_used=self._times_used(),
+        )
+        for field, messages in errors.items():
+            self.add_error(field, messages)
+        return cleaned
+
+    def _times_used(self) -> int:
+        """The voucher's uses, read with its row locked when the form is validated in a
+        transaction (the admin's change view is one): a checkout then cannot claim a use
+        between this check and the save, which would break the usage-limit constraint."""
+        if self.instance.pk is None:
+            return 0
+        vouchers = Voucher.objects.filter(pk=self.instance.pk)
+        if transaction.get_connection().in_atomic_block:
+            vouchers = vouchers.select_for_update()
+        return vouchers.values_list("times_used", flat=True).first() or 0
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    form = VoucherForm
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "value",
+        "times_used",
+        "usage_limit",
+        "ends_at",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["times_used"]
+    ordering = ["code"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # The API's write: only the changed fields, never times_used (the checkouts').
+        save_voucher(voucher=obj, data=form.cleaned_data)

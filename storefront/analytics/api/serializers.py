@@ -68,7 +68,22 @@ class PeriodSerializer(serializers.Serializer):
 
 
 class SummarySerializer(PeriodSerializer):
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    revenue = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="Gross: the sum of order totals, tax and shipping included.",
+    )
+    net_revenue = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="revenue less the tax in it (tax_total)."
+    )
+    subtotal = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="The orders' lines at the prices charged."
+    )
+    discount_total = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Promotions and vouchers, off the lines."
+    )
+    shipping_total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    tax_total = serializers.DecimalField(max_digits=16, decimal_places=2)
     order_count = serializers.IntegerField()
     average_order_value = serializers.DecimalField(max_digits=16, decimal_places=2)
     items_sold = serializers.IntegerField()
@@ -108,3 +123,23 @@ class CategoryRevenueSerializer(serializers.Serializer):
 
 class RevenueByCategorySerializer(PeriodSerializer):
     results = CategoryRevenueSerializer(many=True)
+
+
+class DiscountUsageSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="The promotion's or voucher's code, or the membership (bronze, silver, gold)."
+    )
+    name = serializers.CharField()
+    uses = serializers.IntegerField(help_text="Orders that applied it.")
+    discount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="What it took off those orders."
+    )
+    revenue = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="The totals of those orders."
+    )
+
+
+class DiscountsSerializer(PeriodSerializer):
+    promotions = DiscountUsageSerializer(many=True)
+    vouchers = DiscountUsageSerializer(many=True)
+    membership = DiscountUsageSerializer(many=True)

@@ -12,4 +12,5 @@ urlpatterns = [
         views.RevenueByCategoryView.as_view(),
         name="analytics-revenue-by-category",
     ),
+    path("analytics/discounts/", views.DiscountsView.as_view(), name="analytics-discounts"),
 ]

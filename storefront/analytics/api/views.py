@@ -35,7 +35,8 @@ class SummaryView(AnalyticsView):
         responses=serializers.SummarySerializer,
     )
     def get(self, request):
-        """Revenue, order count, average order value and units sold over a period.
+        """Revenue (gross and net of tax), its parts (subtotal, discounts, shipping, tax),
+        order count, average order value and units sold over a period.
 
         Cancelled and refunded orders are excluded; amounts are strings in `currency`.
         """
@@ -111,3 +112,17 @@ class RevenueByCategoryView(AnalyticsView):
         params = self.params(request)
         rows = selectors.revenue_by_category(period=params["period"])
         return Response(serializers.RevenueByCategorySerializer({"results": rows, **params}).data)
+
+
+class DiscountsView(AnalyticsView):
+    @extend_schema(
+        parameters=[serializers.PeriodParamsSerializer],
+        responses=serializers.DiscountsSerializer,
+    )
+    def get(self, request):
+        """How each promotion, voucher and membership discount was used over a period: the
+        orders that applied it, what it took off and those orders' revenue (most used
+        first). Cancelled and refunded orders are excluded."""
+        params = self.params(request)
+        usage = selectors.discount_usage(period=params["period"])
+        return Response(serializers.DiscountsSerializer({**usage, **params}).data)

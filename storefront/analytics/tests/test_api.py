@@ -19,6 +19,7 @@ ENDPOINTS = [
     "analytics-sales",
     "analytics-sales-csv",
     "analytics-revenue-by-category",
+    "analytics-discounts",
 ]
 
 
@@ -75,6 +76,11 @@ def test_summary_reports_figures_as_strings_in_the_store_currency(staff_client, 
         "date_to": "2025-03-31",
         "currency": "USD",
         "revenue": "95.00",
+        "net_revenue": "95.00",
+        "subtotal": "95.00",
+        "discount_total": "0.00",
+        "shipping_total": "0.00",
+        "tax_total": "0.00",
         "order_count": 2,
         "average_order_value": "47.50",
         "items_sold": 7,

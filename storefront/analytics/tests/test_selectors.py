@@ -36,6 +36,11 @@ def test_summary_adds_up_orders_and_units_of_the_period():
     assert summary == {
         "currency": "USD",
         "revenue": Decimal("70.00"),
+        "net_revenue": Decimal("70.00"),
+        "subtotal": Decimal("70.00"),
+        "discount_total": Decimal("0.00"),
+        "shipping_total": Decimal("0.00"),
+        "tax_total": Decimal("0.00"),
         "order_count": 2,
         "average_order_value": Decimal("35.00"),
         "items_sold": 5,

@@ -44,11 +44,28 @@ class CartVariantSerializer(serializers.ModelSerializer):
 
 
 class CartItemSerializer(serializers.ModelSerializer):
+    """A cart item at current prices, for the cart's customer (selectors.load_cart_contents)."""
+
     variant = CartVariantSerializer()
-    unit_price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, help_text="The variant's current price."
+    list_price = serializers.DecimalField(
+        source="variant.price",
+        max_digits=12,
+        decimal_places=2,
+        help_text="The variant's current price, before any member discount.",
     )
-    line_total = serializers.DecimalField(max_digits=None, decimal_places=2)
+    unit_price = serializers.DecimalField(
+        source="member_unit_price",
+        max_digits=12,
+        decimal_places=2,
+        help_text="The price of one unit for the cart's customer: the member price of "
+        "list_price at their membership's tier (a guest cart: the list price).",
+    )
+    line_total = serializers.DecimalField(
+        source="member_line_total",
+        max_digits=None,
+        decimal_places=2,
+        help_text="unit_price x quantity, to the cent.",
+    )
     available = serializers.BooleanField(
         source="is_available",
         help_text="Whether the product is on sale and its stock covers the quantity now.",
@@ -56,15 +73,29 @@ class CartItemSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CartItem
-        fields = ["id", "variant", "quantity", "unit_price", "line_total", "available"]
+        fields = [
+            "id",
+            "variant",
+            "quantity",
+            "list_price",
+            "unit_price",
+            "line_total",
+            "available",
+        ]
         read_only_fields = fields
 
 
 class CartSerializer(serializers.ModelSerializer):
-    """{id, items, total, currency}: a cart at current prices (use after load_cart_contents)."""
+    """{id, items, total, currency}: a cart at current prices, its customer's member prices
+    (use after load_cart_contents, which computes them)."""
 
     items = CartItemSerializer(many=True)
-    total = serializers.DecimalField(max_digits=None, decimal_places=2)
+    total = serializers.DecimalField(
+        source="member_total",
+        max_digits=None,
+        decimal_places=2,
+        help_text="The sum of the line totals.",
+    )
     currency = serializers.CharField(help_text="ISO 4217 code of every amount.")
 
     class Meta:
@@ -97,15 +128,16 @@ class CartSerializer(serializers.ModelSerializer):
                         },
                     },
                     "quantity": item.quantity,
-                    "unit_price": PRICE_FIELD.to_representation(item.unit_price),
-                    "line_total": CART_AMOUNT_FIELD.to_representation(item.line_total),
+                    "list_price": PRICE_FIELD.to_representation(variant.price),
+                    "unit_price": PRICE_FIELD.to_representation(item.member_unit_price),
+                    "line_total": CART_AMOUNT_FIELD.to_representation(item.member_line_total),
                     "available": item.is_available,
                 }
             )
         return {
             "id": cart.pk,
             "items": items,
-            "total": CART_AMOUNT_FIELD.to_representation(cart.total()),
+            "total": CART_AMOUNT_FIELD.to_representation(cart.member_total),
             "currency": cart.currency,
         }
 

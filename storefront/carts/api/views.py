@@ -1,7 +1,9 @@
 """Cart endpoints: the customer's cart under /api/cart/, guest carts under /api/carts/{token}/.
 
 Every mutation answers with the whole cart at current prices (the GET shape), except DELETE
-of an item, which answers 204. Errors use the shape of docs/api.md; codes in docs/checkout.md.
+of an item, which answers 204. A customer's cart shows their member prices (`unit_price`,
+`line_total`, `total`; `list_price` beside), a guest cart list prices. Errors use the shape
+of docs/api.md; codes in docs/checkout.md.
 """
 
 from typing import Any
@@ -35,6 +37,7 @@ from storefront.carts.models import Cart
 from storefront.carts.selectors import load_cart_contents
 from storefront.core.api.schema import raises
 from storefront.core.api.throttling import ClientAddressThrottle
+from storefront.pricing import quotes
 
 
 class CartViewMixin:
@@ -50,8 +53,13 @@ class CartViewMixin:
         """Keyword arguments naming the cart for services.add_to_cart, without a query."""
         raise NotImplementedError
 
+    def cart_membership(self) -> str | None:
+        """The membership whose prices the cart shows: its customer's (None: a guest cart,
+        at list prices)."""
+        raise NotImplementedError
+
     def cart_response(self, cart: Cart, status_code: int = status.HTTP_200_OK) -> Response:
-        load_cart_contents(cart)
+        load_cart_contents(cart, membership=self.cart_membership())
         serializer = self.cart_serializer_class(cart, context={"request": self.request})
         return Response(serializer.data, status=status_code)
 
@@ -67,6 +75,9 @@ class CustomerCartMixin(CartViewMixin):
     def cart_owner(self) -> dict[str, Any]:
         return {"customer": self.request.user}
 
+    def cart_membership(self) -> str | None:
+        return quotes.membership_of(self.request.user)
+
 
 class GuestCartMixin(CartViewMixin):
     """The guest cart named by the URL's token; 404 for an unknown token."""
@@ -80,6 +91,9 @@ class GuestCartMixin(CartViewMixin):
 
     def cart_owner(self) -> dict[str, Any]:
         return {"token": self.kwargs["token"]}
+
+    def cart_membership(self) -> str | None:
+        return None
 
 
 class CartDetailBase(CartViewMixin, APIView):

@@ -57,6 +57,7 @@ def test_cart_shows_items_at_current_prices(client, customer):
                     },
                 },
                 "quantity": 2,
+                "list_price": "12.50",
                 "unit_price": "12.50",
                 "line_total": "25.00",
                 "available": True,

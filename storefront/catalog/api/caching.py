@@ -2,8 +2,12 @@
 
 A cached hit costs no SQL query and no serialization: the stored JSON bytes are sent as they
 are. Cached: GET requests answered 200 in JSON by users who see only published products
-(anonymous visitors and customers, never staff), keyed by the JSON media type and the full
-URL (scheme, host, path, query string: image URLs in the body are absolute). Staleness is
+(anonymous visitors and customers, never staff), keyed by the JSON media type, the full
+URL (scheme, host, path, query string: image URLs in the body are absolute) and the viewer's
+membership (prices are the viewer's: anonymous visitors and each tier have entries of their
+own, shared by every customer of that tier). Staff are never cached, so the key need not
+say who sees unpublished products. A change of a tier's percentage invalidates every entry
+(the MembershipTier writes call cache.invalidate_catalog). Staleness is
 ruled out by the versions of storefront/catalog/cache.py; settings.CATALOG_CACHE_SECONDS
 bounds how long an entry lives (0 turns the cache off).
 
@@ -27,6 +31,7 @@ from rest_framework.response import Response
 
 from storefront.catalog import cache
 from storefront.catalog.selectors import can_see_unpublished
+from storefront.pricing import quotes
 
 RESULTS = ("hit", "miss", "bypass")
 CACHE_REQUESTS = Counter(
@@ -59,8 +64,9 @@ def cached_read(
     ):
         CACHE_REQUESTS.labels("bypass").inc()
         return read()
+    membership = quotes.membership_of(request.user) or ""
     key = hashlib.sha256(
-        f"{request.accepted_media_type}\n{request.build_absolute_uri()}".encode()
+        f"{request.accepted_media_type}\n{request.build_absolute_uri()}\n{membership}".encode()
     ).hexdigest()
     entry, snapshot = cache.lookup(key)
     if entry is not None:

@@ -54,8 +54,8 @@ class PriceBandSerializer(serializers.Serializer):
 
 
 class PriceFacetSerializer(serializers.Serializer):
-    min = price_field("The lowest product price; null without one.", allow_null=True)
-    max = price_field("The highest product price; null without one.", allow_null=True)
+    min = price_field("The lowest product `price`; null without one.", allow_null=True)
+    max = price_field("The highest product `price`; null without one.", allow_null=True)
     bands = PriceBandSerializer(many=True, help_text="At most 5 bands of one round width.")
 
 
@@ -129,10 +129,12 @@ class ProductFacetsView(GenericAPIView):
         "the `category` filtered (the roots without one), counted with their descendants; "
         "`collections` without `collection`, `tags` without `tag`, `price` without "
         "`min_price`/`max_price`, `in_stock` without `in_stock`. Entries with no product "
-        "are left out, except the chosen collection and tag. Prices are the lowest variant "
-        "price of each product, in the store currency; each band's `min` and `max` are "
-        "inclusive, ready for `min_price` and `max_price`. Customers and anonymous visitors "
-        "count published products only; staff all.",
+        "are left out, except the chosen collection and tag. Prices are each product's "
+        "`price` as the list shows it to the one asking (the member price of its lowest "
+        "variant price at their tier; list prices for anonymous visitors), in the store "
+        "currency; each band's `min` and `max` are inclusive, ready for `min_price` and "
+        "`max_price`. Customers and anonymous visitors count published products only; staff "
+        "all.",
         responses={200: FacetsSerializer},
     )
     def get(self, request, *args, **kwargs):

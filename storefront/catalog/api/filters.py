@@ -1,4 +1,10 @@
-"""Query parameters of the product list (django-filter). A bad value answers 400, never 500."""
+"""Query parameters of the product list (django-filter). A bad value answers 400, never 500.
+
+Prices are the viewer's, as the list shows them in `price`: `min_price` and `max_price` bound
+the member price at the viewer's tier (list prices for anonymous visitors), exactly, as a
+range of the indexed `min_price` (querysets.price_condition); `ordering=price` sorts by
+`min_price`, which sorts by every tier's price too.
+"""
 
 import re
 from collections.abc import Iterable
@@ -18,6 +24,7 @@ from drf_spectacular.utils import extend_schema_field
 from storefront.catalog.models import Category, Collection, Product, ProductVariant, Tag
 from storefront.catalog.querysets import ProductQuerySet, categories_with_subtree_ids
 from storefront.core.api.filters import StrictBooleanFilter
+from storefront.pricing import quotes
 
 
 class SlugChoiceField(ModelChoiceField):
@@ -75,6 +82,10 @@ class ProductOrderingFilter(django_filters.OrderingFilter):
     """`ordering=price|-price|name|-name|created|-created`, comma-separated for several.
 
     Products without a price (no variant) sort last either way; ties go newest first.
+    `price` sorts by `min_price`, the list price: also an order of every tier's prices (a
+    member price never decreases as the list price grows), and the same order for anonymous
+    visitors and each tier. Two products whose member prices round to the same cent while
+    their list prices differ keep the list prices' order, not newest first.
     """
 
     def filter(self, qs: ProductQuerySet, value):
@@ -120,11 +131,14 @@ class ProductFilter(django_filters.FilterSet):
     )
     min_price = PriceFilter(
         method="filter_min_price",
-        help_text="Products whose lowest variant price is at least this (store currency).",
+        help_text="Products whose `price` (the viewer's price of the lowest variant price: "
+        "member prices for customers, list prices for anonymous visitors) is at least this "
+        "(store currency).",
     )
     max_price = PriceFilter(
         method="filter_max_price",
-        help_text="Products whose lowest variant price is at most this (store currency).",
+        help_text="Products whose `price` (the viewer's price, as for min_price) is at most "
+        "this (store currency).",
     )
     in_stock = StrictBooleanFilter(
         method="filter_in_stock",
@@ -147,7 +161,9 @@ class ProductFilter(django_filters.FilterSet):
     # Last: an explicit ordering replaces the relevance order `search` sets.
     ordering = ProductOrderingFilter(
         fields=(("min_price", "price"), ("name", "name"), ("created_at", "created")),
-        help_text="Sort by price, name or created (prefix - for descending); default newest first.",
+        help_text="Sort by price, name or created (prefix - for descending); default newest "
+        "first. By price: by `list_price`, which also orders by the viewer's `price` (a member "
+        "price never decreases as the list price grows).",
     )
 
     class Meta:
@@ -201,10 +217,16 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.filter(tags=tag)
 
     def filter_min_price(self, queryset: ProductQuerySet, name, value: Decimal):
-        return queryset.price_between(low=value)
+        return queryset.price_between(low=value, membership=self.membership)
 
     def filter_max_price(self, queryset: ProductQuerySet, name, value: Decimal):
-        return queryset.price_between(high=value)
+        return queryset.price_between(high=value, membership=self.membership)
+
+    @property
+    def membership(self) -> str | None:
+        """The viewer's membership, whose prices the price bounds are on (None: anonymous, or
+        no request: list prices)."""
+        return quotes.membership_of(getattr(self.request, "user", None))
 
     def filter_in_stock(self, queryset: ProductQuerySet, name, value: bool):
         return queryset.in_stock() if value else queryset.out_of_stock()

@@ -18,6 +18,8 @@ from storefront.catalog.models import (
 )
 from storefront.core.api.formats import PRICE_FIELD
 from storefront.core.api.parsers import text_error
+from storefront.pricing import quotes
+from storefront.pricing.models import MAX_WEIGHT_GRAMS
 
 # PostgreSQL `integer`, the column type of stock quantities and sort orders.
 MAX_INT = 2**31 - 1
@@ -67,24 +69,57 @@ class UploadedImageSerializer(ImageSerializer):
         fields = ["id", "url", "alt", "sort_order"]
 
 
+def viewer_price(list_price: Decimal, context: dict[str, Any]) -> str:
+    """`list_price` as the viewer pays it, as PRICE_FIELD writes it: quotes.member_price at
+    the percentage of the serializer's `context` (`percentage`, the viewer's tier's; absent:
+    0, an anonymous visitor's list price)."""
+    percentage = context.get("percentage", Decimal("0"))
+    return PRICE_FIELD.to_representation(quotes.member_price(list_price, percentage))
+
+
 class VariantSerializer(serializers.ModelSerializer):
-    """A variant (SKU): `price` in the store currency, `stock_quantity` in units on hand."""
+    """A variant (SKU): `price` the viewer's price (the member price of `list_price` at the
+    viewer's tier, the list price for an anonymous visitor) and `list_price` the variant's
+    own, both in the store currency; `stock_quantity` in units on hand; `weight_grams` one
+    unit's shipping weight in grams (null: unknown). Context: `percentage`, the viewer's tier
+    percentage (viewer_price)."""
+
+    price = serializers.SerializerMethodField()
+    list_price = serializers.DecimalField(
+        source="price", max_digits=12, decimal_places=2, read_only=True
+    )
 
     class Meta:
         model = ProductVariant
-        fields = ["id", "sku", "name", "price", "stock_quantity", "attributes"]
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "price",
+            "list_price",
+            "stock_quantity",
+            "attributes",
+            "weight_grams",
+        ]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    def get_price(self, variant: ProductVariant) -> str:
+        return viewer_price(variant.price, self.context)
 
 
 class ProductSerializer(serializers.ModelSerializer):
     """A product as shown in the list and detail.
 
-    `price` is the lowest variant price (decimal string, null without variants) in
-    `currency` (ISO 4217, settings.STORE_CURRENCY); `in_stock` says whether any variant has
-    stock; `tax_class` ("standard", "reduced" or "zero") says which of a country's tax
-    rates its lines are taxed at (docs/taxes.md). The API builds this shape in SQL
-    (catalog/documents.py); the fields declared here define it for the OpenAPI schema, and
-    test_documents.py checks that the two agree on instances with their variants, images,
-    collections and tags prefetched.
+    `list_price` is the lowest variant price and `price` the viewer's price of it (the
+    member price at the viewer's tier; the list price for an anonymous visitor), decimal
+    strings (null without variants) in `currency` (ISO 4217, settings.STORE_CURRENCY); the
+    variants' prices likewise. Context: `percentage`, the viewer's tier percentage
+    (viewer_price; absent: list prices), and `request` for absolute image URLs.
+    `in_stock` says whether any variant has stock; `tax_class` ("standard", "reduced" or
+    "zero") says which of a country's tax rates its lines are taxed at (docs/taxes.md). The
+    API builds this shape in SQL (catalog/documents.py); the fields declared here define it
+    for the OpenAPI schema, and test_documents.py checks that the two agree on instances
+    with their variants, images, collections and tags prefetched.
     """
 
     category = CategoryRefSerializer(read_only=True)
@@ -92,6 +127,7 @@ class ProductSerializer(serializers.ModelSerializer):
     tags = TagSerializer(many=True, read_only=True)
     images = ImageSerializer(many=True, read_only=True)
     price = serializers.SerializerMethodField()
+    list_price = serializers.SerializerMethodField()
     currency = serializers.SerializerMethodField()
     in_stock = serializers.SerializerMethodField()
     variants = VariantSerializer(many=True, read_only=True)
@@ -108,6 +144,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "tags",
             "images",
             "price",
+            "list_price",
             "currency",
             "in_stock",
             "is_published",
@@ -119,6 +156,11 @@ class ProductSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
     def get_price(self, product: Product) -> str | None:
+        prices = [variant.price for variant in product.variants.all()]
+        return viewer_price(min(prices), self.context) if prices else None
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True))
+    def get_list_price(self, product: Product) -> str | None:
         prices = [variant.price for variant in product.variants.all()]
         return PRICE_FIELD.to_representation(min(prices)) if prices else None
 
@@ -172,6 +214,13 @@ class VariantWriteSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
     stock_quantity = serializers.IntegerField(min_value=0, max_value=MAX_INT, default=0)
     attributes = serializers.JSONField(required=False, default=dict)
+    weight_grams = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_WEIGHT_GRAMS,
+        allow_null=True,
+        required=False,
+        help_text="One unit's shipping weight in grams (null: unknown, shipped as 0 g).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A PATCH skips missing fields, so a new variant's required fields are checked here.

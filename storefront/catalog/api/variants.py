@@ -1,5 +1,5 @@
 """Variants by SKU, for a warehouse or an ERP: GET /api/variants/?sku=A-1,A-2 looks them up,
-PATCH /api/variants/stock/ (staff) sets the stock and prices of up to 1,000 at once.
+PATCH /api/variants/stock/ (staff) sets the stock and (list) prices of up to 1,000 at once.
 
 The rules, with examples, are in docs/catalog.md ("SKU lookup and stock sync"); errors have the
 one shape of docs/api.md. Prices are decimal strings in the store currency (`currency`), stock
@@ -17,13 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from storefront.catalog import services
+from storefront.catalog import selectors, services
 from storefront.catalog.api.permissions import IsStaffOrReadOnly
 from storefront.catalog.api.serializers import MAX_INT
 from storefront.catalog.models import ProductVariant
-from storefront.catalog.selectors import variants_by_sku
 from storefront.core.api.filters import reject_unknown_query_parameters
 from storefront.core.api.parsers import JSONParser
+from storefront.pricing import quotes
 
 SKU_MAX_LENGTH = ProductVariant._meta.get_field("sku").max_length
 MAX_LOOKUP_SKUS = 100
@@ -37,15 +37,32 @@ SKU_LIST_PATTERN = (
 
 
 class VariantStockSerializer(serializers.ModelSerializer):
-    """A variant as the SKU endpoints show it: `price` in `currency` (ISO 4217, the store
-    currency), `stock_quantity` in units on hand, `product_id` its product's id."""
+    """A variant as the SKU endpoints show it: `price` the viewer's price (the member price
+    of `list_price` at the viewer's tier; the list price for anonymous visitors) and
+    `list_price` the variant's own, in `currency` (ISO 4217, the store currency);
+    `stock_quantity` in units on hand, `product_id` its product's id. Reads each variant's
+    `viewer_price` (selectors.with_viewer_prices)."""
 
     product_id = serializers.IntegerField(read_only=True)
+    price = serializers.DecimalField(
+        source="viewer_price",
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        help_text="The viewer's price: the member price at their tier, or the list price.",
+    )
+    list_price = serializers.DecimalField(
+        source="price",
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        help_text="The variant's price before any member discount.",
+    )
     currency = serializers.CharField(read_only=True)
 
     class Meta:
         model = ProductVariant
-        fields = ["id", "sku", "product_id", "price", "currency", "stock_quantity"]
+        fields = ["id", "sku", "product_id", "price", "list_price", "currency", "stock_quantity"]
         read_only_fields = fields
 
 
@@ -138,7 +155,9 @@ class VariantLookupView(APIView):
         description=f"Up to {MAX_LOOKUP_SKUS} SKUs, comma-separated, matched exactly. "
         "Answers the variants found, in the order of `sku`; a SKU that matches no variant "
         "(or, for customers and anonymous visitors, a variant of an unpublished product) is "
-        "absent from the answer. Not paginated.",
+        "absent from the answer. Not paginated. `price` is the viewer's price (the member "
+        "price at their tier; list prices for anonymous visitors), `list_price` the "
+        "variant's own.",
         parameters=[VariantLookupParamsSerializer],
         responses={200: VariantStockSerializer(many=True)},
     )
@@ -147,7 +166,7 @@ class VariantLookupView(APIView):
         params = VariantLookupParamsSerializer(data=request.query_params)
         reject_unknown_query_parameters(request, params.fields)
         params.is_valid(raise_exception=True)
-        variants = variants_by_sku(user=request.user, skus=params.validated_data["sku"])
+        variants = selectors.variants_by_sku(user=request.user, skus=params.validated_data["sku"])
         return Response(VariantStockSerializer(variants, many=True).data)
 
 
@@ -164,18 +183,21 @@ class VariantStockView(APIView):
     @extend_schema(
         summary="Set the stock and prices of variants by SKU (staff)",
         description=f"1 to {MAX_SYNC_LINES} lines, each a `sku` with its new `stock_quantity` "
-        "(units on hand), `price` (store currency) or both. One transaction: any bad line "
-        "(unknown SKU, a SKU listed twice, a bad value, neither field) answers 400 naming "
-        "it in `fields` (`items.<index>.<field>`) and nothing changes. Answers the variants "
-        "as now stored, in the order of the lines. A stock falling below LOW_STOCK_THRESHOLD "
-        "opens a low-stock alert, as every change of stock does.",
+        "(units on hand), `price` (the list price, store currency) or both. One transaction: "
+        "any bad line (unknown SKU, a SKU listed twice, a bad value, neither field) answers "
+        "400 naming it in `fields` (`items.<index>.<field>`) and nothing changes. Answers the "
+        "variants as now stored, in the order of the lines, in the lookup's shape "
+        "(`list_price` the price set, `price` the staff member's own price of it). A stock "
+        "falling below LOW_STOCK_THRESHOLD opens a low-stock alert, as every change of stock "
+        "does.",
         request=StockSyncSerializer,
         responses={200: VariantStockSerializer(many=True)},
     )
     def patch(self, request: Request) -> Response:
         """Apply the lines; answer the variants in the GET shape, in the order of the lines.
 
-        A fixed number of queries whatever the number of lines (services.sync_variants).
+        A fixed number of queries whatever the number of lines (services.sync_variants),
+        and one for the staff member's tier percentage (the answer's `price`).
         """
         serializer = StockSyncSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -186,4 +208,6 @@ class VariantStockView(APIView):
             # serializer nests the errors of a line: {"items": {"3": {"sku": [...]}}}.
             by_line = {index: {"sku": messages} for index, messages in error.message_dict.items()}
             raise ValidationError({"items": by_line}) from error
+        percentage = quotes.tier_discount(quotes.membership_of(request.user))
+        selectors.with_viewer_prices(variants, percentage)
         return Response(VariantStockSerializer(variants, many=True).data)

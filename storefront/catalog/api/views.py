@@ -38,6 +38,7 @@ from storefront.core.api.renderers import RawJSON, RawJSONList
 from storefront.core.api.schema import raises
 from storefront.core.exceptions import NotFound
 from storefront.core.models import is_valid_id
+from storefront.pricing import quotes
 
 
 class NotFoundInErrorShapeMixin:
@@ -81,8 +82,10 @@ NO_CONTENT = OpenApiResponse(description="Deleted.")
 class ProductViewSet(viewsets.ModelViewSet):
     """Products with their variants (SKUs), images, category, collections and tags.
 
-    Prices are decimal strings in the store currency (`currency`, ISO 4217). List and detail
-    answers for customers and visitors are cached whole and invalidated by any change they
+    Prices are decimal strings in the store currency (`currency`, ISO 4217): `price` the
+    viewer's (the member price at their membership's tier; list prices for anonymous
+    visitors), `list_price` the undiscounted one. List and detail answers for customers and
+    visitors are cached whole, apart for each membership, and invalidated by any change they
     show (api/caching.py).
     """
 
@@ -108,12 +111,13 @@ class ProductViewSet(viewsets.ModelViewSet):
 
     def _documents(self, product_ids: list[int]) -> RawJSONList:
         # The shape ProductSerializer declares, written by PostgreSQL (catalog/documents.py)
-        # and sent as it is (core/api/renderers.py).
+        # and sent as it is (core/api/renderers.py), at the viewer's prices.
         return RawJSONList(
             documents.product_json(
                 product_ids,
                 request=self.request,
                 published_only=not selectors.can_see_unpublished(self.request.user),
+                membership=quotes.membership_of(self.request.user),
             )
         )
 

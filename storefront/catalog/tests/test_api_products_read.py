@@ -45,6 +45,7 @@ def test_product_detail_has_the_documented_shape(api_client):
         "tags",
         "images",
         "price",
+        "list_price",
         "currency",
         "in_stock",
         "variants",
@@ -65,7 +66,9 @@ def test_product_detail_has_the_documented_shape(api_client):
         "sku",
         "name",
         "price",
+        "list_price",
         "stock_quantity",
+        "weight_grams",
         "attributes",
     }
 

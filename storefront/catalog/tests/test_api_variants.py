@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 LOOKUP_URL = "/api/variants/"
 SYNC_URL = "/api/variants/stock/"
-SHAPE = {"id", "sku", "product_id", "price", "currency", "stock_quantity"}
+SHAPE = {"id", "sku", "product_id", "price", "list_price", "currency", "stock_quantity"}
 
 
 def lookup(client, skus: str):
@@ -75,6 +75,7 @@ def test_lookup_answers_the_variants_of_the_skus_in_their_order(api_client):
             "sku": "ABC-2",
             "product_id": second.product_id,
             "price": "19.99",
+            "list_price": "19.99",
             "currency": "USD",
             "stock_quantity": 10,
         },
@@ -83,6 +84,7 @@ def test_lookup_answers_the_variants_of_the_skus_in_their_order(api_client):
             "sku": "ABC-1",
             "product_id": first.product_id,
             "price": "12.50",
+            "list_price": "12.50",
             "currency": "USD",
             "stock_quantity": 3,
         },
@@ -224,6 +226,7 @@ def test_sync_sets_stock_and_prices_and_answers_the_variants_in_line_order(staff
             "sku": "A-2",
             "product_id": product.pk,
             "price": "4.50",
+            "list_price": "4.50",
             "currency": "USD",
             "stock_quantity": 12,
         },
@@ -232,6 +235,7 @@ def test_sync_sets_stock_and_prices_and_answers_the_variants_in_line_order(staff
             "sku": "B-1",
             "product_id": other.product_id,
             "price": "6.00",
+            "list_price": "6.00",
             "currency": "USD",
             "stock_quantity": 7,
         },
@@ -240,6 +244,7 @@ def test_sync_sets_stock_and_prices_and_answers_the_variants_in_line_order(staff
             "sku": "A-1",
             "product_id": product.pk,
             "price": "10.00",
+            "list_price": "10.00",
             "currency": "USD",
             "stock_quantity": 9,
         },
@@ -553,8 +558,9 @@ def test_a_form_body_is_refused(staff_client, stocked):
 
 # SAVEPOINT (the test's transaction holds the request's), the variants' lock, the products'
 # lock, the price UPDATE, set_stock's lock and UPDATE, check_low_stock's resolving UPDATE
-# (the stock is at or above the threshold), RELEASE SAVEPOINT.
-SYNC_QUERIES = 8
+# (the stock is at or above the threshold), RELEASE SAVEPOINT; then the staff member's tier
+# percentage, for the answer's `price`.
+SYNC_QUERIES = 9
 
 
 @pytest.mark.parametrize("count", [1, 50])

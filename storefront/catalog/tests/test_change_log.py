@@ -63,6 +63,7 @@ CHANGED_COLUMNS = {
     "price": lambda variant: variant.price + Decimal("1.00"),
     "attributes": lambda variant: {"Size": "XL"},
     "created_at": lambda variant: variant.created_at - dt.timedelta(days=1),
+    "weight_grams": lambda variant: 250,
 }
 
 
@@ -128,3 +129,14 @@ def test_the_hourly_prune_deletes_rows_older_than_the_retention(settings):
     assert CatalogChange.objects.filter(pk=recent.pk).exists()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks.prune_change_log.name in scheduled
+
+
+def test_a_membership_tier_write_changes_everything():
+    """Member prices follow the tiers (catalog migration 0012)."""
+    from storefront.pricing.models import MembershipTier
+    from storefront.pricing.tests.factories import membership_tiers
+
+    membership_tiers()
+    gold = MembershipTier.objects.filter(code="gold")
+
+    assert changes_of(lambda: gold.update(discount_percentage=Decimal("12"))) == [EVERYTHING]

@@ -23,6 +23,7 @@ from storefront.pricing.models import (
     ShippingZoneCountry,
     TaxClass,
     TaxRate,
+    Voucher,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +57,7 @@ def test_first_load_prints_a_one_line_summary_of_what_it_created(media_root):
     assert output.strip() == (
         "Loaded the demo catalog: created 16 categories, 2 collections, 21 tags, "
         "32 products, 73 variants, 50 images, 2 shipping zones, 3 shipping methods, "
-        "1 tax rates."
+        "1 tax rates, 1 vouchers."
     )
 
 
@@ -260,6 +261,7 @@ def test_second_load_creates_nothing_and_says_so(loaded, media_root):
         ShippingZoneCountry,
         ShippingMethod,
         TaxRate,
+        Voucher,
     ]
     counts = [m.objects.count() for m in models]
     files = media_files(media_root)
@@ -270,15 +272,17 @@ def test_second_load_creates_nothing_and_says_so(loaded, media_root):
     assert media_files(media_root) == files
     assert output.strip() == (
         "Demo catalog already loaded (16 categories, 2 collections, 21 tags, 32 products, "
-        "73 variants, 50 images, 2 shipping zones, 3 shipping methods, 1 tax rates); "
+        "73 variants, 50 images, 2 shipping zones, 3 shipping methods, 1 tax rates, "
+        "1 vouchers); "
         "nothing created."
     )
 
 
 def test_second_load_takes_a_handful_of_queries(loaded, django_assert_num_queries):
-    # One read each of categories, collections, tags, products, shipping zones and tax rates,
-    # and the savepoint and its release that stand for the transaction inside the test's own.
-    with django_assert_num_queries(8):
+    # One read each of categories, collections, tags, products, shipping zones, tax rates and
+    # the voucher, and the savepoint and its release that stand for the transaction inside
+    # the test's own.
+    with django_assert_num_queries(9):
         load()
 
 
@@ -301,7 +305,8 @@ def test_deleted_product_is_recreated_with_its_variants_links_and_images(loaded,
     tee = Product.objects.get(slug="cubes-fountain-tee")
     assert output.strip() == (
         "Loaded the demo catalog: created 0 categories, 0 collections, 0 tags, "
-        "1 products, 5 variants, 2 images, 0 shipping zones, 0 shipping methods, 0 tax rates."
+        "1 products, 5 variants, 2 images, 0 shipping zones, 0 shipping methods, 0 tax rates, "
+        "0 vouchers."
     )
     assert tee.variants.count() == 5
     assert tee.collections.count() == 2
@@ -448,7 +453,7 @@ def test_load_creates_standard_reduced_and_zero_vat_for_any_other_store_country(
 
     output = load()
 
-    assert "3 tax rates." in output
+    assert "3 tax rates, 1 vouchers." in output
     assert tax_setup() == [
         ("FR", "", "reduced", Decimal("0.0550"), "VAT"),
         ("FR", "", "standard", Decimal("0.2000"), "VAT"),
@@ -466,7 +471,7 @@ def test_second_load_keeps_staff_edits_of_the_tax_rates_and_recreates_deleted_on
 
     output = load()
 
-    assert "0 shipping methods, 1 tax rates." in output
+    assert "0 shipping methods, 1 tax rates, 0 vouchers." in output
     assert tax_setup() == [
         ("FR", "", "reduced", Decimal("0.0550"), "VAT"),
         ("FR", "", "standard", Decimal("0.2100"), "VAT"),
@@ -504,3 +509,14 @@ def test_missing_data_folder_is_a_command_error(media_root, tmp_path):
         load(data_dir=tmp_path / "nowhere")
 
     assert Product.objects.count() == 0
+
+
+def test_load_creates_the_welcome_voucher_once_and_keeps_staff_edits(loaded):
+    voucher = Voucher.objects.get()
+    assert (voucher.code, voucher.kind, voucher.value) == ("WELCOME10", "percentage", Decimal("10"))
+    assert (voucher.usage_limit, voucher.per_customer_limit, voucher.tiers) == (None, None, [])
+    Voucher.objects.update(value=Decimal("15"))
+
+    load()
+
+    assert list(Voucher.objects.values_list("code", "value")) == [("WELCOME10", Decimal("15"))]

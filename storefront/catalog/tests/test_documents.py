@@ -27,13 +27,14 @@ from storefront.catalog.tests.factories import (
     TagFactory,
     VariantFactory,
 )
-from storefront.pricing.models import TaxClass
+from storefront.pricing.models import MembershipTier, TaxClass
 
 pytestmark = pytest.mark.django_db
 
 
-def declared(product: Product, request) -> dict:
-    """DRF's rendering of the declared fields, from instances loaded with their relations."""
+def declared(product: Product, request, percentage: Decimal | None = None) -> dict:
+    """DRF's rendering of the declared fields, from instances loaded with their relations,
+    for a viewer whose tier takes `percentage` off (None: an anonymous visitor)."""
     loaded = (
         Product.objects.select_related("category")
         .prefetch_related(
@@ -45,6 +46,8 @@ def declared(product: Product, request) -> dict:
         .get(pk=product.pk)
     )
     context = {"request": request} if request is not None else {}
+    if percentage is not None:
+        context["percentage"] = percentage
     return ProductSerializer(loaded, context=context).data
 
 
@@ -79,12 +82,42 @@ def test_documents_equal_the_declared_fields(with_request):
     assert [list(image) for image in document["images"]] == [["id", "url", "alt"]] * 2
 
 
+@pytest.mark.parametrize(
+    ("membership", "percentage"),
+    [
+        ("bronze", Decimal("0")),
+        ("silver", Decimal("5")),
+        ("gold", Decimal("10")),
+        ("gold", Decimal("33.33")),
+        ("gold", Decimal("100")),
+    ],
+)
+def test_documents_equal_the_declared_fields_at_a_members_prices(membership, percentage):
+    product = a_full_product()
+    MembershipTier.objects.update_or_create(
+        code=membership, defaults={"name": membership, "discount_percentage": percentage}
+    )
+
+    [document] = product_documents(
+        [product.pk], request=None, published_only=True, membership=membership
+    )
+
+    expected = declared(product, None, percentage)
+    assert document == dict(expected)
+    assert list(document) == list(expected)
+    assert [list(variant) for variant in document["variants"]] == [
+        list(variant) for variant in expected["variants"]
+    ]
+    assert document["list_price"] == "3.10"
+
+
 def test_a_product_without_variants_has_no_price_and_no_stock():
     product = ProductFactory()
 
     [document] = product_documents([product.pk], request=None, published_only=True)
 
-    assert (document["price"], document["in_stock"], document["variants"]) == (None, False, [])
+    assert (document["price"], document["list_price"]) == (None, None)
+    assert (document["in_stock"], document["variants"]) == (False, [])
     assert document == dict(declared(product, None))
 
 

@@ -51,11 +51,21 @@ LIST_ENDPOINTS = {
     "/api/me/addresses/": {"page": 1, "page_size": 5},
     "/api/shipping-zones/": {"page": 1, "page_size": 5},
     "/api/tax-rates/": {"page": 1, "page_size": 5, "country": "fr", "tax_class": "reduced"},
+    "/api/membership-tiers/": {"page": 1, "page_size": 5},
+    "/api/promotions/": {"page": 1, "page_size": 5, "is_active": "true", "kind": "fixed"},
+    "/api/vouchers/": {
+        "page": 1,
+        "page_size": 5,
+        "is_active": "false",
+        "kind": "free_shipping",
+        "code": "summer10",
+    },
     "/api/analytics/summary/": {"date_from": "2026-01-01", "date_to": "2026-01-31"},
     "/api/analytics/top-products/": {"date_from": "2026-01-01", "limit": 5},
     "/api/analytics/sales/": {"date_to": "2026-01-31", "interval": "week"},
     "/api/analytics/sales.csv": {"date_from": "2026-01-01", "interval": "month"},
     "/api/analytics/revenue-by-category/": {"date_from": "2026-01-01"},
+    "/api/analytics/discounts/": {"date_from": "2026-01-01", "date_to": "2026-01-31"},
 }
 
 

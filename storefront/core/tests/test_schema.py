@@ -132,6 +132,12 @@ def test_every_operation_documents_what_its_shape_implies(schema):
         ("/api/categories/", "get", "400", ["invalid"]),
         ("/api/products/", "get", "404", ["not_found"]),
         ("/api/products/", "post", "403", ["permission_denied"]),
+        ("/api/membership-tiers/", "get", "403", ["permission_denied"]),
+        ("/api/membership-tiers/{id}/", "patch", "400", ["invalid"]),
+        ("/api/promotions/", "post", "400", ["invalid"]),
+        ("/api/promotions/{id}/", "put", "404", ["not_found"]),
+        ("/api/vouchers/", "post", "400", ["invalid"]),
+        ("/api/vouchers/{id}/", "patch", "401", ["not_authenticated"]),
     ],
 )
 def test_operations_document_the_codes_they_answer(schema, path, method, status, codes):
@@ -199,3 +205,30 @@ def test_an_empty_optional_query_parameter_is_documented_as_taken(schema):
         {"type": "string", "format": "date"},
         {"type": "string", "maxLength": 0},
     ]
+
+
+def test_membership_tiers_are_read_and_updated_never_added_or_deleted(schema):
+    """The tiers are the accounts' memberships (storefront/pricing/api/tiers.py): no POST
+    and no DELETE is documented (the server answers them 405)."""
+    assert set(schema["paths"]["/api/membership-tiers/"]) == {"get"}
+    assert set(schema["paths"]["/api/membership-tiers/{id}/"]) == {"get", "put", "patch"}
+    for path in ("/api/promotions/", "/api/vouchers/"):
+        assert set(schema["paths"][path]) == {"get", "post"}
+        assert set(schema["paths"][path.rstrip("/") + "/{id}/"]) == {
+            "get",
+            "put",
+            "patch",
+            "delete",
+        }
+
+
+def test_discounts_name_the_memberships_with_the_accounts_enum(schema):
+    """tiers.py and promotions.py point tier codes and `tiers` at the one MembershipEnum
+    (a second name for the same three memberships would be a drf-spectacular warning)."""
+    components = schema["components"]["schemas"]
+    membership = {"$ref": "#/components/schemas/MembershipEnum"}
+    for name in ("Promotion", "PromotionRequest", "Voucher", "PatchedVoucherRequest"):
+        assert components[name]["properties"]["tiers"]["items"] == membership, name
+    assert components["MembershipTier"]["properties"]["code"]["allOf"] == [membership]
+    assert components["MembershipEnum"]["enum"] == ["bronze", "silver", "gold"]
+    assert components["VoucherRequest"]["properties"]["code"]["pattern"] == "^[A-Za-z0-9_-]+$"

@@ -13,7 +13,7 @@ from storefront.accounts.models import Address, phone_validator
 from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD, TAX_RATE_FIELD
 from storefront.core.models import MAX_ID, is_valid_id
 from storefront.orders import guest_access
-from storefront.orders.models import Order, OrderEvent, OrderItem
+from storefront.orders.models import Order, OrderDiscount, OrderEvent, OrderItem
 from storefront.payments.models import Payment
 
 MAX_ADDRESS_LENGTH = 2000
@@ -25,6 +25,23 @@ CARD_NUMBER = re.compile(r"[0-9][0-9 -]{10,22}[0-9]")
 class OrderShippingMethodSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
+
+
+class AppliedDiscountSerializer(serializers.Serializer):
+    """A discount a quote or order applied: {kind, code, name, amount, description}."""
+
+    kind = serializers.ChoiceField(choices=OrderDiscount.Kind.choices)
+    code = serializers.CharField(
+        help_text="The promotion's or voucher's code, or the membership (bronze, silver, gold)."
+    )
+    name = serializers.CharField()
+    amount = serializers.DecimalField(
+        max_digits=None,
+        decimal_places=2,
+        help_text="What it took off, in the store currency (a free-shipping voucher: the "
+        "shipping price waived; a membership: already in the unit prices).",
+    )
+    description = serializers.CharField()
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
@@ -131,6 +148,14 @@ class OrderSerializer(serializers.ModelSerializer):
         help_text="The shipping method charged (its price: shipping_total); null when the "
         "store charged no shipping.",
     )
+    voucher_code = serializers.CharField(
+        help_text='The voucher the order used (upper-cased), "" for none.'
+    )
+    applied = AppliedDiscountSerializer(
+        many=True,
+        source="discounts",
+        help_text="The discounts the order was placed with, as its quote listed them.",
+    )
     items = OrderItemSerializer(many=True)
     payment = PaymentSerializer(allow_null=True)
     can_cancel = serializers.BooleanField(
@@ -159,6 +184,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "tax_total",
             "total",
             "shipping_method",
+            "voucher_code",
+            "applied",
             "placed_at",
             "updated_at",
             "can_cancel",
@@ -199,6 +226,17 @@ class OrderSerializer(serializers.ModelSerializer):
                 if order.shipping_method_code
                 else None
             ),
+            "voucher_code": order.voucher_code,
+            "applied": [
+                {
+                    "kind": discount.kind,
+                    "code": discount.code,
+                    "name": discount.name,
+                    "amount": AMOUNT_FIELD.to_representation(discount.amount),
+                    "description": discount.description,
+                }
+                for discount in order.discounts.all()
+            ],
             "placed_at": datetime(order.placed_at),
             "updated_at": datetime(order.updated_at),
             "can_cancel": order.can_cancel(),
@@ -377,9 +415,18 @@ def shipping_method_field() -> serializers.SlugField:
     )
 
 
+def voucher_code_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="A voucher code, in any case; 400 voucher_invalid, voucher_expired or "
+        "voucher_exhausted when it cannot be used.",
+    )
+
+
 class CheckoutContactSerializer(serializers.Serializer):
     """What every checkout takes besides the addresses: phones, payment method, shipping
-    method and the total the client expects to pay."""
+    method, voucher code and the total the client expects to pay."""
 
     phone_number = serializers.CharField(max_length=32, validators=[phone_validator])
     additional_phone = serializers.CharField(
@@ -389,6 +436,7 @@ class CheckoutContactSerializer(serializers.Serializer):
         choices=Payment.Method.choices, default=Payment.Method.CASH_ON_DELIVERY
     )
     shipping_method = shipping_method_field()
+    voucher_code = voucher_code_field()
     expected_total = serializers.DecimalField(
         max_digits=14,
         decimal_places=2,

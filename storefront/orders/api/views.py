@@ -52,7 +52,14 @@ from storefront.payments.exceptions import (
     PaymentMethodUnavailable,
     PaymentNotAllowed,
 )
-from storefront.pricing.exceptions import PriceChanged, ShippingMethodUnavailable
+from storefront.pricing.exceptions import (
+    PriceChanged,
+    ShippingMethodUnavailable,
+    VoucherExhausted,
+    VoucherExpired,
+    VoucherInvalid,
+    VoucherTakenMeanwhile,
+)
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 GUEST_CANCELLED = "Cancelled by the guest."
@@ -132,6 +139,10 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
         OrderTooLarge,
         PaymentMethodUnavailable,
         ShippingMethodUnavailable,
+        VoucherInvalid,
+        VoucherExpired,
+        VoucherExhausted,
+        VoucherTakenMeanwhile,
         OutOfStock,
         PriceChanged,
         IdempotencyKeyReused,
@@ -142,9 +153,11 @@ class OrderListCreateView(OrderDetailMixin, ListModelMixin, GenericAPIView):
         Body: {shipping_address, billing_address? (each an object, text, or an id of one of
         your addresses; billing defaults to shipping), phone_number, additional_phone?,
         payment_method: "cash_on_delivery" (default) | "card", shipping_method? (a code the
-        quote offers; default: the cheapest), expected_total? (the quote's total)}.
-        400 empty_cart; 400 shipping_method_unavailable; 409 price_changed (the total
-        differs from expected_total: details.quote is the new quote); 400
+        quote offers; default: the cheapest), voucher_code? (any case), expected_total? (the
+        quote's total)}. 400 empty_cart; 400 shipping_method_unavailable; 400
+        voucher_invalid, voucher_expired, voucher_exhausted; 409 voucher_exhausted (other
+        orders took its last use meanwhile; no order, no stock sold); 409 price_changed (the
+        total differs from expected_total: details.quote is the new quote); 400
         payment_method_unavailable (no provider takes the method, e.g. card without a
         gateway); 409 out_of_stock (details.lines: item_id, variant_id, sku,
         requested, available); 422 idempotency_key_reused.
@@ -270,6 +283,10 @@ class GuestCheckoutView(APIView):
         OrderTooLarge,
         PaymentMethodUnavailable,
         ShippingMethodUnavailable,
+        VoucherInvalid,
+        VoucherExpired,
+        VoucherExhausted,
+        VoucherTakenMeanwhile,
         OutOfStock,
         PriceChanged,
         IdempotencyKeyReused,
@@ -279,7 +296,7 @@ class GuestCheckoutView(APIView):
 
         Body: {email, shipping_address (an object or text), billing_address? (the same;
         default: the shipping address), phone_number, additional_phone?, payment_method,
-        shipping_method?, expected_total?}. The same rules as POST
+        shipping_method?, voucher_code?, expected_total?}. The same rules as POST
         /api/orders/: Idempotency-Key (scoped to this cart; a replay answers 200 with the
         same order and token, header Idempotent-Replayed: true), stock sold in the same
         transaction, the cart emptied, and the same error codes; 404 for an unknown cart.

@@ -95,7 +95,8 @@ def order_with_items(
     lines: list[tuple[ProductVariant, int]], *, placed_at=None, **order_fields
 ) -> Order:
     """An order built as rows (no checkout): one line per (variant, quantity) at the variant's
-    price, its total and its pending payment's amount the sum of the lines.
+    price, its subtotal, total and its pending payment's amount the sum of the lines (no
+    shipping, tax or discount).
 
     For reports and notifications; `order_fields` may set status, payment_status, number...
     """
@@ -103,8 +104,8 @@ def order_with_items(
         order_fields["placed_at"] = placed_at
     order = OrderFactory(**order_fields)
     items = [OrderItemFactory(order=order, variant=v, quantity=q) for v, q in lines]
-    order.total = sum((item.line_total for item in items), Decimal("0.00"))
-    order.save(update_fields=["total"])
+    order.total = order.subtotal = sum((item.line_total for item in items), Decimal("0.00"))
+    order.save(update_fields=["total", "subtotal"])
     Payment.objects.filter(order=order).update(amount=order.total)
     return order
 

@@ -347,7 +347,7 @@ def test_order_list_costs_a_fixed_number_of_queries(
 ):
     for order in OrderFactory.create_batch(orders, customer=customer):
         OrderItemFactory.create_batch(3, order=order)
-    with django_assert_num_queries(3):  # count, orders with customer and payment, items
+    with django_assert_num_queries(4):  # count, orders with customer and payment, items, discounts
         response = client.get("/api/orders/")
     assert len(response.json()["results"]) == orders
 
@@ -359,7 +359,7 @@ def test_order_detail_costs_a_fixed_number_of_queries(
     order = OrderFactory(customer=customer)
     OrderItemFactory.create_batch(lines, order=order)
     OrderEventFactory.create_batch(lines, order=order)
-    with django_assert_num_queries(3):  # order with customer and payment, items, events
+    with django_assert_num_queries(4):  # order with customer and payment, items, discounts, events
         response = client.get(f"/api/orders/{order.pk}/")
     assert len(response.json()["items"]) == lines
     assert len(response.json()["events"]) == lines

@@ -6,27 +6,35 @@ from rest_framework import serializers
 
 from storefront.orders.api.serializers import (
     AddressField,
+    AppliedDiscountSerializer,
     resolve_address_ids,
     shipping_method_field,
+    voucher_code_field,
 )
 
 
 class QuoteRequestSerializer(serializers.Serializer):
     """A customer's quote: {shipping_address (object, text or an address book id),
-    shipping_method?}. The validated address is a postal address dict or text."""
+    shipping_method?, voucher_code?}. The validated address is a postal address dict or
+    text."""
 
     shipping_address = AddressField()
     shipping_method = shipping_method_field()
+    voucher_code = voucher_code_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return resolve_address_ids(attrs, ("shipping_address",), self.context["request"].user)
 
 
 class GuestQuoteRequestSerializer(serializers.Serializer):
-    """A guest's quote: {shipping_address (object or text), shipping_method?}."""
+    """A guest's quote: {shipping_address (object or text), shipping_method?,
+    voucher_code?, email?}. `email` lets the quote count a voucher's per-customer limit as
+    checkout will (a guest is counted by email)."""
 
     shipping_address = AddressField(book=False)
     shipping_method = shipping_method_field()
+    voucher_code = voucher_code_field()
+    email = serializers.EmailField(required=False)
 
 
 class QuoteLineSerializer(serializers.Serializer):
@@ -35,11 +43,17 @@ class QuoteLineSerializer(serializers.Serializer):
     sku = serializers.CharField()
     quantity = serializers.IntegerField(help_text="Units.")
     list_price = serializers.CharField(help_text="The variant's price, per unit.")
-    unit_price = serializers.CharField(help_text="The price charged per unit.")
-    discount_total = serializers.CharField()
+    unit_price = serializers.CharField(
+        help_text="The price per unit for the customer's membership tier (the list price for "
+        "guests), before promotions and vouchers."
+    )
+    discount_total = serializers.CharField(help_text="The line's promotion and voucher share.")
     tax_rate = serializers.CharField(help_text='A fraction with four places, e.g. "0.2000".')
     tax_total = serializers.CharField()
-    line_total = serializers.CharField(help_text="unit_price x quantity, to the cent.")
+    line_total = serializers.CharField(
+        help_text="unit_price x quantity, to the cent; the line is taxed on line_total - "
+        "discount_total."
+    )
 
 
 class ShippingOfferSerializer(serializers.Serializer):
@@ -67,7 +81,7 @@ class QuoteSerializer(serializers.Serializer):
     total = serializers.CharField()
     currency = serializers.CharField(help_text="ISO 4217.")
     prices_include_tax = serializers.BooleanField()
-    applied = serializers.ListField(
-        child=serializers.DictField(),
-        help_text="The promotions, vouchers and member discounts applied (none yet).",
+    applied = AppliedDiscountSerializer(
+        many=True,
+        help_text="The member discount, promotions and voucher applied, in that order.",
     )

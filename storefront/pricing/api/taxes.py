@@ -31,14 +31,12 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
-from rest_framework.permissions import IsAdminUser
-from rest_framework.response import Response
+from rest_framework import serializers, viewsets
 
 from storefront.accounts.api.serializers import CountryCodeField
-from storefront.catalog.api.views import NotFoundInErrorShapeMixin
 from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.exceptions import NotFound
+from storefront.pricing.api.staff import StaffWritesMixin
 from storefront.pricing.api.zones import COUNTRY_ENUM
 from storefront.pricing.models import TaxClass, TaxRate
 
@@ -260,29 +258,16 @@ WRITE_DESCRIPTION = (
         responses={204: NO_CONTENT},
     ),
 )
-class TaxRateViewSet(NotFoundInErrorShapeMixin, viewsets.ModelViewSet):
+class TaxRateViewSet(StaffWritesMixin, viewsets.ModelViewSet):
     """Tax rates for staff (docs/taxes.md); rates are decimal strings with four places.
 
     The list takes two queries (count, rates) whatever the page holds.
     """
 
-    permission_classes = [IsAdminUser]
     serializer_class = TaxRateSerializer
     queryset = tax_rates()
     filter_backends = [KnownQueryParameters, DjangoFilterBackend]
     filterset_class = TaxRateFilter
-    lookup_value_converter = "int"
 
-    def create(self, request, *args, **kwargs):
-        serializer = TaxRateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        tax_rate = save_tax_rate(tax_rate=None, data=serializer.validated_data)
-        return Response(TaxRateSerializer(tax_rate).data, status=status.HTTP_201_CREATED)
-
-    def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        tax_rate = self.get_object()
-        serializer = TaxRateSerializer(tax_rate, data=request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        tax_rate = save_tax_rate(tax_rate=tax_rate, data=serializer.validated_data)
-        return Response(TaxRateSerializer(tax_rate).data)
+    def write(self, instance: TaxRate | None, data: dict[str, Any]) -> TaxRate:
+        return save_tax_rate(tax_rate=instance, data=data)

@@ -15,6 +15,7 @@ this one endpoint (and of nothing else), and the admin writes through its forms.
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,6 +36,8 @@ from storefront.core.api.filters import KnownQueryParameters
 from storefront.core.exceptions import NotFound
 from storefront.pricing.models import (
     MAX_DAYS,
+    MAX_WEIGHT_BANDS,
+    MAX_WEIGHT_GRAMS,
     METHOD_FIELDS,
     ShippingMethod,
     ShippingZone,
@@ -81,6 +84,36 @@ class ZoneCountriesField(serializers.ListField):
         return [row.country.code for row in data.all()]
 
 
+class WeightBandSerializer(serializers.Serializer):
+    """One weight band of a method: carts up to `max_grams` (the variants' weights times
+    their quantities) pay `price` (store currency)."""
+
+    max_grams = serializers.IntegerField(min_value=1, max_value=MAX_WEIGHT_GRAMS)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+
+    def to_internal_value(self, data) -> dict[str, Any]:
+        # Stored in the method's JSON column: the price as its decimal string.
+        value = super().to_internal_value(data)
+        # A PATCH makes every field optional; a band needs both.
+        missing = {name: ["This field is required."] for name in self.fields if name not in value}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return {"max_grams": value["max_grams"], "price": f"{value['price']:.2f}"}
+
+
+class WeightBandsField(serializers.ListField):
+    """A method's weight bands, by increasing max_grams (at most MAX_WEIGHT_BANDS)."""
+
+    child = WeightBandSerializer()
+
+    def to_internal_value(self, data) -> list[dict[str, Any]]:
+        bands = super().to_internal_value(data)
+        grams = [band["max_grams"] for band in bands]
+        if any(a >= b for a, b in pairwise(grams)):
+            raise serializers.ValidationError("max_grams must increase from band to band.")
+        return bands
+
+
 class ShippingZoneMethodSerializer(serializers.Serializer):
     """A shipping method of a zone. Amounts are decimal strings in the store currency
     (STORE_CURRENCY); days are delivery days, from 0 to 365.
@@ -121,6 +154,13 @@ class ShippingZoneMethodSerializer(serializers.Serializer):
         max_value=MAX_POSITION,
         default=_model_default("position"),
         help_text="Offered in this order, then by price and code.",
+    )
+    weight_bands = WeightBandsField(
+        max_length=MAX_WEIGHT_BANDS,
+        default=list,
+        help_text="Optional: priced by the cart's weight. The price of the first band whose "
+        "max_grams the cart's weight (grams) does not exceed replaces `price`; a heavier "
+        "cart is not offered the method. Empty: the flat price for any weight.",
     )
 
 

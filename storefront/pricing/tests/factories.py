@@ -1,8 +1,19 @@
-"""Shipping setups for tests: the US shop of docs/pricing.md's worked examples."""
+"""Pricing setups for tests: the US shop of docs/pricing.md's worked examples, and the
+discounts (tiers, promotions, vouchers)."""
 
 from decimal import Decimal
 
-from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+import factory
+
+from storefront.pricing.models import (
+    DEFAULT_TIER_DISCOUNTS,
+    MembershipTier,
+    Promotion,
+    ShippingMethod,
+    ShippingZone,
+    ShippingZoneCountry,
+    Voucher,
+)
 
 
 def domestic_zone(*countries: str) -> ShippingZone:
@@ -38,3 +49,39 @@ def rest_of_world_zone() -> ShippingZone:
         max_days=14,
     )
     return zone
+
+
+def membership_tiers() -> dict[str, MembershipTier]:
+    """The three tiers as migration 0003 creates them (bronze 0 %, silver 5 %, gold 10 %),
+    by code: created again if a transactional test's flush removed them, reset if a test
+    changed them."""
+    tiers = {}
+    for code, percentage in DEFAULT_TIER_DISCOUNTS.items():
+        tiers[code], _ = MembershipTier.objects.update_or_create(
+            code=code, defaults={"name": code.title(), "discount_percentage": percentage}
+        )
+    return tiers
+
+
+class PromotionFactory(factory.django.DjangoModelFactory):
+    """An active promotion of 10 % off every product, for everyone."""
+
+    class Meta:
+        model = Promotion
+
+    code = factory.Sequence(lambda n: f"promotion-{n}")
+    name = factory.Sequence(lambda n: f"Promotion {n}")
+    kind = Promotion.Kind.PERCENTAGE
+    value = Decimal("10.00")
+
+
+class VoucherFactory(factory.django.DjangoModelFactory):
+    """An active voucher of 10 % off, without limits, for everyone."""
+
+    class Meta:
+        model = Voucher
+
+    code = factory.Sequence(lambda n: f"VOUCHER{n}")
+    name = factory.Sequence(lambda n: f"Voucher {n}")
+    kind = Voucher.Kind.PERCENTAGE
+    value = Decimal("10.00")

@@ -1,20 +1,31 @@
 """The pricing admin (storefront/pricing/admin.py): its pages load for a superuser, and its
-forms keep the rules of docs/shipping.md and docs/taxes.md."""
+forms keep the rules of docs/shipping.md, docs/taxes.md and docs/promotions.md."""
 
 from decimal import Decimal
 
 import pytest
-from django.test import Client
+from django.core.cache import cache
+from django.test import Client, TestCase
 
 from storefront.accounts.models import User
+from storefront.catalog import cache as catalog_cache
+from storefront.catalog.tests.factories import CategoryFactory, ProductFactory, TagFactory
 from storefront.pricing.models import (
+    MembershipTier,
+    Promotion,
     ShippingMethod,
     ShippingZone,
     ShippingZoneCountry,
     TaxClass,
     TaxRate,
+    Voucher,
 )
-from storefront.pricing.tests.factories import domestic_zone
+from storefront.pricing.tests.factories import (
+    PromotionFactory,
+    VoucherFactory,
+    domestic_zone,
+    membership_tiers,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -253,3 +264,246 @@ def test_admin_may_save_a_tax_rate_in_its_own_place(admin_client, tax_rates):
     assert response.status_code == 302, response.content.decode()
     france.refresh_from_db()
     assert france.rate == Decimal("0.2100")
+
+
+# --- Discounts -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def discounts(db) -> dict:
+    """The three tiers, a promotion on a tag and a voucher used twice."""
+    tiers = membership_tiers()
+    promotion = PromotionFactory(code="summer", name="Summer", tiers=["gold"])
+    promotion.tags.set([TagFactory()])
+    voucher = VoucherFactory(code="SUMMER10", usage_limit=10, times_used=2)
+    return {"tiers": tiers, "promotion": promotion, "voucher": voucher}
+
+
+def promotion_form(**values) -> dict:
+    """The POST body of the promotion add or change page."""
+    return {
+        "code": "autumn",
+        "name": "Autumn",
+        "description": "",
+        "kind": "percentage",
+        "value": "15",
+        "priority": 0,
+        "is_active": "on",
+        **values,
+    }
+
+
+def voucher_form(**values) -> dict:
+    """The POST body of the voucher add or change page."""
+    return {"code": "autumn5", "name": "Autumn", "kind": "fixed", "value": "5", **values}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/pricing/membershiptier/",
+        "/admin/pricing/promotion/",
+        "/admin/pricing/promotion/?kind__exact=percentage&is_active__exact=1",
+        "/admin/pricing/promotion/?q=summer",
+        "/admin/pricing/promotion/add/",
+        "/admin/pricing/voucher/",
+        "/admin/pricing/voucher/?kind__exact=fixed&is_active__exact=0",
+        "/admin/pricing/voucher/?q=SUMMER",
+        "/admin/pricing/voucher/add/",
+    ],
+)
+def test_discount_admin_pages_load(admin_client, discounts, path):
+    assert admin_client.get(path).status_code == 200
+
+
+def test_discount_change_pages_load(admin_client, discounts):
+    tier = discounts["tiers"]["gold"]
+    pages = [
+        f"/admin/pricing/membershiptier/{tier.pk}/change/",
+        f"/admin/pricing/promotion/{discounts['promotion'].pk}/change/",
+        f"/admin/pricing/voucher/{discounts['voucher'].pk}/change/",
+    ]
+
+    for path in pages:
+        assert admin_client.get(path).status_code == 200, path
+    voucher_page = admin_client.get(pages[2]).content.decode()
+    assert "Times used" in voucher_page and 'name="times_used"' not in voucher_page
+
+
+def test_tiers_are_neither_added_nor_deleted_in_the_admin(admin_client, discounts):
+    gold = discounts["tiers"]["gold"]
+
+    added = admin_client.post("/admin/pricing/membershiptier/add/", {"name": "Platinum"})
+    deleted = admin_client.post(f"/admin/pricing/membershiptier/{gold.pk}/delete/", {"post": "yes"})
+
+    assert (added.status_code, deleted.status_code) == (403, 403)
+    assert MembershipTier.objects.count() == 3
+
+
+def test_admin_changes_a_tier_and_the_catalog_cache_is_invalidated_on_commit(
+    admin_client, discounts
+):
+    gold = discounts["tiers"]["gold"]
+    cache.set(catalog_cache.VERSION_KEY, "v1")
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = admin_client.post(
+            f"/admin/pricing/membershiptier/{gold.pk}/change/",
+            {"name": "Gold", "discount_percentage": "12.5"},
+        )
+
+    assert response.status_code == 302, response.content.decode()
+    gold.refresh_from_db()
+    assert gold.discount_percentage == Decimal("12.50")
+    assert cache.get(catalog_cache.VERSION_KEY) not in (None, "v1")
+
+
+@pytest.mark.parametrize("percentage", ["100.01", "-1"])
+def test_admin_refuses_a_tier_percentage_out_of_range(admin_client, discounts, percentage):
+    gold = discounts["tiers"]["gold"]
+    before = list(MembershipTier.objects.order_by("pk").values())
+
+    response = admin_client.post(
+        f"/admin/pricing/membershiptier/{gold.pk}/change/",
+        {"name": "Gold", "discount_percentage": percentage},
+    )
+
+    assert response.status_code == 200
+    assert "A percentage is from 0 to 100" in response.content.decode()
+    assert list(MembershipTier.objects.order_by("pk").values()) == before
+
+
+def test_admin_adds_a_promotion_with_its_selection_and_tiers(admin_client, discounts):
+    category, product = CategoryFactory(), ProductFactory()
+
+    response = admin_client.post(
+        "/admin/pricing/promotion/add/",
+        promotion_form(
+            categories=[category.pk],
+            products=[product.pk],
+            tiers=["silver", "gold"],
+            starts_at_0="2026-09-01",
+            starts_at_1="00:00:00",
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    autumn = Promotion.objects.get(code="autumn")
+    assert autumn.tiers == ["silver", "gold"]
+    assert list(autumn.categories.all()) == [category]
+    assert list(autumn.products.all()) == [product]
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (promotion_form(value="0"), "Must be greater than 0."),
+        (promotion_form(value="150"), "A percentage is at most 100"),
+        (promotion_form(kind="fixed", value="-1"), "Must be greater than 0."),
+        (
+            promotion_form(
+                starts_at_0="2026-09-01",
+                starts_at_1="00:00:00",
+                ends_at_0="2026-08-01",
+                ends_at_1="00:00:00",
+            ),
+            "Must be after starts_at",
+        ),
+        (promotion_form(code="summer"), "Promotion with this Code already exists."),
+        (promotion_form(tiers=["platinum"]), "Select a valid choice."),
+    ],
+    ids=["zero", "percentage-above-100", "negative", "window", "code-taken", "tier"],
+)
+def test_admin_refuses_a_promotion_the_rules_forbid(admin_client, discounts, form, message):
+    before = list(Promotion.objects.order_by("pk").values())
+
+    response = admin_client.post("/admin/pricing/promotion/add/", form)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert "Constraint" not in page
+    assert list(Promotion.objects.order_by("pk").values()) == before
+
+
+def test_admin_adds_a_voucher_with_its_code_upper_cased(admin_client, discounts):
+    response = admin_client.post(
+        "/admin/pricing/voucher/add/", voucher_form(tiers=["bronze"], times_used="9")
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    voucher = Voucher.objects.get(code="AUTUMN5")
+    assert (voucher.value, voucher.tiers, voucher.times_used) == (Decimal("5.00"), ["bronze"], 0)
+
+
+def test_admin_changes_a_voucher_and_keeps_its_uses(admin_client, discounts):
+    voucher = discounts["voucher"]
+
+    response = admin_client.post(
+        f"/admin/pricing/voucher/{voucher.pk}/change/",
+        voucher_form(code="summer10", usage_limit="2", times_used="0"),
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    voucher.refresh_from_db()
+    assert (voucher.code, voucher.kind, voucher.usage_limit, voucher.times_used) == (
+        "SUMMER10",
+        "fixed",
+        2,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        (voucher_form(code="autumn 5"), "1 to 64 letters, digits, - and _."),
+        (voucher_form(code="straße"), "1 to 64 letters, digits, - and _."),
+        (voucher_form(code="summer10"), "A voucher with this code already exists"),
+        (voucher_form(kind="free_shipping"), "A free-shipping voucher has no value"),
+        (voucher_form(kind="percentage", value="101"), "A percentage is at most 100"),
+        (voucher_form(value="0"), "Must be greater than 0."),
+        (
+            voucher_form(
+                starts_at_0="2026-09-01",
+                starts_at_1="00:00:00",
+                ends_at_0="2026-09-01",
+                ends_at_1="00:00:00",
+            ),
+            "Must be after starts_at",
+        ),
+    ],
+    ids=[
+        "space",
+        "non-ascii",
+        "code-taken-other-case",
+        "free-shipping",
+        "percentage",
+        "zero",
+        "window",
+    ],
+)
+def test_admin_refuses_a_voucher_the_rules_forbid(admin_client, discounts, form, message):
+    before = list(Voucher.objects.order_by("pk").values())
+
+    response = admin_client.post("/admin/pricing/voucher/add/", form)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page
+    assert "Constraint" not in page
+    assert list(Voucher.objects.order_by("pk").values()) == before
+
+
+def test_admin_refuses_a_usage_limit_below_the_uses(admin_client, discounts):
+    voucher = discounts["voucher"]
+    before = list(Voucher.objects.order_by("pk").values())
+
+    response = admin_client.post(
+        f"/admin/pricing/voucher/{voucher.pk}/change/",
+        voucher_form(code="SUMMER10", usage_limit="1"),
+    )
+
+    assert response.status_code == 200
+    assert "Already used 2 times: the limit may not be below that." in response.content.decode()
+    assert list(Voucher.objects.order_by("pk").values()) == before

@@ -32,12 +32,12 @@ def cart_of(socks: int) -> list[CartItem]:
 
 
 def total(lines, country: str, method: str | None = None) -> Decimal:
-    rates = quotes.destination_rates(country=country)
-    return quotes.build_quote(lines=lines, rates=rates, shipping_method=method).total
+    rates = quotes.quote_context(country=country)
+    return quotes.build_quote(lines=lines, context=rates, shipping_method=method).total
 
 
 def test_a_two_lines_standard_shipping_to_the_us():
-    quote = quotes.build_quote(lines=cart_of(1), rates=quotes.destination_rates(country="US"))
+    quote = quotes.build_quote(lines=cart_of(1), context=quotes.quote_context(country="US"))
     assert [line.line_total for line in quote.lines] == [Decimal("39.98"), Decimal("5.00")]
     assert quote.subtotal == Decimal("44.98")
     assert quote.shipping.code == "standard" and quote.shipping.price == Decimal("4.99")

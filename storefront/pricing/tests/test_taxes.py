@@ -43,8 +43,8 @@ def lines_of(cart) -> list[CartItem]:
 
 
 def quote_for(cart, *, country: str, region: str = "", method: str | None = None):
-    rates = quotes.destination_rates(country=country, region=region)
-    return quotes.build_quote(lines=lines_of(cart), rates=rates, shipping_method=method)
+    rates = quotes.quote_context(country=country, region=region)
+    return quotes.build_quote(lines=lines_of(cart), context=rates, shipping_method=method)
 
 
 @pytest.fixture
@@ -178,17 +178,17 @@ def test_a_region_rate_replaces_the_country_rate_of_its_class(settings):
     TaxRate.objects.create(country="CA", region="ON", rate=Decimal("0.1300"), name="HST")
     TaxRate.objects.create(country="CA", tax_class="reduced", rate=Decimal("0.0200"))
 
-    ontario = quotes.destination_rates(country="CA", region="On")
-    alberta = quotes.destination_rates(country="CA", region="AB")
+    ontario = quotes.quote_context(country="CA", region="On")
+    alberta = quotes.quote_context(country="CA", region="AB")
 
     assert ontario.tax_rates == {"standard": Decimal("0.1300"), "reduced": Decimal("0.0200")}
     assert alberta.tax_rates == {"standard": Decimal("0.0500"), "reduced": Decimal("0.0200")}
-    assert quotes.destination_rates(country="GB").tax_rates == {}
+    assert quotes.quote_context(country="GB").tax_rates == {}
 
 
-def test_destination_rates_take_one_query(sales_tax_store, django_assert_num_queries):
+def test_the_quote_context_takes_one_query(sales_tax_store, django_assert_num_queries):
     with django_assert_num_queries(1):
-        rates = quotes.destination_rates(country="US", region="CA")
+        rates = quotes.quote_context(country="US", region="CA")
     assert [method.code for method in rates.methods] == ["standard", "express"]
     assert rates.tax_rates == {"standard": Decimal("0.0725")}
 

@@ -87,6 +87,7 @@ def test_list_is_paginated_sorted_by_name_with_countries_and_methods(staff_clien
                 "max_days": 2,
                 "is_active": True,
                 "position": 0,
+                "weight_bands": [],
             },
             {
                 "id": standard.pk,
@@ -98,6 +99,7 @@ def test_list_is_paginated_sorted_by_name_with_countries_and_methods(staff_clien
                 "max_days": 5,
                 "is_active": True,
                 "position": 1,
+                "weight_bands": [],
             },
         ],
     }
