@@ -12,10 +12,18 @@ Standard library only (threads + http.client), so it runs anywhere. Two workload
 
 Shops:
 - StorefrontShop: POST /api/auth/token/ {email, password} -> token; POST /api/cart/items/
-  {variant_id, quantity}; POST /api/orders/ {shipping_address, billing_address, phone_number};
+  {variant_id, quantity}; POST /api/orders/ {shipping_address, billing_address, phone_number,
+  shipping_method: "bench-standard", voucher_code: "BENCH10"} (storefront_order_body);
   header `Authorization: Token <token>`.
 - OscarShop (django-oscar-api): guest sessions (cookie), POST /api/basket/add-product/
-  {url, quantity}; POST /api/checkout/ {basket, guest_email, shipping_address}.
+  {url, quantity}; POST /api/basket/add-voucher/ {vouchercode: "BENCH10"}; POST /api/checkout/
+  {basket, guest_email, shipping_address, shipping_method_code: "bench-standard"}.
+
+Every order carries a shipping method, tax and a voucher on both systems: Storefront's
+bench/storefront_setup.py and Oscar's bench/oscar_setup.py (with bench/oscar_site/shop.py)
+create them before the servers start. After each run the shop counts, in its database, the
+run's orders that really hold them (`extras`): every order must, else `extras_complete` is
+false and the bench says so (bench/run.py, bench/report.py).
 
 Every loop is bounded by a deadline and every request by a timeout; only loopback addresses.
 """
@@ -34,6 +42,95 @@ import psycopg
 
 REQUEST_TIMEOUT = 30.0
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# What every bench order is placed with, on both systems (bench/storefront_setup.py and
+# bench/oscar_setup.py create them): a flat-rate shipping method and a 10 % voucher.
+SHIPPING_METHOD = "bench-standard"
+VOUCHER_CODE = "BENCH10"
+# A US postal address: the bench's shipping zone and tax rate are the United States'.
+STOREFRONT_ADDRESS = {
+    "full_name": "Bench Customer",
+    "line1": "1 Bench Street",
+    "city": "Loopback",
+    "postal_code": "12345",
+    "country": "US",
+}
+# What each system's checkout includes, for the result file and the report.
+INCLUDES = {
+    "storefront": {
+        "shipping": f"method {SHIPPING_METHOD} (flat 4.99, zone Bench domestic: US), "
+        "sent as shipping_method",
+        "tax": "US sales tax 7.25 % (TaxRate US, standard class) on the lines and shipping",
+        "voucher": f"{VOUCHER_CODE}, 10 % off, no usage limit, sent as voucher_code in the "
+        "checkout body",
+    },
+    "oscar": {
+        "shipping": f"method {SHIPPING_METHOD} (Oscar FixedPrice 4.99, 5.35 with tax; "
+        "bench/oscar_site/shop.py), sent as shipping_method_code",
+        "tax": "7.25 % on the lines (Oscar FixedRateTax strategy) and on shipping",
+        "voucher": f"{VOUCHER_CODE}, 10 % off all products (voucher, offer, range, benefit), "
+        "added to each basket by POST /api/basket/add-voucher/: one more request per order",
+    },
+}
+
+
+def storefront_order_body() -> dict:
+    """The body of every Storefront checkout (POST /api/orders/) of the bench."""
+    return {
+        "shipping_address": dict(STOREFRONT_ADDRESS),
+        "billing_address": dict(STOREFRONT_ADDRESS),
+        "phone_number": "+1 555 0100",
+        "shipping_method": SHIPPING_METHOD,
+        "voucher_code": VOUCHER_CODE,
+    }
+
+
+def oscar_address(base: str) -> dict:
+    """The shipping address of every Oscar checkout; `base` is the server's root URL."""
+    return {
+        "title": "Mr",
+        "first_name": "Bench",
+        "last_name": "Customer",
+        "line1": "1 Bench Street",
+        "line4": "Loopback",
+        "postcode": "12345",
+        "state": "",
+        "phone_number": "+1 202 555 0100",
+        "notes": "",
+        "country": f"{base}/api/countries/US/",
+    }
+
+
+def oscar_order_body(base: str, basket: str | None, email: str) -> dict:
+    """The body of every Oscar checkout (POST /api/checkout/) of the bench."""
+    return {
+        "basket": basket,
+        "guest_email": email,
+        "shipping_address": oscar_address(base),
+        "shipping_method_code": SHIPPING_METHOD,
+    }
+
+
+EXTRAS = ("shipping", "tax", "voucher")
+
+
+def extras_complete(extras: dict) -> bool:
+    """Whether the run placed orders and every one of them holds shipping, tax and the
+    voucher (`extras` as a shop's extras_since returns it)."""
+    orders = extras.get("orders", 0)
+    return orders > 0 and all(extras.get(k) == orders for k in EXTRAS)
+
+
+def incomplete_runs(results: dict) -> list[dict]:
+    """The checkout, race and mixed-load runs of a result file whose orders do not all hold
+    shipping, tax and the voucher (or that placed none). Runs recorded before the bench
+    checked (no `extras`) are not judged."""
+    checkout = results.get("checkout") or {}
+    runs = [
+        *checkout.get("runs", []),
+        *checkout.get("race", []),
+        *(run["checkout"] for run in (results.get("mixed") or {}).get("runs", [])),
+    ]
+    return [run for run in runs if "extras" in run and not run.get("extras_complete")]
 
 
 class HttpClient:
@@ -127,15 +224,7 @@ class StorefrontShop:
         return status
 
     def checkout(self, client: HttpClient) -> int:
-        status, _ = client.request(
-            "POST",
-            "/api/orders/",
-            {
-                "shipping_address": "1 Bench Street\n12345 Loopback\nUS",
-                "billing_address": "1 Bench Street\n12345 Loopback\nUS",
-                "phone_number": "+1 555 0100",
-            },
-        )
+        status, _ = client.request("POST", "/api/orders/", storefront_order_body())
         return status
 
     def clear(self, client: HttpClient) -> None:
@@ -180,6 +269,23 @@ class StorefrontShop:
             query = "SELECT count(*) FROM orders_order WHERE id > %s"
             return conn.execute(query, [order_id]).fetchone()[0]
 
+    def extras_since(self, order_id: int) -> dict[str, int]:
+        """The orders after `order_id`, and how many of them were charged the bench's
+        shipping method (shipping_total > 0), tax (tax_total > 0) and took its voucher."""
+        with psycopg.connect(self.dsn) as conn:
+            row = conn.execute(
+                """
+                SELECT count(*),
+                       count(*) FILTER (WHERE shipping_method_code = %(method)s
+                                          AND shipping_total > 0),
+                       count(*) FILTER (WHERE tax_total > 0),
+                       count(*) FILTER (WHERE voucher_code = %(voucher)s)
+                FROM orders_order WHERE id > %(after)s
+                """,
+                {"method": SHIPPING_METHOD, "voucher": VOUCHER_CODE, "after": order_id},
+            ).fetchone()
+        return dict(zip(("orders", "shipping", "tax", "voucher"), row, strict=True))
+
 
 class OscarShop:
     """django-oscar-api as a guest: one session (cookie) and so one basket per customer.
@@ -203,8 +309,12 @@ class OscarShop:
         client.state["email"] = f"guest{index}@bench.invalid"
         return client
 
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
     def add(self, client: HttpClient, variant_id: int, quantity: int = 1) -> int:
-        url = f"http://{self.host}:{self.port}/api/products/{self.products + variant_id}/"
+        url = f"{self.base}/api/products/{self.products + variant_id}/"
         status, data = client.request(
             "POST", "/api/basket/add-product/", {"url": url, "quantity": quantity}
         )
@@ -213,26 +323,17 @@ class OscarShop:
         return status
 
     def checkout(self, client: HttpClient) -> int:
-        address = {
-            "title": "Mr",
-            "first_name": "Bench",
-            "last_name": "Customer",
-            "line1": "1 Bench Street",
-            "line4": "Loopback",
-            "postcode": "12345",
-            "state": "",
-            "phone_number": "+1 202 555 0100",
-            "notes": "",
-            "country": f"http://{self.host}:{self.port}/api/countries/US/",
-        }
+        """Add the voucher to the basket (Oscar's API takes it only there, once the basket
+        holds what it discounts; each order has a new basket), then check out. A voucher
+        refused is the checkout's status: the order is not placed without it."""
         status, _ = client.request(
-            "POST",
-            "/api/checkout/",
-            {
-                "basket": client.state.get("basket"),
-                "guest_email": client.state.get("email", "guest@bench.invalid"),
-                "shipping_address": address,
-            },
+            "POST", "/api/basket/add-voucher/", {"vouchercode": VOUCHER_CODE}
+        )
+        if status != 200:
+            return status
+        email = client.state.get("email", "guest@bench.invalid")
+        status, _ = client.request(
+            "POST", "/api/checkout/", oscar_order_body(self.base, client.state.get("basket"), email)
         )
         if status == 200:
             client.state.pop("basket", None)
@@ -283,6 +384,27 @@ class OscarShop:
         with psycopg.connect(self.dsn) as conn:
             query = "SELECT count(*) FROM order_order WHERE id > %s"
             return conn.execute(query, [order_id]).fetchone()[0]
+
+    def extras_since(self, order_id: int) -> dict[str, int]:
+        """The orders after `order_id`, and how many of them were charged the bench's
+        shipping method (shipping_excl_tax > 0), tax (total_incl_tax > total_excl_tax) and
+        hold a discount of its voucher."""
+        with psycopg.connect(self.dsn) as conn:
+            row = conn.execute(
+                """
+                SELECT count(*),
+                       count(*) FILTER (WHERE o.shipping_code = %(method)s
+                                          AND o.shipping_excl_tax > 0),
+                       count(*) FILTER (WHERE o.total_incl_tax > o.total_excl_tax),
+                       count(*) FILTER (WHERE EXISTS (
+                           SELECT 1 FROM order_orderdiscount d
+                           WHERE d.order_id = o.id AND d.voucher_code = %(voucher)s
+                             AND d.amount > 0))
+                FROM order_order o WHERE o.id > %(after)s
+                """,
+                {"method": SHIPPING_METHOD, "voucher": VOUCHER_CODE, "after": order_id},
+            ).fetchone()
+        return dict(zip(("orders", "shipping", "tax", "voucher"), row, strict=True))
 
 
 # --- Workloads -----------------------------------------------------------------------------
@@ -388,12 +510,15 @@ def run_checkout(
         thread.join(timeout=seconds + 4 * REQUEST_TIMEOUT)
     elapsed = time.monotonic() - began
     server_errors = sum(n for key, n in tally.statuses.items() if key.split()[1][0] in "05")
+    extras = shop.extras_since(first_order)
     return {
         "system": shop.name,
         "customers": customers,
         "seconds": round(elapsed, 2),
         "orders": tally.orders,
-        "orders_db": shop.orders_since(first_order),
+        "orders_db": extras["orders"],
+        "extras": extras,
+        "extras_complete": extras_complete(extras),
         "orders_per_s": round(tally.orders / elapsed, 1),
         "add_p50_ms": _ms_percentile(tally.add_seconds, 50),
         "add_p99_ms": _ms_percentile(tally.add_seconds, 99),
@@ -435,13 +560,16 @@ def run_race(shop, *, variant_id: int, buyers: int = 50, stock: int = 10) -> dic
     sold = shop.sold_since(first_order).get(variant_id, 0)
     left = shop.stock_left([variant_id])[variant_id]
     counts = Counter(statuses)
+    extras = shop.extras_since(first_order)
     return {
         "system": shop.name,
         "buyers": buyers,
         "start_stock": stock,
         "add_statuses": {str(k): v for k, v in sorted(add_statuses.items())},
         "checkout_statuses": {str(k): v for k, v in sorted(counts.items())},
-        "orders": shop.orders_since(first_order),
+        "orders": extras["orders"],
+        "extras": extras,
+        "extras_complete": extras_complete(extras),
         "units_sold": sold,
         "stock_left": left,
         "oversold_units": max(0, sold - stock),

@@ -6,7 +6,9 @@ spec: {"requests": [{"name", "path"}], "explain": bool, "flow": "storefront"|"os
 "products": N, "variant_id": id, "customer": {"email", "password"}}. Each GET is sent once to
 warm caches, then once more inside CaptureQueriesContext. With "explain", every SELECT of the
 measured request is run again under EXPLAIN (ANALYZE, BUFFERS). The checkout flows count the
-queries of adding one unit to the cart and placing the order. Prints JSON, with the
+queries of adding one unit to the cart and placing the order, with the bench's shipping
+method and voucher as the checkout driver sends them (bench/checkout.py; Oscar's voucher is
+a request of its own, `voucher_add`). Prints JSON, with the
 CATALOG_CACHE_SECONDS the system ran with (Storefront's settings only): the bench counts
 Storefront's database path with the response cache off (0), and a cache hit (the second,
 identical request) with it on.
@@ -65,8 +67,10 @@ def storefront_flow(client, spec: dict) -> dict:
     """Queries of one buy (add to cart, read the cart, place the order), second of two cycles.
 
     The first cycle warms up what only happens once per customer (e.g. creating the cart), so
-    the counts are those of a customer's usual purchase.
+    the counts are those of a customer's usual purchase. The order is placed with the body
+    of the checkout driver (shipping method, voucher, a US address), so with its tax.
     """
+    from bench.checkout import storefront_order_body
     from bench.storefront_setup import ensure_customers
 
     customer = spec["customer"]
@@ -80,33 +84,21 @@ def storefront_flow(client, spec: dict) -> dict:
     _, _, cart = _count(client, "get", "/api/cart/", **auth)
     for item in cart.get("items", []) if isinstance(cart, dict) else []:
         client.delete(f"/api/cart/items/{item['id']}/", **auth)
-    address = "1 Bench Street"
     steps = [
         ("cart_add", "post", "/api/cart/items/", {"variant_id": spec["variant_id"], "quantity": 1}),
         ("cart_get", "get", "/api/cart/", None),
-        (
-            "checkout",
-            "post",
-            "/api/orders/",
-            {
-                "shipping_address": address,
-                "billing_address": address,
-                "phone_number": "+1 555 0100",
-            },
-        ),
+        ("checkout", "post", "/api/orders/", storefront_order_body()),
     ]
     _cycle(client, steps, **auth)
     return _strip(_cycle(client, steps, **auth))
 
 
 def oscar_flow(client, spec: dict) -> dict:
-    """Queries of one guest buy (add to basket, check out), second of two cycles."""
+    """Queries of one guest buy (add to basket, add the voucher, check out with the bench's
+    shipping method), second of two cycles."""
+    from bench.checkout import VOUCHER_CODE, oscar_order_body
+
     child = spec["products"] + spec["variant_id"]
-    address = {
-        "title": "Mr", "first_name": "Bench", "last_name": "Customer", "line1": "1 Bench Street",
-        "line4": "Loopback", "postcode": "12345", "state": "", "phone_number": "+1 202 555 0100",
-        "notes": "", "country": "http://127.0.0.1/api/countries/US/",
-    }  # fmt: skip
     result = {}
     for _ in range(2):
         add = _cycle(
@@ -122,8 +114,15 @@ def oscar_flow(client, spec: dict) -> dict:
         )
         body = add["cart_add"]["body"]
         basket = body.get("url") if isinstance(body, dict) else None
-        order = {"basket": basket, "guest_email": "q@bench.invalid", "shipping_address": address}
-        result = add | _cycle(client, [("checkout", "post", "/api/checkout/", order)])
+        order = oscar_order_body("http://127.0.0.1", basket, "q@bench.invalid")
+        voucher = {"vouchercode": VOUCHER_CODE}
+        result = add | _cycle(
+            client,
+            [
+                ("voucher_add", "post", "/api/basket/add-voucher/", voucher),
+                ("checkout", "post", "/api/checkout/", order),
+            ],
+        )
     return _strip(result)
 
 

@@ -2,7 +2,9 @@
 
 Steps (each bounded in time; every server and load generator on 127.0.0.1 only):
 1. create the databases (storefront_bench, oscar_bench, floor_bench) and migrate them;
-2. load the generated catalog (bench.generate; skipped when the same size is already loaded);
+2. load the generated catalog (bench.generate; skipped when the same size is already loaded),
+   then create what every checkout is placed with (a shipping method, tax, a voucher:
+   bench/storefront_setup.py --pricing, bench/oscar_setup.py);
 3. invalidate Storefront's response cache (COPY bypasses the ORM, so the cache cannot know the
    catalog changed), then start gunicorn (2 sync workers each) for Storefront (production
    settings, its response cache on), the same Storefront with the cache off
@@ -15,7 +17,9 @@ Steps (each bounded in time; every server and load generator on 127.0.0.1 only):
    systems (A B C A B C ...) for BENCH_ROUNDS rounds (the facet and SKU scenarios for
    BENCH_EXTRA_ROUNDS of them);
 6. run the checkout driver (orders/s, oversells) and the oversell race on Storefront (cache on)
-   and Oscar;
+   and Oscar, every order with a shipping method, tax and a voucher, checked afterwards in
+   each database (a run whose orders do not all hold them is flagged, and `make bench` exits
+   with an error once the results are written);
 7. the mixed load: 8 wrk clients reading the filtered list and product details while 8
    customers buy, on the cached Storefront and on the cache-off one (read latency, orders/s,
    5xx, oversells, and the cache's hit rate from Storefront's /metrics);
@@ -282,6 +286,22 @@ def migrate(config: Config) -> None:
     log(f"Migrating {config.databases['storefront']} and {config.databases['oscar']}")
     run_python(config, "storefront", ["manage.py", "migrate", "--noinput", "-v0"])
     run_python(config, "oscar", ["-m", "django", "migrate", "--noinput", "-v0"])
+
+
+def checkout_setup(config: Config) -> dict:
+    """Create, idempotently, what every checkout is placed with: Storefront's shipping zone
+    and method, tax rate and voucher (bench.storefront_setup --pricing), Oscar's voucher
+    and its offer (bench.oscar_setup; its shipping method and tax are bench/oscar_site/
+    shop.py's classes). After the catalog load, before the cache is invalidated and any
+    server starts; fails (stops the bench) if either cannot be created."""
+    log("Creating the checkout's shipping method, tax rate and voucher")
+    done = {
+        "storefront": json.loads(
+            run_python(config, "storefront", ["-m", "bench.storefront_setup", "--pricing"])
+        ),
+        "oscar": json.loads(run_python(config, "oscar", ["-m", "bench.oscar_setup"])),
+    }
+    return {"includes": checkout.INCLUDES, "setup": done}
 
 
 def invalidate_storefront_cache(config: Config) -> None:
@@ -802,8 +822,30 @@ def storefront_customers(config: Config, count: int) -> list[str]:
     return emails
 
 
+def extras_note(run: dict) -> str:
+    """The log's word on a run's orders: whether each held shipping, tax and the voucher."""
+    extras = run.get("extras") or {}
+    counts = ", ".join(f"{k} {extras.get(k, 0)}" for k in ("shipping", "tax", "voucher"))
+    if run.get("extras_complete"):
+        return f"all {extras['orders']} orders with shipping, tax and voucher"
+    return (
+        f"WARNING: NOT EVERY ORDER HAS SHIPPING, TAX AND THE VOUCHER: of "
+        f"{extras.get('orders', 0)} orders {counts}"
+    )
+
+
+def incomplete_checkouts(results: dict) -> list[str]:
+    """Which checkout, race and mixed runs placed orders without shipping, tax or the
+    voucher (or no order at all), as lines for the log."""
+    return [
+        f"{run['system']} ({run.get('customers') or run.get('buyers')} customers): "
+        + extras_note(run)
+        for run in checkout.incomplete_runs(results)
+    ]
+
+
 def checkout_runs(config: Config, servers: dict[str, Server]) -> dict:
-    result: dict = {"runs": [], "race": [], "skipped": {}}
+    result: dict = {"runs": [], "race": [], "skipped": {}, "includes": checkout.INCLUDES}
     buyers = max(config.race_buyers, *config.checkout_customers)
     _, variants = sample_ids(config, 200)
     shops = []
@@ -855,7 +897,7 @@ def checkout_runs(config: Config, servers: dict[str, Server]) -> dict:
                 log(
                     f"  checkout round {round_number} {shop.name:<10} {customers} customers: "
                     f"{run['orders_per_s']} orders/s, oversold {run['oversold_units']}, "
-                    f"5xx {run['server_errors']}, statuses {run['statuses']}"
+                    f"5xx {run['server_errors']}, statuses {run['statuses']}; " + extras_note(run)
                 )
     race_variant = variants[-1]
     for shop in ready:
@@ -870,7 +912,7 @@ def checkout_runs(config: Config, servers: dict[str, Server]) -> dict:
         log(
             f"  race {shop.name:<10} {race['buyers']} buyers, stock {race['start_stock']}: "
             f"{race['orders']} orders, stock left {race['stock_left']}, "
-            f"statuses {race['checkout_statuses']}"
+            f"statuses {race['checkout_statuses']}; " + extras_note(race)
         )
     return result
 
@@ -947,6 +989,7 @@ def mixed_runs(config: Config, servers: dict[str, Server], plan: list[dict]) -> 
                     if (run.get("cache") or {}).get("hit_rate") is not None
                     else ""
                 )
+                + f"; {extras_note(checkout_run)}"
             )
     return result
 
@@ -1104,6 +1147,8 @@ def main() -> None:
         targets, products=config.products, seed=config.seed, reuse=not config.reload
     )
     results["generation"] = generation
+    # After the load (which empties the orders), before the cache is invalidated.
+    results["checkout_setup"] = checkout_setup(config)
     # After the load (reused or not), before any server: no response cached earlier is served.
     invalidate_storefront_cache(config)
     if config.generate_only:
@@ -1146,6 +1191,12 @@ def main() -> None:
         for server in servers.values():
             server.stop()
     finish(config, results, started_at, "bench")
+    incomplete = incomplete_checkouts(results)
+    if incomplete:
+        raise SystemExit(
+            "Checkout runs whose orders lack shipping, tax or the voucher (results written):\n"
+            + "\n".join(f"  {line}" for line in incomplete)
+        )
 
 
 def finish(config: Config, results: dict, started_at: datetime, kind: str) -> None:

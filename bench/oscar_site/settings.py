@@ -131,6 +131,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = os.environ.get("BENCH_OSCAR_MEDIA_ROOT", "/tmp/bench-oscar-media")
 
 OSCAR_DEFAULT_CURRENCY = "USD"
+# The bench's shipping method and tax (bench/oscar_site/shop.py) instead of Oscar's free
+# shipping and no tax: every bench order is charged both, as Storefront's are.
+OSCAR_DYNAMIC_CLASS_LOADER = "bench.oscar_site.classes.class_loader"
 # The checkout driver buys as guests (one session, so one basket, per simulated customer).
 OSCAR_ALLOW_ANON_CHECKOUT = True
 OSCAR_SEND_REGISTRATION_EMAIL = False

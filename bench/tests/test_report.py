@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from bench import report
 
 SETTINGS = {
@@ -306,3 +308,126 @@ def test_targets_of_the_other_size_are_judged_on_its_newest_run(tmp_path):
         "| 2.50x (bench-1000000-20261203T000000Z.json) | **no** |"
     ) in lines
     assert "| Cache off: product list ≥ 2x Oscar's at 10k (c=8) | 0.50x | **no** |" in lines
+
+
+# --- What each checkout included (shipping method, tax, voucher) ---------------------------
+
+
+def _checkout_run(system: str, customers: int, orders_per_s: float, extras: dict | None) -> dict:
+    run = {
+        "system": system, "customers": customers, "round": 1, "orders_per_s": orders_per_s,
+        "checkout_p50_ms": 50.0, "checkout_p99_ms": 90.0, "add_p50_ms": 20.0,
+        "server_errors": 0, "oversold_units": 0, "stock_mismatch_variants": 0, "orders": 100,
+        "statuses": {"checkout 201": 100},
+    }  # fmt: skip
+    if extras is not None:
+        held = {"orders": 100, "shipping": 100, "tax": 100, "voucher": 100, **extras}
+        run["extras"] = held
+        run["extras_complete"] = all(held[k] == 100 for k in ("shipping", "tax", "voucher"))
+    return run
+
+
+def _with_checkout(*, sf_extras: dict | None, oscar_extras: dict | None) -> dict:
+    from bench import checkout
+
+    race = {
+        "system": "storefront", "buyers": 20, "start_stock": 10, "orders": 10,
+        "checkout_statuses": {"201": 10, "409": 10}, "stock_left": 0, "oversold_units": 0,
+    }  # fmt: skip
+    results = _results(nocache=False)
+    results["checkout"] = {
+        "runs": [
+            _checkout_run("storefront", 8, 90.0, sf_extras),
+            _checkout_run("oscar", 8, 25.0, oscar_extras),
+        ],
+        "race": [race],
+        "skipped": {},
+    }
+    if sf_extras is not None:
+        race["extras"] = {"orders": 10, "shipping": 10, "tax": 10, "voucher": 10}
+        race["extras_complete"] = True
+        results["checkout"]["includes"] = checkout.INCLUDES
+    return results
+
+
+def _checkout_targets(results: dict) -> dict[str, tuple[str, str]]:
+    rows = report.targets(results, report.http_table(results), report.checkout_table(results), {})
+    return {label: (measured, met) for label, measured, met in rows if "Checkout" in label}
+
+
+def _checkout_section(text: str) -> str:
+    return text.split("### Checkout (orders/s) and oversells", 1)[1].split("### SQL", 1)[0]
+
+
+def test_report_says_what_each_checkout_included_and_that_every_order_held_it(tmp_path):
+    results = _with_checkout(sf_extras={}, oscar_extras={})
+
+    text = _render(tmp_path, results)
+
+    section = _checkout_section(text)
+    assert "- **Storefront**: shipping: method bench-standard" in section
+    assert "voucher: BENCH10, 10 % off" in section
+    assert "- **Oscar API**: shipping: method bench-standard (Oscar FixedPrice 4.99" in section
+    assert "POST /api/basket/add-voucher/" in section
+    assert "| stock mismatches | shipping / tax / voucher |" in section
+    assert "| Storefront | 8 | 90.0 | 50.0 | 90.0 | 20.0 | 100 | 0 | 0 | 0 | 100 / 100 / 100 " in (
+        section
+    )
+    assert "| 10 / 10 / 10 of 10 |" in section  # the race
+    assert "Warning" not in section
+    rows = _checkout_targets(results)
+    label = next(k for k in rows if k.startswith("Checkout with shipping, tax and a voucher"))
+    assert rows[label] == (
+        "3.60x, 0 oversold, 0 5xx; shipping / tax / voucher: Storefront 100 / 100 / 100 of "
+        "100, Oscar 100 / 100 / 100 of 100",
+        "yes",
+    )
+
+
+@pytest.mark.parametrize("who", ["storefront", "oscar"])
+def test_orders_without_the_voucher_are_flagged_and_fail_the_checkout_target(tmp_path, who):
+    missing = {"voucher": 60}
+    results = _with_checkout(
+        sf_extras=missing if who == "storefront" else {},
+        oscar_extras=missing if who == "oscar" else {},
+    )
+
+    text = _render(tmp_path, results)
+
+    section = _checkout_section(text)
+    assert "> **Warning: not every order held shipping, tax and the voucher**" in section
+    assert "**100 / 100 / 60 of 100: not every order**" in section
+    rows = _checkout_targets(results)
+    label = next(k for k in rows if k.startswith("Checkout with shipping, tax and a voucher"))
+    assert rows[label][1] == "**no**"  # 3.6x, but not of the checkout the target names
+
+
+def test_checkout_results_recorded_before_the_check_render_as_before(tmp_path):
+    results = _with_checkout(sf_extras=None, oscar_extras=None)
+
+    text = _render(tmp_path, results)
+
+    section = _checkout_section(text)
+    assert "shipping / tax / voucher" not in section
+    assert "Every order is placed with" not in section
+    assert "| Storefront | 8 | 90.0 | 50.0 | 90.0 | 20.0 | 100 | 0 | 0 | 0 |\n" in section
+    rows = _checkout_targets(results)
+    assert rows["Checkout ≥ 3x Oscar's orders/s, 0 oversells, 0 5xx (8 customers)"] == (
+        "3.60x, 0 oversold, 0 5xx",
+        "yes",
+    )
+
+
+def test_mixed_load_table_counts_the_orders_with_shipping_tax_and_voucher(tmp_path):
+    results = _results(nocache=True)
+    results["settings"]["mixed_seconds"] = 3
+    run = _mixed("storefront", hits=900, misses=100)
+    run["checkout"]["extras"] = {"orders": 150, "shipping": 150, "tax": 150, "voucher": 150}
+    run["checkout"]["extras_complete"] = True
+    results["mixed"] = {"runs": [run], "skipped": {}}
+
+    text = _render(tmp_path, results)
+
+    section = text.split("### Reads during checkout (mixed load)", 1)[1].split("###", 1)[0]
+    assert "| cache hit rate | shipping / tax / voucher |" in section
+    assert "| 90.0% (900 hits, 100 misses) | 150 / 150 / 150 of 150 |" in section

@@ -757,11 +757,13 @@ def _unavailable(
     code: str | None, context: QuoteContext | None, offers: Sequence[ShippingOffer]
 ) -> ShippingMethodUnavailable:
     country = context.country if context else None
-    message = (
-        f"No shipping method ships to {country}."
-        if code is None
-        else f"The shipping method {code!r} is not offered for this address."
-    )
+    if code is not None:
+        message = f"The shipping method {code!r} is not offered for this address."
+    elif context and context.methods:
+        # Methods ship there, but not a cart this heavy (their weight bands).
+        message = f"No shipping method ships a cart this heavy to {country}."
+    else:
+        message = f"No shipping method ships to {country}."
     offered = [offer.code for offer in offers]
     return ShippingMethodUnavailable(
         message, details={"shipping_method": code, "country": country, "offered": offered}

@@ -68,6 +68,20 @@ def test_a_cart_heavier_than_the_last_band_is_not_offered_the_method():
     assert refused.value.details["offered"] == ["express"]
 
 
+def test_checkout_of_a_cart_too_heavy_for_every_method_says_so(customer_client, customer):
+    ShippingMethod.objects.update(weight_bands=[{"max_grams": 1000, "price": "4.00"}])
+    variant = VariantFactory(weight_grams=600)
+    CartItem.objects.create(cart=customer.cart, variant=variant, quantity=2)
+
+    response = customer_client.post(
+        "/api/orders/", {"shipping_address": "1 Main St", "phone_number": "+1 555 0100"}
+    )
+
+    error = assert_error(response, 400, "shipping_method_unavailable")
+    assert error["message"] == "No shipping method ships a cart this heavy to US."
+    assert error["details"]["offered"] == []
+
+
 def test_the_free_shipping_threshold_still_applies_to_a_banded_method():
     # 6 x 10.00 = 60.00, past standard's 50.00 threshold.
     assert standard_price(quote_of((3000, 6))) == D("0.00")
