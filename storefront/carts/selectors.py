@@ -52,17 +52,7 @@ def load_cart_contents(cart: Cart, *, membership: str | None = None) -> Cart:
 
 
 def customer_cart_items(*, customer) -> list[CartItem]:
-    """The items of `customer`'s cart with their variants and products, oldest first (1
-    query)."""
+    """The items of `customer`'s cart with their variants, oldest first (1 query)."""
     return list(
-        CartItem.objects.filter(cart__customer=customer)
-        .select_related("variant__product")
-        .order_by("id")
-    )
-
-
-def cart_items(*, cart: Cart) -> list[CartItem]:
-    """The items of `cart` with their variants and products, oldest first (1 query)."""
-    return list(
-        CartItem.objects.filter(cart=cart).select_related("variant__product").order_by("id")
+        CartItem.objects.filter(cart__customer=customer).select_related("variant").order_by("id")
     )

@@ -45,7 +45,7 @@ examples that storefront/pricing/tests check):
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -679,17 +679,11 @@ def _taxed(
     promotion: PromotionRule | None,
 ) -> QuoteLine:
     """Rule 5: the line with its discounts, tax rate and tax."""
-    return QuoteLine(
-        item_id=line.item_id,
-        variant_id=line.variant_id,
-        sku=line.sku,
-        quantity=line.quantity,
-        list_price=line.list_price,
-        unit_price=line.unit_price,
+    return replace(
+        line,
         discount_total=discount,
         tax_rate=rate,
         tax_total=tax(line.line_total - discount, rate, prices_include_tax),
-        line_total=line.line_total,
         promotion_id=promotion.id if promotion else None,
     )
 
@@ -732,13 +726,7 @@ def method_price(method: ShippingMethod, *, weight: int) -> Decimal | None:
 
 
 def _free(offer: ShippingOffer) -> ShippingOffer:
-    return ShippingOffer(
-        code=offer.code,
-        name=offer.name,
-        price=ZERO,
-        min_days=offer.min_days,
-        max_days=offer.max_days,
-    )
+    return replace(offer, price=ZERO)
 
 
 def _choose(

@@ -39,8 +39,7 @@ from rest_framework import serializers, viewsets
 from storefront.accounts.models import User
 from storefront.catalog.models import Category, Collection, Product, Tag
 from storefront.core.api.filters import KnownQueryParameters, StrictBooleanFilter
-from storefront.core.exceptions import NotFound
-from storefront.pricing.api.staff import StaffWritesMixin
+from storefront.pricing.api.staff import StaffWritesMixin, locked, save_changed
 from storefront.pricing.models import Promotion
 
 # What a promotion selects products by: field name -> the model its ids are of.
@@ -373,20 +372,13 @@ def _write_promotion(*, promotion: Promotion | None, data: Mapping[str, Any]) ->
     if promotion is None:
         promotion = Promotion.objects.create(**values)
     else:
-        locked = Promotion.objects.select_for_update().filter(pk=promotion.pk).first()
-        if locked is None:
-            raise NotFound("No such promotion.")
+        promotion = locked(promotion, missing="No such promotion.")
         # Checked again with the locked row: a concurrent PATCH of the other field of a rule
         # would otherwise break the model's check constraint (a 500).
-        errors = blame_sent(promotion_errors(**merged(locked, values, RULE_FIELDS)), values)
+        errors = blame_sent(promotion_errors(**merged(promotion, values, RULE_FIELDS)), values)
         if errors:
             raise serializers.ValidationError(errors)
-        changed = [name for name, value in values.items() if getattr(locked, name) != value]
-        for name in changed:
-            setattr(locked, name, values[name])
-        if changed:
-            locked.save(update_fields=[*changed, "updated_at"])
-        promotion = locked
+        save_changed(promotion, values)
     for name in SELECTION_MODELS:
         if name in data:
             getattr(promotion, name).set(data[name])

@@ -1,10 +1,11 @@
-"""What the pricing app's staff endpoints share (tax rates, membership tiers, promotions,
-vouchers): staff only, integer ids, and writes that go through one function of the
-endpoint's module, which checks what needs the database under the row's lock and raises
-serializers.ValidationError (400) or NotFound (404), so that a refused write changes
-nothing."""
+"""What the pricing app's staff endpoints share (shipping zones, tax rates, membership tiers,
+promotions, vouchers): staff only, integer ids, and writes that go through one function of
+the endpoint's module, which checks what needs the database under the row's lock (locked)
+and raises serializers.ValidationError (400) or NotFound (404), so that a refused write
+changes nothing, then writes only the columns that changed (save_changed)."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from django.db.models import Model
 from rest_framework import status
@@ -12,6 +13,31 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from storefront.catalog.api.views import NotFoundInErrorShapeMixin
+from storefront.core.exceptions import NotFound
+
+RowT = TypeVar("RowT", bound=Model)
+
+
+def locked(row: RowT, *, missing: str) -> RowT:
+    """`row` read again and locked (FOR UPDATE) for the rest of the transaction, so that
+    edits of one row apply one after the other. Raises NotFound(`missing`) if it was
+    deleted meanwhile."""
+    fresh = type(row).objects.select_for_update().filter(pk=row.pk).first()
+    if fresh is None:
+        raise NotFound(missing)
+    return fresh
+
+
+def save_changed(row: Model, values: Mapping[str, Any]) -> list[str]:
+    """Set `values` (field name -> value) on `row` and save those that differ, with
+    updated_at, and no other column: what a concurrent writer owns (a voucher's times_used)
+    is never written back. Returns the names of the fields changed (none: no query)."""
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    for name in changed:
+        setattr(row, name, values[name])
+    if changed:
+        row.save(update_fields=[*changed, "updated_at"])
+    return changed
 
 
 class StaffUpdatesMixin(NotFoundInErrorShapeMixin):

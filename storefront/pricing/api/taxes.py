@@ -35,8 +35,7 @@ from rest_framework import serializers, viewsets
 
 from storefront.accounts.api.serializers import CountryCodeField
 from storefront.core.api.filters import KnownQueryParameters
-from storefront.core.exceptions import NotFound
-from storefront.pricing.api.staff import StaffWritesMixin
+from storefront.pricing.api.staff import StaffWritesMixin, locked, save_changed
 from storefront.pricing.api.zones import COUNTRY_ENUM
 from storefront.pricing.models import TaxClass, TaxRate
 
@@ -174,15 +173,9 @@ def _write_tax_rate(*, tax_rate: TaxRate | None, data: Mapping[str, Any]) -> Tax
     values = {name: data[name] for name in WRITE_FIELDS if name in data}
     if tax_rate is None:
         return TaxRate.objects.create(**values)
-    locked = TaxRate.objects.select_for_update().filter(pk=tax_rate.pk).first()
-    if locked is None:
-        raise NotFound("No such tax rate.")
-    changed = [name for name, value in values.items() if getattr(locked, name) != value]
-    for name in changed:
-        setattr(locked, name, values[name])
-    if changed:
-        locked.save(update_fields=[*changed, "updated_at"])
-    return locked
+    tax_rate = locked(tax_rate, missing="No such tax rate.")
+    save_changed(tax_rate, values)
+    return tax_rate
 
 
 # --- The list's filters --------------------------------------------------------------------

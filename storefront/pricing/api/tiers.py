@@ -26,9 +26,8 @@ from rest_framework import mixins, serializers, viewsets
 from storefront.accounts.models import User
 from storefront.catalog.cache import invalidate_catalog
 from storefront.core.api.filters import KnownQueryParameters
-from storefront.core.exceptions import NotFound
 from storefront.pricing.api.promotions import MEMBERSHIP_ENUM
-from storefront.pricing.api.staff import StaffUpdatesMixin
+from storefront.pricing.api.staff import StaffUpdatesMixin, locked, save_changed
 from storefront.pricing.models import MembershipTier
 
 WRITE_FIELDS = ("name", "discount_percentage")
@@ -99,17 +98,10 @@ def save_tier(*, tier: MembershipTier, data: Mapping[str, Any]) -> MembershipTie
     """
     with transaction.atomic():
         # Two edits of one tier apply one after the other.
-        locked = MembershipTier.objects.select_for_update().filter(pk=tier.pk).first()
-        if locked is None:
-            raise NotFound("No such membership tier.")
-        values = {name: data[name] for name in WRITE_FIELDS if name in data}
-        changed = [name for name, value in values.items() if getattr(locked, name) != value]
-        for name in changed:
-            setattr(locked, name, values[name])
-        if changed:
-            locked.save(update_fields=[*changed, "updated_at"])
+        tier = locked(tier, missing="No such membership tier.")
+        if save_changed(tier, {name: data[name] for name in WRITE_FIELDS if name in data}):
             invalidate_catalog()
-    return locked
+    return tier
 
 
 # --- The view ------------------------------------------------------------------------------

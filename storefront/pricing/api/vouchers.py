@@ -41,7 +41,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, viewsets
 
 from storefront.core.api.filters import KnownQueryParameters, StrictBooleanFilter
-from storefront.core.exceptions import NotFound
 from storefront.pricing.api.promotions import (
     MomentField,
     TiersField,
@@ -50,7 +49,7 @@ from storefront.pricing.api.promotions import (
     value_errors,
     window_errors,
 )
-from storefront.pricing.api.staff import StaffWritesMixin
+from storefront.pricing.api.staff import StaffWritesMixin, locked, save_changed
 from storefront.pricing.models import Voucher
 
 # The schema's pattern (OpenAPI regexes have no \Z); normalize_code matches it whole.
@@ -277,20 +276,14 @@ def _write_voucher(*, voucher: Voucher | None, data: Mapping[str, Any]) -> Vouch
     values = {name: data[name] for name in WRITE_FIELDS if name in data}
     if voucher is None:
         return Voucher.objects.create(**values)
-    locked = Voucher.objects.select_for_update().filter(pk=voucher.pk).first()
-    if locked is None:
-        raise NotFound("No such voucher.")
-    errors = voucher_errors(**merged(locked, values, RULE_FIELDS), times_used=locked.times_used)
+    voucher = locked(voucher, missing="No such voucher.")
+    errors = voucher_errors(**merged(voucher, values, RULE_FIELDS), times_used=voucher.times_used)
     errors = blame_sent(errors, values)
     if errors:
         raise serializers.ValidationError(errors)
-    changed = [name for name, value in values.items() if getattr(locked, name) != value]
-    for name in changed:
-        setattr(locked, name, values[name])
-    if changed:
-        # Only the fields changed: times_used is the checkouts' to write.
-        locked.save(update_fields=[*changed, "updated_at"])
-    return locked
+    # Only the fields changed: times_used is the checkouts' to write.
+    save_changed(voucher, values)
+    return voucher
 
 
 # --- The list's filters --------------------------------------------------------------------

@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from storefront.accounts.api.serializers import CountryCodeField
 from storefront.catalog.api.views import NotFoundInErrorShapeMixin
 from storefront.core.api.filters import KnownQueryParameters
-from storefront.core.exceptions import NotFound
+from storefront.pricing.api.staff import locked, save_changed
 from storefront.pricing.models import (
     MAX_DAYS,
     MAX_WEIGHT_BANDS,
@@ -362,12 +362,8 @@ def _write_zone(*, zone: ShippingZone | None, data: Mapping[str, Any]) -> Shippi
         )
     else:
         # Edits of one zone apply one after the other.
-        zone = ShippingZone.objects.select_for_update().filter(pk=zone.pk).first()
-        if zone is None:
-            raise NotFound("No such shipping zone.")
-        changed = _assign(zone, {f: data[f] for f in ("name", "rest_of_world") if f in data})
-        if changed:
-            zone.save(update_fields=[*changed, "updated_at"])
+        zone = locked(zone, missing="No such shipping zone.")
+        save_changed(zone, {f: data[f] for f in ("name", "rest_of_world") if f in data})
     if "countries" in data:
         wanted = data["countries"]
         zone.countries.exclude(country__in=wanted).delete()
@@ -399,21 +395,7 @@ def _write_methods(*, zone: ShippingZone, methods: Sequence[Mapping[str, Any]]) 
         if "id" not in data:
             ShippingMethod.objects.create(zone=zone, **values)
             continue
-        method = existing[data["id"]]
-        changed = _assign(method, values)
-        if changed:
-            method.save(update_fields=[*changed, "updated_at"])
-
-
-def _assign(instance: ShippingZone | ShippingMethod, values: Mapping[str, Any]) -> list[str]:
-    """Set `values` on `instance`; return the names of those that changed (the only
-    columns to write)."""
-    changed = []
-    for name, value in values.items():
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed.append(name)
-    return changed
+        save_changed(existing[data["id"]], values)
 
 
 # Where a constraint a concurrent write broke is reported, when the check run again finds
