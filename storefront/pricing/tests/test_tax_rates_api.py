@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from storefront.accounts.tests.factories import StaffFactory
 from storefront.catalog.tests.helpers import assert_error
 from storefront.pricing.models import TaxClass, TaxRate
+from storefront.pricing.tests.staff import EVERY_VERB, assert_staff_only
 from tests.concurrency import run_blocked_behind
 
 pytestmark = pytest.mark.django_db
@@ -144,27 +145,12 @@ def test_unknown_id_is_404_in_the_error_shape(staff_client):
 # --- Who may ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("verb", "path"),
-    [
-        ("get", "list"),
-        ("post", "list"),
-        ("get", "detail"),
-        ("put", "detail"),
-        ("patch", "detail"),
-        ("delete", "detail"),
-    ],
-)
+@EVERY_VERB
 def test_anonymous_gets_401_and_customers_403(api_client, customer_client, france, verb, path):
     url = LIST_URL if path == "list" else detail_url(france.pk)
-    before = snapshot()
-
-    assert_error(getattr(api_client, verb)(url, body(), format="json"), 401, "not_authenticated")
-    assert_error(
-        getattr(customer_client, verb)(url, body(), format="json"), 403, "permission_denied"
+    assert_staff_only(
+        api_client, customer_client, verb=verb, url=url, body=body(), snapshot=snapshot
     )
-
-    assert snapshot() == before
 
 
 # --- Writes ----------------------------------------------------------------------------------

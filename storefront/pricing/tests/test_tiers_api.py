@@ -17,6 +17,7 @@ from storefront.catalog.tests.helpers import LIST_URL as PRODUCTS_URL
 from storefront.catalog.tests.helpers import assert_error
 from storefront.pricing.models import MembershipTier
 from storefront.pricing.tests.factories import membership_tiers
+from storefront.pricing.tests.staff import EVERY_VERB, assert_staff_only
 
 pytestmark = pytest.mark.django_db
 
@@ -114,26 +115,11 @@ def test_an_unknown_query_parameter_is_refused(staff_client, tiers, query):
 # --- Who may ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("verb", "path"),
-    [
-        ("get", "list"),
-        ("post", "list"),
-        ("get", "detail"),
-        ("put", "detail"),
-        ("patch", "detail"),
-        ("delete", "detail"),
-    ],
-)
+@EVERY_VERB
 def test_anonymous_gets_401_and_customers_403(api_client, customer_client, silver, verb, path):
     url = LIST_URL if path == "list" else detail_url(silver.pk)
     body = {"name": "Changed", "discount_percentage": "50"}
-    before = snapshot()
-
-    assert_error(getattr(api_client, verb)(url, body, format="json"), 401, "not_authenticated")
-    assert_error(getattr(customer_client, verb)(url, body, format="json"), 403, "permission_denied")
-
-    assert snapshot() == before
+    assert_staff_only(api_client, customer_client, verb=verb, url=url, body=body, snapshot=snapshot)
 
 
 def test_staff_can_neither_add_nor_delete_a_tier(staff_client, silver):

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from storefront.accounts.tests.factories import StaffFactory
 from storefront.catalog.tests.helpers import assert_error
 from storefront.pricing.models import ShippingMethod, ShippingZone, ShippingZoneCountry
+from storefront.pricing.tests.staff import EVERY_VERB, assert_staff_only
 from tests.concurrency import run_blocked_behind
 
 pytestmark = pytest.mark.django_db
@@ -140,25 +141,10 @@ def test_unknown_query_parameter_is_refused(staff_client):
 # --- Who may ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("verb", "path"),
-    [
-        ("get", "list"),
-        ("post", "list"),
-        ("get", "detail"),
-        ("put", "detail"),
-        ("patch", "detail"),
-        ("delete", "detail"),
-    ],
-)
+@EVERY_VERB
 def test_anonymous_gets_401_and_customers_403(api_client, customer_client, europe, verb, path):
     url = LIST_URL if path == "list" else detail_url(europe.pk)
-    before = snapshot()
-
-    assert_error(getattr(api_client, verb)(url, {}, format="json"), 401, "not_authenticated")
-    assert_error(getattr(customer_client, verb)(url, {}, format="json"), 403, "permission_denied")
-
-    assert snapshot() == before
+    assert_staff_only(api_client, customer_client, verb=verb, url=url, body={}, snapshot=snapshot)
 
 
 # --- Writes ----------------------------------------------------------------------------------
