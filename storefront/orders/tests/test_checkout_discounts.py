@@ -130,6 +130,77 @@ def test_the_order_charges_and_keeps_the_quote_to_the_cent(gold, clothing):
     assert Voucher.objects.get().times_used == 1
 
 
+def gross_vat_store(settings, clothing):
+    """Gross prices, VAT 20 % standard and 5.5 % reduced for the whole US: a book (reduced)
+    at 10.55 holds 0.55 of tax, a shirt at 24.00 4.00, standard shipping 4.99 0.83."""
+    settings.PRICES_INCLUDE_TAX = True
+    TaxRate.objects.create(country="US", rate=D("0.2000"), name="VAT")
+    TaxRate.objects.create(country="US", tax_class="reduced", rate=D("0.0550"), name="VAT")
+    book = VariantFactory(product=ProductFactory(tax_class="reduced"), price=D("10.55"))
+    shirt = VariantFactory(price=D("24.00"))
+    customer = UserFactory()
+    fill(customer.cart, (book, 1), (shirt, 1))
+    return customer, None, {"total": "39.54", "tax_total": "5.38", "shipping_total": "4.99"}
+
+
+def overlapping_promotions(settings, clothing):
+    """docs/pricing.md example I: 20 % off Clothing and 1.50 off each pair of socks."""
+    tee = VariantFactory(product=ProductFactory(category=clothing), price=D("19.99"))
+    socks = VariantFactory(product=ProductFactory(category=clothing), price=D("5.00"))
+    PromotionFactory(code="summer", value=D("20")).categories.add(clothing)
+    deal = PromotionFactory(code="socks-deal", kind=Promotion.Kind.FIXED, value=D("1.50"))
+    deal.products.add(socks.product)
+    customer = UserFactory()
+    fill(customer.cart, (tee, 2), (socks, 3))
+    return customer, None, {"total": "47.47", "discount_total": "12.50", "shipping_total": "4.99"}
+
+
+def free_shipping_threshold(settings, clothing):
+    """55.00 of socks ships free; the 10 % voucher takes it below 50.00, so it does not."""
+    VoucherFactory(code="TEN", value=D("10"))
+    customer = UserFactory()
+    fill(customer.cart, (VariantFactory(price=D("5.00"), stock_quantity=20), 11))
+    return customer, "TEN", {"total": "54.49", "discount_total": "5.50", "shipping_total": "4.99"}
+
+
+def silver_member_fixed_voucher(settings, clothing):
+    """Silver (5 %): three lines of 9.50; 10.00 off shared 3.34, 3.33, 3.33 (example K)."""
+    VoucherFactory(code="TENOFF", kind=Voucher.Kind.FIXED, value=D("10.00"))
+    customer = UserFactory(membership="silver")
+    fill(customer.cart, *((VariantFactory(price=D("10.00")), 1) for _ in range(3)))
+    return customer, "TENOFF", {"subtotal": "28.50", "discount_total": "10.00", "total": "23.49"}
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [gross_vat_store, overlapping_promotions, free_shipping_threshold, silver_member_fixed_voucher],
+)
+def test_the_quote_and_the_order_placed_from_it_agree_on_hand_computed_fixtures(
+    settings, clothing, setup
+):
+    customer, voucher, expected = setup(settings, clothing)
+    client = client_of(customer)
+    asked = {"shipping_address": "1 Main St", **({"voucher_code": voucher} if voucher else {})}
+
+    quoted = client.post("/api/checkout/quote/", asked, format="json").json()
+    response = client.post(
+        "/api/orders/",
+        {**asked, "phone_number": "+1 555 0100", "expected_total": quoted["total"]},
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    order = response.json()
+    quoted["shipping_total"] = quoted["shipping"]["price"]
+    for name, value in expected.items():
+        assert (quoted[name], order[name]) == (value, value), name
+    for name in ("subtotal", "discount_total", "shipping_total", "tax_total", "total", "applied"):
+        assert order[name] == quoted[name], name
+    for item, line in zip(order["items"], quoted["lines"], strict=True):
+        for name in ("list_price", "unit_price", "discount_total", "tax_rate", "tax_total"):
+            assert item[name] == line[name], name
+
+
 def test_a_promotion_that_starts_after_the_quote_is_a_409_with_the_new_quote(customer):
     variant = VariantFactory(price=D("10.00"))
     fill(customer.cart, (variant, 1))
