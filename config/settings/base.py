@@ -32,6 +32,19 @@ Environment variables (all optional here; production.py requires more):
 - PAYMENT_SANDBOX: on (1/true/yes/on) to take card payments with the sandbox provider, whose
   documented test token "tok_success" always pays. Default: off (dev.py and test.py turn it
   on; `manage.py check --deploy` warns if it is on with DEBUG off).
+- STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: a Stripe account's secret API key (sk_test_...
+  or sk_live_...) and the signing secret of its webhook endpoint (whsec_...), which
+  POST /api/payments/stripe/webhook/ checks. With STRIPE_SECRET_KEY set, card payments go
+  through Stripe (docs/payments.md); unset, Stripe is not offered. STRIPE_API_BASE: the API's
+  address (default https://api.stripe.com; the tests point it at a local server).
+- PAYMENT_CAPTURE: "automatic" (default) to capture a card payment when it is authorised,
+  "manual" to authorise at checkout and capture when the order ships.
+- ORDER_PAYMENT_TIMEOUT_MINUTES: a card order not paid within this many minutes of being
+  placed is cancelled and its stock put back. Default: 30.
+- PAYMENT_RECONCILE_AFTER_MINUTES: a card payment still unsettled this many minutes after
+  its order was placed is checked with its provider (a lost webhook). Default: 10.
+- RETURN_WINDOW_DAYS: how many days after delivery a customer may ask to return items.
+  Default: 30.
 - CATALOG_CACHE_SECONDS: how long a cached product list or detail response may live (changes
   invalidate it sooner; 0 turns the cache off). Default: 300.
 - NUM_PROXIES: how many reverse proxies in front of the application append to X-Forwarded-For;
@@ -336,6 +349,16 @@ PRODUCT_IMAGE_MAX_PIXELS = int(os.environ.get("PRODUCT_IMAGE_MAX_PIXELS", 40_000
 # Card payments through the sandbox provider (storefront/payments/providers.py): anyone can
 # "pay" with its test token, so it is for development and tests only.
 PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", False)
+# Stripe (storefront/payments/stripe.py): offered for cards when a secret key is set.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+PAYMENT_CAPTURE = os.environ.get("PAYMENT_CAPTURE", "automatic")
+if PAYMENT_CAPTURE not in ("automatic", "manual"):
+    raise ImproperlyConfigured('PAYMENT_CAPTURE must be "automatic" or "manual".')
+ORDER_PAYMENT_TIMEOUT_MINUTES = int(os.environ.get("ORDER_PAYMENT_TIMEOUT_MINUTES", "30"))
+PAYMENT_RECONCILE_AFTER_MINUTES = int(os.environ.get("PAYMENT_RECONCILE_AFTER_MINUTES", "10"))
+RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "30"))
 
 # --- API ---------------------------------------------------------------------------------
 
@@ -525,6 +548,8 @@ NOTIFICATION_EMAIL_BUILDERS = {
     "order_confirmation": "storefront.orders.emails.build_order_confirmation",
     "order_status": "storefront.orders.emails.build_status_email",
     "payment_refunded": "storefront.orders.emails.build_refund_email",
+    "order_expired": "storefront.orders.emails.build_expired_email",
+    "return_status": "storefront.orders.emails.build_return_email",
     "welcome": "storefront.accounts.emails.build_welcome_email",
     "email_verification": "storefront.accounts.emails.build_verification_email",
     "password_reset": "storefront.accounts.emails.build_password_reset_email",
@@ -552,6 +577,16 @@ CELERY_BEAT_SCHEDULE = {
     "delete-stale-guest-carts": {
         "task": "storefront.carts.tasks.delete_stale_guest_carts",
         "schedule": crontab(hour=3, minute=41),
+    },
+    # Unpaid card orders past ORDER_PAYMENT_TIMEOUT_MINUTES: cancelled, stock back.
+    "expire-unpaid-orders": {
+        "task": "storefront.orders.tasks.expire_unpaid_orders",
+        "schedule": 60.0,
+    },
+    # Card payments unsettled past PAYMENT_RECONCILE_AFTER_MINUTES: asked of the provider.
+    "reconcile-payments": {
+        "task": "storefront.orders.tasks.reconcile_payments",
+        "schedule": 180.0,
     },
 }
 # Guest carts untouched for this many days are deleted (the beat task above, or

@@ -24,6 +24,8 @@ class OutboxMessage(TimeStampedModel):
         ORDER_CONFIRMATION = "order_confirmation", "Order confirmation"
         ORDER_STATUS = "order_status", "Order status change"
         PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
+        ORDER_EXPIRED = "order_expired", "Order expired unpaid"
+        RETURN_STATUS = "return_status", "Return status change"
         LOW_STOCK = "low_stock", "Low-stock alert"
         DAILY_SALES_REPORT = "daily_sales_report", "Daily sales report"
         WELCOME = "welcome", "Welcome"

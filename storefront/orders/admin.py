@@ -13,8 +13,8 @@ from django_countries import countries
 from storefront.accounts import addresses
 from storefront.accounts.api.serializers import PostalAddressSerializer
 from storefront.core.exceptions import DomainError
-from storefront.orders import services
-from storefront.orders.models import Order, OrderEvent, OrderItem
+from storefront.orders import returns, services
+from storefront.orders.models import Order, OrderEvent, OrderItem, Return, ReturnEvent, ReturnLine
 from storefront.payments.models import Payment
 
 
@@ -236,3 +236,58 @@ class OrderAdmin(admin.ModelAdmin):
         changed += [ADDRESS_TEXT[name] for name in changed if name in ADDRESS_TEXT]
         if changed:
             obj.save(update_fields=[*changed, "updated_at"])
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ["order_item", "quantity", "reason"]
+    readonly_fields = fields
+
+
+class ReturnEventInline(ReadOnlyInline):
+    model = ReturnEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "note"]
+    readonly_fields = fields
+
+
+def return_action(status: Return.Status, description: str):
+    """An admin action moving the selected returns to `status` through orders.returns (so
+    restock and refund happen as through the API); refusals become error messages."""
+
+    def action(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Return]):
+        for return_request in queryset:
+            try:
+                returns.move_return(
+                    return_request=return_request, status=status, actor=request.user
+                )
+            except DomainError as error:
+                modeladmin.message_user(
+                    request, f"Return {return_request.pk}: {error.message}", messages.ERROR
+                )
+
+    action.__name__ = f"return_{status}"
+    return admin.action(description=description)(action)
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    """Returns; status changes only through the actions (orders.returns.move_return)."""
+
+    list_display = ["id", "order", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["order__number"]
+    fields = ["order", "status", "refund", "created_at", "updated_at"]
+    readonly_fields = fields
+    inlines = [ReturnLineInline, ReturnEventInline]
+    actions = [
+        return_action(Return.Status.APPROVED, "Approve"),
+        return_action(Return.Status.REJECTED, "Reject"),
+        return_action(Return.Status.RECEIVED, "Mark as received (restock)"),
+        return_action(Return.Status.REFUNDED, "Refund"),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

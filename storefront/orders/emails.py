@@ -1,5 +1,5 @@
 """The emails of an order's life, to its customer (or a guest order's email): confirmation,
-status changes, refund.
+status changes, refund, expiry, and each step of a return.
 
 The enqueue_* functions write an email to the notification outbox in the caller's
 transaction (notifications.services.enqueue: one INSERT, sent after commit, once per key
@@ -15,7 +15,8 @@ from storefront.notifications.emails import EmailContent
 from storefront.notifications.models import OutboxMessage
 from storefront.notifications.services import enqueue
 from storefront.orders import guest_access
-from storefront.orders.models import Order
+from storefront.orders.models import Order, Return
+from storefront.payments.models import Refund
 
 Kind = OutboxMessage.Kind
 TEMPLATES = "orders/email"
@@ -55,13 +56,30 @@ def enqueue_status_email(*, order_id: int, from_status: str, to_status: str) -> 
     enqueue([(Kind.ORDER_STATUS, key, payload)])
 
 
-def enqueue_refund_email(*, order_id: int) -> None:
-    """Queue the email telling the customer that the payment of order `order_id` was refunded.
+def enqueue_refund_email(*, order_id: int, refund_id: int | None = None) -> None:
+    """Queue the email telling the customer of order `order_id` that refund `refund_id`
+    (payments.Refund) went through; without one, that the payment was refunded in full.
 
-    One email per order, however often this is called.
+    One email per refund, however often this is called.
     """
     key = f"payment_refunded:order:{order_id}"
-    enqueue([(Kind.PAYMENT_REFUNDED, key, {"order_id": order_id})])
+    payload: dict = {"order_id": order_id}
+    if refund_id is not None:
+        key, payload["refund_id"] = f"{key}:refund:{refund_id}", refund_id
+    enqueue([(Kind.PAYMENT_REFUNDED, key, payload)])
+
+
+def enqueue_expired_email(*, order_id: int) -> None:
+    """Queue the email telling the customer that order `order_id` was cancelled because it
+    was not paid in time (orders.services.expire_order). One email per order."""
+    enqueue([(Kind.ORDER_EXPIRED, f"order_expired:order:{order_id}", {"order_id": order_id})])
+
+
+def enqueue_return_email(*, return_id: int, status: str) -> None:
+    """Queue the email telling the customer that return `return_id` is now `status` (a
+    Return.Status value; orders.returns calls it at each step). One per return and status."""
+    key = f"return_status:return:{return_id}:{status}"
+    enqueue([(Kind.RETURN_STATUS, key, {"return_id": return_id, "status": status})])
 
 
 def build_order_confirmation(payload: dict) -> EmailContent | None:
@@ -103,23 +121,69 @@ def build_status_email(payload: dict) -> EmailContent | None:
 
 
 def build_refund_email(payload: dict) -> EmailContent | None:
-    """The news that the payment of order payload["order_id"] was refunded, with its amount
-    (the payment's, in its currency; the order's total without a payment), to its customer.
+    """The news that a refund of order payload["order_id"] went through, with its amount
+    (refund payload["refund_id"]'s; without one, the payment's, in its currency, or the
+    order's total without a payment), to its customer.
 
     None when the order was deleted.
     """
     order = _order(payload["order_id"])
     if order is None:
         return None
+    refund = None
+    if payload.get("refund_id") is not None:
+        refund = Refund.objects.filter(pk=payload["refund_id"], order=order).first()
     # The reverse one-to-one raises an AttributeError subclass when the order has no payment.
     payment = getattr(order, "payment", None)
+    if refund is not None:
+        amount = refund.amount
+    else:
+        amount = payment.amount if payment is not None else order.total
     context = {
         "order": order,
         "customer": order.customer,
-        "amount": payment.amount if payment is not None else order.total,
+        "amount": amount,
         "refund_currency": payment.currency if payment is not None else order.currency,
+        "partial": refund is not None and payment is not None and refund.amount < payment.amount,
     }
     return EmailContent(f"{TEMPLATES}/payment_refunded", context, [recipient(order)])
+
+
+def build_expired_email(payload: dict) -> EmailContent | None:
+    """The news that order payload["order_id"] was cancelled unpaid, to its customer (None
+    when the order was deleted)."""
+    order = _order(payload["order_id"])
+    if order is None:
+        return None
+    context = {
+        "order": order,
+        "customer": order.customer,
+        "minutes": settings.ORDER_PAYMENT_TIMEOUT_MINUTES,
+    }
+    return EmailContent(f"{TEMPLATES}/order_expired", context, [recipient(order)])
+
+
+def build_return_email(payload: dict) -> EmailContent | None:
+    """The news that return payload["return_id"] is now payload["status"], with its lines
+    (and the refund's amount once refunded), to the order's customer. None when the return
+    was deleted."""
+    return_request = (
+        Return.objects.select_related("order__customer", "refund")
+        .filter(pk=payload["return_id"])
+        .first()
+    )
+    if return_request is None:
+        return None
+    order = return_request.order
+    context = {
+        "order": order,
+        "customer": order.customer,
+        "return_request": return_request,
+        "status": payload["status"],
+        "lines": list(return_request.lines.select_related("order_item")),
+        "refund": return_request.refund,
+    }
+    return EmailContent(f"{TEMPLATES}/return_status", context, [recipient(order)])
 
 
 def recipient(order: Order) -> str:

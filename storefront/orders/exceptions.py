@@ -50,10 +50,11 @@ class InvalidStatusTransition(Conflict):
 
     code = "invalid_status_transition"
     default_message = "The order cannot move to this status."
+    subject = "An order"
 
     def __init__(self, *, from_status: str, to_status: str, allowed: list[str]):
         super().__init__(
-            f"An order cannot move from {from_status} to {to_status}.",
+            f"{self.subject} cannot move from {from_status} to {to_status}.",
             details={"from": from_status, "to": to_status, "allowed": allowed},
         )
 
@@ -67,3 +68,41 @@ class PaymentRequired(Conflict):
 
     code = "payment_required"
     default_message = "The order must be paid before it ships."
+
+
+class InvalidReturn(DomainError):
+    """A return request whose lines cannot be returned (HTTP 400); nothing was changed.
+
+    `details` names each bad line as "lines.<index>.<field>" (an item not of the order or
+    given twice, more units than were ordered less those already in a return), or "lines"
+    for a request without lines.
+    """
+
+    code = "invalid_return"
+    default_message = "These items cannot be returned."
+
+
+class ReturnNotAllowed(Conflict):
+    """The order cannot be returned now (HTTP 409): not delivered yet, or delivered more than
+    settings.RETURN_WINDOW_DAYS days ago. `details`: {"status", "delivered_at",
+    "return_window_days"}."""
+
+    code = "return_not_allowed"
+    default_message = "This order cannot be returned."
+
+
+class ReturnNotFound(NotFound):
+    """No such return on this order, or another customer's (HTTP 404)."""
+
+    default_message = "Return not found."
+
+
+class InvalidReturnTransition(InvalidStatusTransition):
+    """The return cannot move from its status to the requested one (HTTP 409).
+
+    `details`: {"from": current status, "to": requested status, "allowed": [statuses]}.
+    """
+
+    code = "invalid_return_transition"
+    default_message = "The return cannot move to this status."
+    subject = "A return"

@@ -56,10 +56,16 @@ class Order(TimeStampedModel):
     PAID_BEFORE: ClassVar[frozenset[str]] = frozenset({Status.SHIPPED, Status.DELIVERED})
 
     class PaymentStatus(models.TextChoices):
+        """Payment.Status, mirrored."""
+
         PENDING = "pending", "Pending"
+        REQUIRES_ACTION = "requires_action", "Requires action"
+        AUTHORISED = "authorised", "Authorised"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded", "Refunded"
+        VOIDED = "voided", "Voided"
 
     number = models.CharField(max_length=32, unique=True)
     # Null for a guest order until a customer verifies `email` (orders.services
@@ -85,7 +91,7 @@ class Order(TimeStampedModel):
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
     payment_status = models.CharField(
-        max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True
+        max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True
     )
     # Each address as text (what clients read) and as a postal address
     # (storefront.accounts.addresses: a dict of its FIELDS), both snapshots taken at checkout.
@@ -118,6 +124,12 @@ class Order(TimeStampedModel):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True)
     placed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # An order paid online that is still unpaid at this time is cancelled, its stock back
+    # (placed_at + settings.ORDER_PAYMENT_TIMEOUT_MINUTES; None: it never expires, e.g. cash
+    # on delivery; orders.services.expire_order).
+    payment_due_at = models.DateTimeField(null=True, blank=True)
+    # When it was delivered: returns are accepted for settings.RETURN_WINDOW_DAYS from then.
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     objects = OrderQuerySet.as_manager()
 
@@ -143,7 +155,15 @@ class Order(TimeStampedModel):
             ),
             models.CheckConstraint(condition=models.Q(total__gte=0), name="orders_total_gte_0"),
         ]
-        indexes = [models.Index(fields=["customer", "-placed_at"], name="orders_customer_placed")]
+        indexes = [
+            models.Index(fields=["customer", "-placed_at"], name="orders_customer_placed"),
+            # The expiry task's scan: unpaid orders past their due time.
+            models.Index(
+                fields=["payment_due_at"],
+                name="orders_payment_due",
+                condition=models.Q(status="pending", payment_due_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -237,9 +257,99 @@ class OrderDiscount(models.Model):
 
 
 class OrderEvent(models.Model):
-    """A status change of an order: who moved it, when, from which status to which, and why."""
+    """A status change of an order: who moved it, when, from which status to which, and why
+    (`note`, free text; `reason`, a code for what the system did on its own: "expired" for an
+    order cancelled unpaid, "payment_canceled" for one whose payment the provider cancelled)."""
+
+    class Reason(models.TextChoices):
+        EXPIRED = "expired", "Expired unpaid"
+        PAYMENT_CANCELED = "payment_canceled", "Payment cancelled at the provider"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    note = models.TextField(blank=True)
+    reason = models.CharField(max_length=32, choices=Reason.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class Return(TimeStampedModel):
+    """A customer's request to send back delivered items (ReturnLine), within
+    settings.RETURN_WINDOW_DAYS of delivery.
+
+    Status moves only along TRANSITIONS (storefront/orders/returns.py), each change with a
+    ReturnEvent and an email: requested -> approved | rejected; approved -> received (the
+    units go back in stock) | rejected; received -> refunded (through the order's refund,
+    `refund`). Rejected and refunded are final.
+    """
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        RECEIVED = "received", "Received"
+        REFUNDED = "refunded", "Refunded"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.REQUESTED: frozenset({Status.APPROVED, Status.REJECTED}),
+        Status.APPROVED: frozenset({Status.RECEIVED, Status.REJECTED}),
+        Status.RECEIVED: frozenset({Status.REFUNDED}),
+        Status.REJECTED: frozenset(),
+        Status.REFUNDED: frozenset(),
+    }
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
+    refund = models.OneToOneField(
+        "payments.Refund",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="return_request",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Return {self.pk} of order {self.order_id} ({self.status})"
+
+
+class ReturnLine(models.Model):
+    """`quantity` units of an order item the customer sends back, and why."""
+
+    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1), name="orders_return_line_quantity_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x item {self.order_item_id}"
+
+
+class ReturnEvent(models.Model):
+    """A status change of a return: who moved it, when, from which status to which, and why."""
+
+    return_request = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -252,4 +362,4 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+        return f"return {self.return_request_id}: {self.from_status or '-'} -> {self.to_status}"

@@ -6,6 +6,7 @@ from storefront.accounts.models import User
 from storefront.orders import guest_access
 from storefront.orders.exceptions import OrderNotFound
 from storefront.orders.models import Order, OrderEvent
+from storefront.payments.models import Refund
 
 
 def order_list(*, user: User) -> QuerySet[Order]:
@@ -69,3 +70,8 @@ def guest_order(*, access_token: str) -> Order:
         return _detailed(Order.objects).get(access_token_digest=guest_access.digest(access_token))
     except Order.DoesNotExist:
         raise OrderNotFound() from None
+
+
+def order_refunds(*, order: Order) -> QuerySet[Refund]:
+    """The refunds of `order`, oldest first, with their lines (two queries)."""
+    return Refund.objects.filter(order=order).prefetch_related("lines").order_by("created_at", "id")

@@ -36,7 +36,9 @@ columns it changes. A deadlock that still happens is retried once (storefront/co
 
 import hashlib
 import json
+import logging
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -55,6 +57,7 @@ from storefront.accounts.models import User
 from storefront.carts.models import Cart, CartItem
 from storefront.catalog import stock
 from storefront.core import sql
+from storefront.core.exceptions import DomainError
 from storefront.core.models import seed_prefetch_cache
 from storefront.orders import emails, guest_access
 from storefront.orders.exceptions import (
@@ -67,14 +70,22 @@ from storefront.orders.exceptions import (
 )
 from storefront.orders.models import MAX_ORDER_TOTAL, Order, OrderDiscount, OrderEvent, OrderItem
 from storefront.payments import services as payment_services
-from storefront.payments.exceptions import PaymentDeclined, PaymentNotAllowed
-from storefront.payments.models import Payment
+from storefront.payments.exceptions import (
+    InvalidRefund,
+    PaymentDeclined,
+    PaymentNotAllowed,
+    RefundExceedsCaptured,
+)
+from storefront.payments.models import Payment, Refund, RefundLine
+from storefront.payments.providers import ProviderPayment
 from storefront.pricing import quotes, vouchers
+from storefront.pricing import refunds as refund_amounts
 from storefront.pricing.exceptions import PriceChanged
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud is not misheard.
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ORDER_NUMBER_ATTEMPTS = 3
+logger = logging.getLogger(__name__)
 REDACTED = "[removed]"
 
 
@@ -160,7 +171,7 @@ def place_order(
         fingerprint=_fingerprint(**inputs),
         **_checkout_arguments(inputs, membership=customer.membership),
     )
-    return _with_a_free_number(place)
+    return _opened(*_with_a_free_number(place))
 
 
 def place_guest_order(
@@ -210,7 +221,7 @@ def place_guest_order(
         fingerprint=_fingerprint(**inputs),
         **_checkout_arguments(inputs, membership=None),
     )
-    return _with_a_free_number(place)
+    return _opened(*_with_a_free_number(place))
 
 
 def _given(**inputs: object) -> dict:
@@ -351,6 +362,7 @@ def _place_order(
         voucher_code=quote.voucher.code if quote.voucher else "",
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
+        payment_due_at=_payment_due_at(payment_method),
     )
     items = [
         OrderItem(
@@ -402,58 +414,89 @@ def change_order_status(*, order: Order, status: str, actor: User | None, note: 
     """Move the order to `status` along Order.TRANSITIONS and record an OrderEvent.
 
     `actor` is the user who asked (None for the system, e.g. after a payment). Moving to
-    cancelled is cancel_order (stock back, payment refunded). Raises InvalidStatusTransition
-    (409) if the table does not allow the move from the order's current status, including
-    when another request moved the order first, and PaymentRequired (409) when a card order
-    would move to shipped or delivered (Order.PAID_BEFORE) before its payment is completed;
-    cash on delivery may ship unpaid. Returns the order with its new status.
+    cancelled is cancel_order (stock back, payment refunded or voided). Shipping a card order
+    whose payment is only authorised (settings.PAYMENT_CAPTURE "manual") captures it first.
+    Raises InvalidStatusTransition (409) if the table does not allow the move from the
+    order's current status, including when another request moved the order first, and
+    PaymentRequired (409) when a card order would move to shipped or delivered
+    (Order.PAID_BEFORE) before its payment is completed; cash on delivery may ship unpaid.
+    Returns the order with its new status.
     """
     if status == Order.Status.CANCELLED:
         return cancel_order(order=order, actor=actor, note=note)
+    if status in Order.PAID_BEFORE and order.payment_status == Order.PaymentStatus.AUTHORISED:
+        order = _lock_order(order)
+        payment = _lock_payment(order)
+        if payment is not None and payment.status == Payment.Status.AUTHORISED:
+            payment = payment_services.capture_payment(payment=payment)
+            _record_payment_outcome(order=order, payment=payment, actor=actor)
     _transition(order=order, to_status=status, actor=actor, note=note)
     return order
 
 
 @transaction.atomic
 def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
-    """Cancel a pending or processing order: its stock comes back, the voucher use it held
-    is given back, a completed payment is refunded through its provider. Records an
-    OrderEvent.
+    """Cancel a pending or processing order: its stock comes back (the units not already
+    put back by a refund), the voucher use it held is given back, what its payment captured
+    and was not refunded yet is refunded through its provider (a Refund, source
+    cancellation), a payment not captured is voided there. Records an OrderEvent.
 
     Raises InvalidStatusTransition (409) once the order has shipped or is already cancelled,
-    and PaymentMethodUnavailable (400) when a completed payment's provider is no longer
-    configured, so it cannot be refunded (nothing changes).
+    and PaymentMethodUnavailable (400) when the payment's provider is no longer configured,
+    so it cannot be refunded (nothing changes).
     """
     order = _lock_order(order)
-    _transition(order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note)
-    payment = Payment.objects.select_for_update().filter(order=order).first()
-    if payment is not None and payment.status == Payment.Status.COMPLETED:
-        payment = payment_services.refund_payment(payment=payment)
-        _record_payment_outcome(order=order, payment=payment, actor=actor)
-        emails.enqueue_refund_email(order_id=order.pk)
-    _restock(order)
-    vouchers.release_use(voucher_id=order.voucher_id)
+    _cancel(order=order, actor=actor, note=note, source="cancellation")
     return order
 
 
-def pay_order(*, order: Order, token: str) -> Payment:
-    """Pay the order's card payment with a provider token (sandbox: "tok_success").
+def _cancel(*, order: Order, actor: User | None, note: str, source: str, reason: str = "") -> None:
+    """cancel_order's work on the locked order: the move, then the money, then the stock."""
+    _transition(
+        order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note, reason=reason
+    )
+    payment = _lock_payment(order)
+    if payment is not None:
+        if payment.status not in Payment.CAPTURED:
+            # A capture that won the race with this void comes back completed: refunded below.
+            payment = payment_services.void_payment(payment=payment, source=source)
+        if payment.status in Payment.CAPTURED and payment.refundable_amount > 0:
+            _refund(
+                order=order,
+                payment=payment,
+                amount=payment.refundable_amount,
+                source=Refund.Source.CANCELLATION,
+                reason=note or "Order cancelled.",
+                actor=actor,
+            )
+        _record_payment_outcome(order=order, payment=payment, actor=actor)
+    _restock(order)
+    vouchers.release_use(voucher_id=order.voucher_id)
 
-    Idempotent: a completed payment is returned as is and never charged twice (the order and
-    payment rows are locked while charging). A completed payment moves a pending order to
-    processing (change_order_status). A declined card is recorded (payment status failed)
-    and then PaymentDeclined (402) is raised; the customer may retry with another token.
-    Raises PaymentNotAllowed (409) for a cancelled order or a cash-on-delivery order,
-    InvalidPaymentToken (400) for a token the provider does not know, and
-    PaymentMethodUnavailable (400) when no card provider is configured (nothing changes).
+
+def pay_order(*, order: Order, token: str) -> Payment:
+    """Pay the order's card payment with a provider token (sandbox: "tok_success"; Stripe:
+    a PaymentMethod id such as "pm_card_visa").
+
+    Idempotent: a completed or authorised payment is returned as is and never charged twice
+    (the order and payment rows are locked while charging, and the provider gets the same
+    idempotency key for a repeat of the same attempt). A completed or authorised payment
+    moves a pending order to processing. A payment that needs 3-D Secure comes back
+    requires_action with its client secret: the customer confirms it in the browser and the
+    provider's answer arrives through settle_payment. A declined card is recorded (payment
+    status failed) and then PaymentDeclined (402) is raised; the customer may retry with
+    another token. Raises PaymentNotAllowed (409) for a cancelled (e.g. expired) order or a
+    cash-on-delivery order, InvalidPaymentToken (400) for a token the provider does not
+    know, and PaymentMethodUnavailable (400) when no card provider is configured (nothing
+    changes then).
     """
     with transaction.atomic():
         order = _lock_order(order)
         payment = Payment.objects.select_for_update().get(order=order)
-        if payment.status == Payment.Status.COMPLETED:
+        if payment.status in Payment.CAPTURED or payment.status == Payment.Status.AUTHORISED:
             return payment
         _require_payable(order=order, payment=payment, method=Payment.Method.CARD)
-        payment = payment_services.charge_payment(payment=payment, token=token)
+        payment = payment_services.authorise_payment(payment=payment, token=token)
         _record_payment_outcome(
             order=order, payment=payment, actor=None, note="Card payment completed."
         )
@@ -463,6 +506,316 @@ def pay_order(*, order: Order, token: str) -> Payment:
             details={"payment_status": payment.status, "failure_code": payment.failure_code}
         )
     return payment
+
+
+def start_card_payment(*, order: Order) -> Payment | None:
+    """Open the card payment of a new order at its provider when the provider does so at
+    checkout (Stripe: a PaymentIntent for the order's total), so that the order comes back
+    with the client secret the browser confirms it with. Called after the checkout commits;
+    returns the payment (None for an order not paid by card).
+
+    A provider that fails here does not undo the order: the payment stays pending without
+    a reference, POST /api/orders/{id}/pay/ opens it later, and the order expires unpaid as
+    any other (the error is logged, not raised).
+    """
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.select_for_update().get(order=order)
+            if payment.method != Payment.Method.CARD or payment.status not in Payment.UNPAID:
+                return payment if payment.method == Payment.Method.CARD else None
+            return payment_services.start_payment(payment=payment)
+    except DomainError:
+        logger.warning("card payment of order %s not opened at checkout", order.pk, exc_info=True)
+        return None
+
+
+def settle_payment(*, payment_id: int, state: ProviderPayment, source: str) -> Payment:
+    """Record what the provider says of payment `payment_id` (`state`: from its webhook,
+    the sandbox's 3-D Secure page or reconciliation; `source` says which) and what it means
+    for the order. Idempotent and safe in any order of arrival.
+
+    Locks the order, then the payment (as every payment workflow), so a success and the
+    order's expiry or cancellation never both win:
+    - completed or authorised: a pending order moves to processing; if the order was
+      cancelled meanwhile (expired), the captured money is refunded at once (a Refund,
+      source cancellation) and an authorisation voided;
+    - voided (cancelled at the provider): a pending order is cancelled, stock back (event
+      reason payment_canceled);
+    - failed, requires_action: recorded; the order waits (and expires unpaid).
+    A status the transition table does not allow from the current one (an event delivered
+    late) changes nothing. Returns the payment.
+    """
+    with transaction.atomic():
+        order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment = payment_services.record_state(payment=payment, state=state, source=source)
+        if order.status == Order.Status.CANCELLED:
+            if payment.status == Payment.Status.AUTHORISED:
+                payment = payment_services.void_payment(payment=payment, source=source)
+            if payment.status in Payment.CAPTURED and payment.refundable_amount > 0:
+                _refund(
+                    order=order,
+                    payment=payment,
+                    amount=payment.refundable_amount,
+                    source=Refund.Source.CANCELLATION,
+                    reason="Paid after the order was cancelled.",
+                    actor=None,
+                )
+        elif payment.status == Payment.Status.VOIDED and order.status == Order.Status.PENDING:
+            _cancel(
+                order=order,
+                actor=None,
+                note="The payment was cancelled at the provider.",
+                source=source,
+                reason=OrderEvent.Reason.PAYMENT_CANCELED,
+            )
+            return payment
+        _record_payment_outcome(
+            order=order, payment=payment, actor=None, note=f"Card payment {payment.status}."
+        )
+    return payment
+
+
+def expire_order(*, order_id: int) -> bool:
+    """Cancel order `order_id` if it is still pending, past its payment_due_at and unpaid:
+    its payment is voided at the provider, its stock comes back, the voucher use is given
+    back, an OrderEvent with reason "expired" is recorded and the customer is emailed.
+    Return whether it expired.
+
+    Runs under the order's row lock, as pay_order and settle_payment do, so a payment that
+    succeeds at the same moment gives one outcome: either it locked first (the order is paid
+    and stays), or the expiry did (the payment can no longer be taken: pay_order answers
+    409, and a success the provider reports later is refunded by settle_payment). If the
+    provider captured the payment just before the void reached it, the void answers so and
+    the order is kept and paid instead.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if (
+            order is None
+            or order.status != Order.Status.PENDING
+            or order.payment_due_at is None
+            or order.payment_due_at > timezone.now()
+        ):
+            return False
+        payment = _lock_payment(order)
+        if payment is None or payment.status not in Payment.UNPAID:
+            return False
+        payment = payment_services.void_payment(payment=payment, source="expiry")
+        if payment.status != Payment.Status.VOIDED:
+            _record_payment_outcome(
+                order=order, payment=payment, actor=None, note="Paid as it was expiring."
+            )
+            return False
+        minutes = settings.ORDER_PAYMENT_TIMEOUT_MINUTES
+        _cancel(
+            order=order,
+            actor=None,
+            note=f"Not paid within {minutes} minutes of being placed.",
+            source="expiry",
+            reason=OrderEvent.Reason.EXPIRED,
+        )
+        emails.enqueue_expired_email(order_id=order.pk)
+    return True
+
+
+def refund_order(
+    *,
+    order: Order,
+    actor: User | None,
+    reason: str = "",
+    amount: Decimal | None = None,
+    lines: list[tuple[int, int]] | None = None,
+    shipping: bool = False,
+    restock: bool = False,
+    source: str = Refund.Source.STAFF,
+) -> Refund:
+    """Refund part (or all) of the order's captured payment: `lines` ((order item id,
+    units) pairs) for their share of what they charged (storefront/pricing/refunds.py:
+    after their discounts, with their tax), plus the shipping with `shipping`, or a free
+    `amount` (store currency) without lines; `amount` with lines refunds at most what they
+    charged. With `restock`, the lines' units go back in stock (the stock module). The
+    payment's provider refunds it (an idempotency key per refund); the customer is emailed.
+    Returns the Refund, succeeded.
+
+    Raises InvalidRefund (400, `details` naming each problem: an amount of zero or less,
+    neither amount nor lines nor shipping, an item not of this order or given twice, more
+    units than were ordered and not yet refunded, shipping already refunded, an order whose
+    payment captured nothing), RefundExceedsCaptured (409) when the amount is more than is
+    left to refund (two concurrent refunds of 60 on a 100 order: the second), and
+    PaymentNotAllowed (409) when the provider refuses it. Nothing changes when it raises.
+    """
+    with transaction.atomic():
+        order = _lock_order(order)
+        payment = _lock_payment(order)
+        if payment is None or payment.status not in Payment.CAPTURED:
+            raise InvalidRefund(
+                details={"payment": "The order's payment has captured nothing to refund."}
+            )
+        items = {item.pk: item for item in order.items.all()}
+        earlier = list(
+            RefundLine.objects.filter(refund__order=order)
+            .exclude(refund__status=Refund.Status.FAILED)
+            .values_list("order_item_id", "quantity", "amount")
+        )
+        line_amounts = _line_amounts(order, items, lines or [], earlier)
+        total = sum((line.amount for line in line_amounts), Decimal("0.00"))
+        shipping_amount = Decimal("0.00")
+        if shipping:
+            if (
+                Refund.objects.filter(order=order, shipping_amount__gt=0)
+                .exclude(status=Refund.Status.FAILED)
+                .exists()
+            ):
+                raise InvalidRefund(details={"shipping": "The shipping was refunded already."})
+            shipping_amount = refund_amounts.shipping_charged(order, items.values())
+            total += shipping_amount
+        if amount is not None:
+            if amount <= 0:
+                raise InvalidRefund(details={"amount": "Give an amount greater than zero."})
+            if (lines or shipping) and amount > total:
+                raise InvalidRefund(
+                    details={"amount": f"At most {total:.2f} for these lines and shipping."}
+                )
+            total = amount
+        elif not lines and not shipping:
+            raise InvalidRefund(details={"amount": "Give an amount, lines or shipping."})
+        if total <= 0:
+            raise InvalidRefund(details={"amount": "Nothing to refund: the amount is 0.00."})
+        if total > payment.refundable_amount:
+            raise RefundExceedsCaptured(
+                details={
+                    "amount": f"{total:.2f}",
+                    "refundable": f"{payment.refundable_amount:.2f}",
+                    "captured": f"{payment.captured_amount:.2f}",
+                }
+            )
+        refund = _refund(
+            order=order,
+            payment=payment,
+            amount=total,
+            shipping_amount=min(shipping_amount, total),
+            lines=[
+                RefundLine(order_item_id=line.item_id, quantity=line.quantity, amount=line.amount)
+                for line in line_amounts
+            ],
+            source=source,
+            reason=reason,
+            restock=restock,
+            actor=actor,
+        )
+        if restock and line_amounts:
+            quantities: dict[int, int] = {}
+            for line in line_amounts:
+                variant_id = items[line.item_id].variant_id
+                if variant_id is not None:
+                    quantities[variant_id] = quantities.get(variant_id, 0) + line.quantity
+            stock.restock(quantities=quantities)
+        _record_payment_outcome(order=order, payment=payment, actor=actor)
+    return refund
+
+
+def record_provider_refund(
+    *, payment_id: int, refunded_amount: Decimal, reference: str
+) -> Refund | None:
+    """Record a refund made at the provider (its dashboard), which reports `refunded_amount`
+    (store currency) as refunded in all so far: the part Storefront does not know yet
+    becomes a Refund (source provider, succeeded). Return it, or None when nothing is new
+    (the refunds Storefront made itself, however late the report arrives)."""
+    with transaction.atomic():
+        order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        new = min(refunded_amount, payment.captured_amount) - payment.refunded_amount
+        if new <= 0 or payment.status not in Payment.CAPTURED:
+            return None
+        refund = payment_services.reserve_refund(
+            payment=payment,
+            amount=new,
+            source=Refund.Source.PROVIDER,
+            reason="Refunded at the provider.",
+        )
+        refund = payment_services.settle_refund(refund=refund, succeeded=True, reference=reference)
+        _record_payment_outcome(order=order, payment=payment, actor=None)
+        emails.enqueue_refund_email(order_id=order.pk, refund_id=refund.pk)
+    return refund
+
+
+def _refund(
+    *,
+    order: Order,
+    payment: Payment,
+    amount: Decimal,
+    source: str,
+    reason: str,
+    actor: User | None,
+    shipping_amount: Decimal = Decimal("0.00"),
+    lines: list[RefundLine] = (),
+    restock: bool = False,
+) -> Refund:
+    """Reserve, record and send one refund of the locked order's payment; email it. Raises
+    RefundExceedsCaptured, and PaymentNotAllowed (409) when the provider refuses (the
+    caller's transaction then rolls everything back)."""
+    refund = payment_services.reserve_refund(
+        payment=payment,
+        amount=amount,
+        shipping_amount=shipping_amount,
+        lines=list(lines),
+        reason=reason,
+        restock=restock,
+        source=source,
+        actor=actor,
+    )
+    refund = payment_services.send_refund(refund=refund)
+    if refund.status != Refund.Status.SUCCEEDED:
+        raise PaymentNotAllowed(
+            f"The payment provider refused the refund ({refund.failure_code}).",
+            details={"failure_code": refund.failure_code},
+        )
+    emails.enqueue_refund_email(order_id=order.pk, refund_id=refund.pk)
+    return refund
+
+
+def _line_amounts(
+    order: Order,
+    items: dict[int, OrderItem],
+    lines: list[tuple[int, int]],
+    earlier: list[tuple[int, int, Decimal]],
+) -> list[refund_amounts.LineRefund]:
+    """The refund of `lines` (item id, units) of the order, checked against its `items` and
+    the `earlier` refund lines (item id, units, amount); raises InvalidRefund naming each
+    bad line as "lines.<index>.<field>"."""
+    units: dict[int, int] = {}
+    amounts: dict[int, Decimal] = {}
+    for item_id, quantity, line_amount in earlier:
+        units[item_id] = units.get(item_id, 0) + quantity
+        amounts[item_id] = amounts.get(item_id, Decimal("0.00")) + line_amount
+    errors: dict[str, str] = {}
+    quantities: dict[int, int] = {}
+    for index, (item_id, quantity) in enumerate(lines):
+        if item_id not in items:
+            errors[f"lines.{index}.item_id"] = f"Order {order.number} has no item {item_id}."
+        elif item_id in quantities:
+            errors[f"lines.{index}.item_id"] = f"Item {item_id} is given twice."
+        elif quantity < 1:
+            errors[f"lines.{index}.quantity"] = "Give at least 1 unit."
+        elif quantity > items[item_id].quantity - units.get(item_id, 0):
+            left = items[item_id].quantity - units.get(item_id, 0)
+            errors[f"lines.{index}.quantity"] = (
+                f"Only {left} unit(s) of item {item_id} are left to refund."
+            )
+        else:
+            quantities[item_id] = quantity
+    if errors:
+        raise InvalidRefund(details=errors)
+    return refund_amounts.line_refunds(
+        order=order,
+        items=items,
+        quantities=quantities,
+        refunded_units=units,
+        refunded_amounts=amounts,
+    )
 
 
 @transaction.atomic
@@ -475,7 +828,7 @@ def complete_cash_on_delivery_payment(*, order: Order, actor: User) -> Payment:
     """
     order = _lock_order(order)
     payment = Payment.objects.select_for_update().get(order=order)
-    if payment.status == Payment.Status.COMPLETED:
+    if payment.status in Payment.CAPTURED:
         return payment
     _require_payable(order=order, payment=payment, method=Payment.Method.CASH_ON_DELIVERY)
     payment = payment_services.complete_payment(payment=payment, reference=f"cod_staff_{actor.pk}")
@@ -629,13 +982,44 @@ def _shortage(line: CartItem) -> dict:
 
 
 def _restock(order: Order) -> None:
-    """Put the units of the order's lines back in stock (lines whose variant still exists)."""
+    """Put the units of the order's lines back in stock (lines whose variant still exists),
+    less those a refund with restock already put back."""
     quantities: dict[int, int] = {}
     for variant_id, quantity in order.items.filter(variant__isnull=False).values_list(
         "variant_id", "quantity"
     ):
         quantities[variant_id] = quantities.get(variant_id, 0) + quantity
-    stock.restock(quantities=quantities)
+    for variant_id, quantity in (
+        RefundLine.objects.filter(
+            refund__order=order, refund__restock=True, order_item__variant__isnull=False
+        )
+        .exclude(refund__status=Refund.Status.FAILED)
+        .values_list("order_item__variant_id", "quantity")
+    ):
+        quantities[variant_id] -= quantity
+    stock.restock(quantities={pk: units for pk, units in quantities.items() if units > 0})
+
+
+def _payment_due_at(method: str):
+    """When an order paid by `method` expires unpaid (None: never, e.g. cash on delivery)."""
+    if method in Payment.PAID_ON_DELIVERY:
+        return None
+    return timezone.now() + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES)
+
+
+def _opened(order: Order, created: bool) -> tuple[Order, bool]:
+    """After a checkout committed: open a new card order's payment at its provider
+    (start_card_payment), keeping the prefetched rows of the order."""
+    if created and order.payment_due_at is not None:
+        payment = start_card_payment(order=order)
+        if payment is not None:
+            order.payment = payment
+    return order, created
+
+
+def _lock_payment(order: Order) -> Payment | None:
+    """Lock the order's payment row (after the order's: lock order, step 1); None without."""
+    return Payment.objects.select_for_update().filter(order=order).first()
 
 
 def _lock_order(order: Order) -> Order:
@@ -643,7 +1027,9 @@ def _lock_order(order: Order) -> Order:
     return Order.objects.select_for_update().get(pk=order.pk)
 
 
-def _transition(*, order: Order, to_status: str, actor: User | None, note: str) -> None:
+def _transition(
+    *, order: Order, to_status: str, actor: User | None, note: str, reason: str = ""
+) -> None:
     """Move the order along Order.TRANSITIONS with a conditional update; record the event.
 
     An order paid online moves to Order.PAID_BEFORE only with a completed payment: the
@@ -658,7 +1044,9 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
     method = _method_to_pay_first(order=order, to_status=to_status)
     if method is not None:
         condition &= Q(payment_status=Order.PaymentStatus.COMPLETED)
-    moved = Order.objects.filter(condition).update(status=to_status, updated_at=timezone.now())
+    now = timezone.now()
+    delivered = {"delivered_at": now} if to_status == Order.Status.DELIVERED else {}
+    moved = Order.objects.filter(condition).update(status=to_status, updated_at=now, **delivered)
     if not moved:
         current, payment_status = Order.objects.values_list("status", "payment_status").get(
             pk=order.pk
@@ -676,10 +1064,19 @@ def _transition(*, order: Order, to_status: str, actor: User | None, note: str) 
         # Another request moved the order first: judge the request against the new status.
         raise _invalid_transition(current, to_status)
     OrderEvent.objects.create(
-        order=order, actor=actor, from_status=from_status, to_status=to_status, note=note
+        order=order,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        reason=reason,
+        created_at=now,
     )
-    emails.enqueue_status_email(order_id=order.pk, from_status=from_status, to_status=to_status)
+    if reason != OrderEvent.Reason.EXPIRED:  # The expiry sends its own email.
+        emails.enqueue_status_email(order_id=order.pk, from_status=from_status, to_status=to_status)
     order.status = to_status
+    if delivered:
+        order.delivered_at = now
 
 
 def _method_to_pay_first(*, order: Order, to_status: str) -> str | None:
@@ -708,12 +1105,17 @@ def _record_payment_outcome(
     *, order: Order, payment: Payment, actor: User | None, note: str = ""
 ) -> None:
     """Write on the order what its payment's new status (as payments.services returned it)
-    means for it: Order.payment_status mirrors it (one UPDATE), and a completed payment
-    moves a pending order to processing (change_order_status, with `actor` and `note`);
-    later statuses stay. The order is locked by the caller."""
-    Order.objects.filter(pk=order.pk).update(
-        payment_status=payment.status, updated_at=timezone.now()
-    )
-    order.payment_status = payment.status
-    if payment.status == Payment.Status.COMPLETED and order.status == Order.Status.PENDING:
+    means for it: Order.payment_status mirrors it (one UPDATE, none when it already does),
+    and a completed or authorised payment moves a pending order to processing
+    (change_order_status, with `actor` and `note`); later statuses stay. The order is locked
+    by the caller."""
+    if order.payment_status != payment.status:
+        Order.objects.filter(pk=order.pk).update(
+            payment_status=payment.status, updated_at=timezone.now()
+        )
+        order.payment_status = payment.status
+    if (
+        payment.status in (Payment.Status.COMPLETED, Payment.Status.AUTHORISED)
+        and order.status == Order.Status.PENDING
+    ):
         change_order_status(order=order, status=Order.Status.PROCESSING, actor=actor, note=note)

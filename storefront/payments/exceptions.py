@@ -42,3 +42,40 @@ class PaymentMethodUnavailable(DomainError):
 
     code = "payment_method_unavailable"
     default_message = "This payment method is not available."
+
+
+class RefundExceedsCaptured(Conflict):
+    """The refund would give back more than the payment captured, less what was refunded
+    already (HTTP 409); nothing is refunded. `details`: {"amount", "refundable", "captured"}
+    (decimal strings, store currency)."""
+
+    code = "refund_exceeds_captured"
+    default_message = "The refund is larger than what is left to refund of the payment."
+
+
+class InvalidRefund(DomainError):
+    """The refund asked for is not one the order allows (HTTP 400): no amount, an amount of
+    zero or less, an item not of this order, more units than were ordered and not yet
+    refunded, shipping already refunded, an order without a captured payment. `details`
+    names each problem: {"field": "message", ...} (e.g. "lines.0.quantity")."""
+
+    code = "invalid_refund"
+    default_message = "This refund is not possible."
+
+
+class PaymentProviderUnavailable(DomainError):
+    """The payment provider could not be reached or failed (HTTP 503): a network error, a
+    timeout, an error on its side, a refused API key. Nothing is known to have changed; the
+    same call may be repeated (it carries the same idempotency key)."""
+
+    status_code = 503
+    code = "payment_provider_unavailable"
+    default_message = "The payment provider is unavailable; try again shortly."
+
+
+class InvalidWebhookSignature(DomainError):
+    """A provider webhook whose signature does not verify, or whose body is not an event
+    (HTTP 400); nothing was recorded or changed."""
+
+    code = "invalid_signature"
+    default_message = "The webhook signature could not be verified."

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -29,7 +30,7 @@ from storefront.core.api.exceptions import server_error
 from storefront.core.database import Failure, commit_watch, failure_of, note_external_effect
 from storefront.orders.tests.factories import OrderFactory
 from storefront.payments.models import Payment
-from storefront.payments.services import charge_payment, refund_payment
+from storefront.payments.services import authorise_payment, reserve_refund, send_refund
 from tests.concurrency import TIMEOUT_SECONDS, deadlocks_detected
 
 
@@ -207,12 +208,13 @@ def test_a_request_that_made_an_effect_outside_the_database_is_not_run_again(dea
 
 @pytest.mark.django_db
 def test_charging_and_refunding_through_a_provider_count_as_effects_outside_the_database():
-    order = OrderFactory(payment__method=Payment.Method.CARD)
+    order = OrderFactory(payment__method=Payment.Method.CARD, payment__amount=Decimal("10.00"))
     with commit_watch() as watch:
-        charge_payment(payment=order.payment, token="tok_success")
+        payment = authorise_payment(payment=order.payment, token="tok_success")
     assert watch.committed
+    refund = reserve_refund(payment=payment, amount=payment.amount)
     with commit_watch() as watch:
-        refund_payment(payment=order.payment)
+        send_refund(refund=refund)
     assert watch.committed
     with commit_watch() as watch:
         Tag.objects.exists()

@@ -13,8 +13,8 @@ from storefront.accounts.models import Address, phone_validator
 from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD, TAX_RATE_FIELD
 from storefront.core.models import MAX_ID, is_valid_id
 from storefront.orders import guest_access
-from storefront.orders.models import Order, OrderDiscount, OrderEvent, OrderItem
-from storefront.payments.models import Payment
+from storefront.orders.models import Order, OrderDiscount, OrderEvent, OrderItem, Return
+from storefront.payments.models import Payment, Refund
 
 MAX_ADDRESS_LENGTH = 2000
 MAX_NOTE_LENGTH = 2000
@@ -69,19 +69,39 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 
 class PaymentSerializer(serializers.ModelSerializer):
+    client_secret = serializers.SerializerMethodField(
+        help_text="The provider's secret that confirms the payment in the customer's browser "
+        "(Stripe.js confirmCardPayment; the sandbox's /api/payments/sandbox/confirm/); shown "
+        "to the order's owner only, while the payment is not settled; null otherwise.",
+    )
+
+    def get_client_secret(self, payment: Payment) -> str | None:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        owner = self.context.get("guest_owner") or (
+            user is not None and user.is_authenticated and user.pk == payment.order.customer_id
+        )
+        return _shown_secret(payment, owner=bool(owner))
+
     class Meta:
         model = Payment
         fields = [
             "id",
             "method",
+            "provider",
             "status",
             "amount",
             "currency",
+            "captured_amount",
+            "refunded_amount",
             "provider_reference",
+            "client_secret",
             "failure_code",
             "refund_reference",
+            "authorised_at",
             "completed_at",
             "refunded_at",
+            "voided_at",
             "created_at",
             "updated_at",
         ]
@@ -103,6 +123,7 @@ class OrderEventSerializer(serializers.ModelSerializer):
             "from_status",
             "to_status",
             "note",
+            "reason",
             "actor_role",
             "actor_email",
             "created_at",
@@ -188,6 +209,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "applied",
             "placed_at",
             "updated_at",
+            "payment_due_at",
+            "delivered_at",
             "can_cancel",
             "items",
             "payment",
@@ -239,6 +262,8 @@ class OrderSerializer(serializers.ModelSerializer):
             ],
             "placed_at": datetime(order.placed_at),
             "updated_at": datetime(order.updated_at),
+            "payment_due_at": datetime(order.payment_due_at),
+            "delivered_at": datetime(order.delivered_at),
             "can_cancel": order.can_cancel(),
             "items": [
                 {
@@ -258,11 +283,18 @@ class OrderSerializer(serializers.ModelSerializer):
                 }
                 for item in order.items.all()
             ],
-            "payment": _payment_representation(order),
+            "payment": _payment_representation(order, owner=self._shown_to_owner(order)),
         }
 
+    def _shown_to_owner(self, order: Order) -> bool:
+        """Whether the response goes to the order's owner: its customer, or for a guest
+        order the holder of its access token (GuestOrderSerializer)."""
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return user is not None and user.is_authenticated and user.pk == order.customer_id
 
-def _payment_representation(order: Order) -> dict[str, Any] | None:
+
+def _payment_representation(order: Order, *, owner: bool) -> dict[str, Any] | None:
     try:
         payment = order.payment
     except Payment.DoesNotExist:
@@ -271,17 +303,30 @@ def _payment_representation(order: Order) -> dict[str, Any] | None:
     return {
         "id": payment.pk,
         "method": payment.method,
+        "provider": payment.provider,
         "status": payment.status,
         "amount": AMOUNT_FIELD.to_representation(payment.amount),
         "currency": payment.currency,
+        "captured_amount": AMOUNT_FIELD.to_representation(payment.captured_amount),
+        "refunded_amount": AMOUNT_FIELD.to_representation(payment.refunded_amount),
         "provider_reference": payment.provider_reference,
+        "client_secret": _shown_secret(payment, owner=owner),
         "failure_code": payment.failure_code,
         "refund_reference": payment.refund_reference,
+        "authorised_at": datetime(payment.authorised_at),
         "completed_at": datetime(payment.completed_at),
         "refunded_at": datetime(payment.refunded_at),
+        "voided_at": datetime(payment.voided_at),
         "created_at": datetime(payment.created_at),
         "updated_at": datetime(payment.updated_at),
     }
+
+
+def _shown_secret(payment: Payment, *, owner: bool) -> str | None:
+    """The payment's client secret for its owner while it is not settled, else None."""
+    if owner and payment.client_secret and payment.status in Payment.UNPAID:
+        return payment.client_secret
+    return None
 
 
 class OrderDetailSerializer(OrderSerializer):
@@ -301,6 +346,7 @@ class OrderDetailSerializer(OrderSerializer):
                 "from_status": event.from_status,
                 "to_status": event.to_status,
                 "note": event.note,
+                "reason": event.reason,
                 "actor_role": events.get_actor_role(event),
                 "actor_email": events.get_actor_email(event),
                 "created_at": DATETIME_FIELD.to_representation(event.created_at),
@@ -513,3 +559,121 @@ class GuestOrderSerializer(OrderDetailSerializer):
         data = super().to_representation(order)
         data["access_token"] = guest_access.access_token(order_number=order.number)
         return data
+
+    def _shown_to_owner(self, order: Order) -> bool:
+        return True  # Only the holder of its access token sees a guest order.
+
+
+MAX_REFUND_LINES = 1000
+
+
+class RefundLineRequestSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="An item of this order (its `id`)."
+    )
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, help_text="Units of the item to refund."
+    )
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    """POST /api/orders/{id}/refunds/: an amount, lines, shipping, or lines with a smaller
+    amount."""
+
+    amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Store currency. Alone: a free amount; with lines or shipping: at most what "
+        "they charged. Default: what the lines and shipping charged.",
+    )
+    lines = RefundLineRequestSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_REFUND_LINES,
+        help_text="Items and units to refund, each for its share after discounts, with tax.",
+    )
+    shipping = serializers.BooleanField(
+        default=False, help_text="Refund the shipping too (once per order)."
+    )
+    reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    restock = serializers.BooleanField(
+        default=False, help_text="Put the lines' units back in stock."
+    )
+
+
+class RefundLineSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField(source="order_item_id")
+    quantity = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class RefundSerializer(serializers.Serializer):
+    """A refund of an order's payment (payments.Refund); amounts in the store currency."""
+
+    id = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    shipping_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lines = RefundLineSerializer(many=True)
+    status = serializers.ChoiceField(choices=Refund.Status.choices)
+    source = serializers.ChoiceField(choices=Refund.Source.choices)
+    reason = serializers.CharField()
+    restock = serializers.BooleanField()
+    provider_reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ReturnLineRequestSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="A delivered item of this order (its `id`)."
+    )
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=2_147_483_647, help_text="Units of the item to send back."
+    )
+    reason = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class ReturnRequestSerializer(serializers.Serializer):
+    """POST /api/orders/{id}/returns/: the items and units to send back."""
+
+    lines = ReturnLineRequestSerializer(many=True, min_length=1, max_length=MAX_REFUND_LINES)
+
+
+class ChangeReturnStatusSerializer(NoteSerializer):
+    """POST /api/orders/{id}/returns/{return_id}/status/ (staff)."""
+
+    status = serializers.ChoiceField(
+        choices=[
+            (value, label)
+            for value, label in Return.Status.choices
+            if value != Return.Status.REQUESTED
+        ],
+        help_text="approved, rejected, received (restocks) or refunded (refunds the lines).",
+    )
+
+
+class ReturnLineSerializer(serializers.Serializer):
+    item_id = serializers.IntegerField(source="order_item_id")
+    quantity = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class ReturnEventSerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    """A return of an order's delivered items (orders.Return) and its refund once refunded."""
+
+    id = serializers.IntegerField()
+    order_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Return.Status.choices)
+    lines = ReturnLineSerializer(many=True)
+    events = ReturnEventSerializer(many=True)
+    refund = RefundSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()

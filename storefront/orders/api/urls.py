@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from storefront.orders.api import views
 
@@ -8,6 +8,8 @@ urlpatterns = [
     path("orders/<int:order_id>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<int:order_id>/status/", views.OrderStatusView.as_view(), name="order-status"),
     path("orders/<int:order_id>/pay/", views.OrderPayView.as_view(), name="order-pay"),
+    path("orders/<int:order_id>/refunds/", views.OrderRefundsView.as_view(), name="order-refunds"),
+    path("", include("storefront.orders.api.return_urls")),
     path(
         "orders/<int:order_id>/payment/complete/",
         views.OrderPaymentCompleteView.as_view(),

@@ -35,6 +35,8 @@ from storefront.orders.api.serializers import (
     OrderSerializer,
     PayOrderSerializer,
     PlaceOrderSerializer,
+    RefundRequestSerializer,
+    RefundSerializer,
 )
 from storefront.orders.exceptions import (
     EmptyCart,
@@ -48,9 +50,11 @@ from storefront.orders.metrics import count_checkout
 from storefront.orders.models import Order
 from storefront.payments.exceptions import (
     InvalidPaymentToken,
+    InvalidRefund,
     PaymentDeclined,
     PaymentMethodUnavailable,
     PaymentNotAllowed,
+    RefundExceedsCaptured,
 )
 from storefront.pricing.exceptions import (
     PriceChanged,
@@ -247,6 +251,49 @@ class OrderPayView(OrderDetailMixin, APIView):
             count_checkout("declined")
             raise
         return self.order_response(order_id)
+
+
+class OrderRefundsView(APIView):
+    """The refunds of an order."""
+
+    @extend_schema(responses=RefundSerializer(many=True))
+    def get(self, request: Request, order_id: int) -> Response:
+        """The order's refunds, oldest first, with their lines; for its customer and staff;
+        404 for another customer's order."""
+        order = selectors.get_order(user=request.user, order_id=order_id)
+        refunds = selectors.order_refunds(order=order)
+        return Response(RefundSerializer(refunds, many=True).data)
+
+    @extend_schema(request=RefundRequestSerializer, responses={201: RefundSerializer})
+    @raises(InvalidRefund, RefundExceedsCaptured, PaymentNotAllowed, PaymentMethodUnavailable)
+    def post(self, request: Request, order_id: int) -> Response:
+        """Staff: refund part or all of the order's captured payment {amount?, lines?:
+        [{item_id, quantity}], shipping?, reason?, restock?}: lines for their share after
+        discounts, tax included (docs/pricing.md, "Refunds"), through the payment's provider.
+
+        201 + the refund; 400 invalid_refund (details name each problem: items not of the
+        order, more units than are left to refund, shipping refunded already, nothing
+        captured); 409 refund_exceeds_captured (more than is left to refund, e.g. the second
+        of two concurrent refunds); 409 payment_not_allowed (the provider refused); 403 for
+        customers. Nothing changes on an error.
+        """
+        if not request.user.is_staff:
+            raise exceptions.PermissionDenied()
+        serializer = RefundRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        order = selectors.get_order(user=request.user, order_id=order_id)
+        refund = services.refund_order(
+            order=order,
+            actor=request.user,
+            reason=data["reason"],
+            amount=data.get("amount"),
+            lines=[(line["item_id"], line["quantity"]) for line in data.get("lines", [])],
+            shipping=data["shipping"],
+            restock=data["restock"],
+        )
+        refund = selectors.order_refunds(order=order).get(pk=refund.pk)
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
 class OrderPaymentCompleteView(OrderDetailMixin, APIView):

@@ -28,7 +28,7 @@ from storefront.payments.exceptions import (
     PaymentMethodUnavailable,
     PaymentNotAllowed,
 )
-from storefront.payments.models import Payment
+from storefront.payments.models import Payment, SandboxPayment
 
 pytestmark = pytest.mark.django_db
 
@@ -206,10 +206,14 @@ def test_a_card_payment_without_its_provider_is_not_refunded_and_the_order_stays
     assert stock_of(order) == stock
 
 
-def test_cancelling_leaves_a_pending_payment_pending():
+def test_cancelling_voids_a_payment_nothing_was_captured_of():
     order = placed_order()
     cancel_order(order=order, actor=order.customer)
-    assert Payment.objects.get(order=order).status == Payment.Status.PENDING
+    payment = Payment.objects.get(order=order)
+    assert payment.status == Payment.Status.VOIDED
+    assert payment.voided_at is not None
+    assert fresh(order).payment_status == Payment.Status.VOIDED
+    assert not payment.refunds.exists()
 
 
 def test_cancelling_skips_lines_whose_variant_was_deleted():
@@ -228,7 +232,8 @@ def test_successful_card_payment_completes_and_moves_the_order_to_processing():
     order = placed_order(payment_method=Payment.Method.CARD)
     payment = pay_order(order=order, token="tok_success")
     assert payment.status == Payment.Status.COMPLETED
-    assert payment.provider_reference.startswith("sandbox_ch_")
+    assert payment.provider_reference.startswith("sandbox_pi_")
+    assert payment.captured_amount == payment.amount
     assert payment.completed_at is not None
     order = fresh(order)
     assert (order.status, order.payment_status) == ("processing", "completed")
@@ -283,7 +288,8 @@ def test_cancelled_orders_cannot_be_paid():
     cancel_order(order=order, actor=order.customer)
     with pytest.raises(PaymentNotAllowed):
         pay_order(order=order, token="tok_success")
-    assert Payment.objects.get(order=order).status == Payment.Status.PENDING
+    assert Payment.objects.get(order=order).status == Payment.Status.VOIDED
+    assert not SandboxPayment.objects.exists()  # Nothing reached the provider.
 
 
 def test_payment_completing_after_staff_moved_the_order_leaves_its_status():
