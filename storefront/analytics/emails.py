@@ -28,8 +28,9 @@ def enqueue_daily_sales_report(*, day: dt.date) -> None:
 
 def build_daily_sales_report(payload: dict) -> EmailContent:
     """The sales of the day payload["date"] (ISO date, in settings.TIME_ZONE) to staff: the
-    summary (revenue in the store currency, orders, units), the five best sellers by revenue
-    and up to 20 variants below settings.LOW_STOCK_THRESHOLD.
+    summary (revenue in the store currency, what refunds of the day's orders gave back so
+    far, orders, units), the five best sellers by revenue after refunds and up to 20 variants
+    below settings.LOW_STOCK_THRESHOLD.
 
     Staff are notifications.emails.staff_recipients(); with none, nothing is sent.
     """

@@ -84,16 +84,40 @@ class SummarySerializer(PeriodSerializer):
     )
     shipping_total = serializers.DecimalField(max_digits=16, decimal_places=2)
     tax_total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    refunded = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="What succeeded refunds of these orders gave back, whenever made (tax and "
+        "shipping included).",
+    )
+    revenue_after_refunds = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="revenue less refunded."
+    )
     order_count = serializers.IntegerField()
     average_order_value = serializers.DecimalField(max_digits=16, decimal_places=2)
     items_sold = serializers.IntegerField()
 
 
-class RankedProductSerializer(serializers.Serializer):
+class RefundedRevenueSerializer(serializers.Serializer):
+    revenue = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="Line totals after their discounts; tax included only with gross prices.",
+    )
+    refunded = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="The part of that revenue given back by succeeded refunds of the lines.",
+    )
+    revenue_after_refunds = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="revenue less refunded."
+    )
+
+
+class RankedProductSerializer(RefundedRevenueSerializer):
     product_id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField()
-    quantity = serializers.IntegerField()
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    quantity = serializers.IntegerField(help_text="Units sold.")
 
 
 class TopProductsSerializer(PeriodSerializer):
@@ -113,12 +137,11 @@ class SalesSeriesSerializer(PeriodSerializer):
     results = SalesPointSerializer(many=True)
 
 
-class CategoryRevenueSerializer(serializers.Serializer):
+class CategoryRevenueSerializer(RefundedRevenueSerializer):
     category_id = serializers.IntegerField(allow_null=True)
     name = serializers.CharField(allow_null=True)
     slug = serializers.CharField(allow_null=True)
-    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="Units sold.")
 
 
 class RevenueByCategorySerializer(PeriodSerializer):
@@ -143,3 +166,37 @@ class DiscountsSerializer(PeriodSerializer):
     promotions = DiscountUsageSerializer(many=True)
     vouchers = DiscountUsageSerializer(many=True)
     membership = DiscountUsageSerializer(many=True)
+
+
+class RefundTotalSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Succeeded refunds.")
+    amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="What they gave back, tax included."
+    )
+
+
+class RefundsBySourceSerializer(RefundTotalSerializer):
+    source = serializers.CharField(
+        help_text="Who asked for them: staff, return, cancellation or provider."
+    )
+
+
+class RefundsByReasonSerializer(RefundTotalSerializer):
+    reason = serializers.CharField(help_text='The reason staff gave; "" when none.')
+
+
+class RefundedProductSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Units refunded.")
+    amount = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        help_text="What the refund lines gave back, tax included.",
+    )
+
+
+class RefundsReportSerializer(PeriodSerializer, RefundTotalSerializer):
+    by_source = RefundsBySourceSerializer(many=True)
+    by_reason = RefundsByReasonSerializer(many=True, help_text="The 10 most frequent.")
+    products = RefundedProductSerializer(many=True, help_text="The 10 most refunded, by amount.")

@@ -13,4 +13,5 @@ urlpatterns = [
         name="analytics-revenue-by-category",
     ),
     path("analytics/discounts/", views.DiscountsView.as_view(), name="analytics-discounts"),
+    path("analytics/refunds/", views.RefundsView.as_view(), name="analytics-refunds"),
 ]

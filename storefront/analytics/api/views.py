@@ -38,7 +38,9 @@ class SummaryView(AnalyticsView):
         """Revenue (gross and net of tax), its parts (subtotal, discounts, shipping, tax),
         order count, average order value and units sold over a period.
 
-        Cancelled and refunded orders are excluded; amounts are strings in `currency`.
+        Cancelled orders are excluded; `refunded` is what succeeded refunds of the period's
+        orders gave back, whenever made, and `revenue_after_refunds` the revenue less it.
+        Amounts are strings in `currency`.
         """
         params = self.params(request)
         summary = selectors.sales_summary(period=params["period"])
@@ -53,7 +55,8 @@ class TopProductsView(AnalyticsView):
         responses=serializers.TopProductsSerializer,
     )
     def get(self, request):
-        """The `limit` best-selling products of a period, by units sold and by revenue."""
+        """The `limit` best-selling products of a period, by units sold and by revenue after
+        refunds."""
         params = self.params(request)
         ranking = selectors.top_products(period=params["period"], limit=params["limit"])
         return Response(serializers.TopProductsSerializer({**ranking, **params}).data)
@@ -108,7 +111,8 @@ class RevenueByCategoryView(AnalyticsView):
         responses=serializers.RevenueByCategorySerializer,
     )
     def get(self, request):
-        """Revenue and units per top-level category (sub-categories rolled up)."""
+        """Revenue (before and after refunds) and units per top-level category
+        (sub-categories rolled up), highest revenue after refunds first."""
         params = self.params(request)
         rows = selectors.revenue_by_category(period=params["period"])
         return Response(serializers.RevenueByCategorySerializer({"results": rows, **params}).data)
@@ -122,7 +126,21 @@ class DiscountsView(AnalyticsView):
     def get(self, request):
         """How each promotion, voucher and membership discount was used over a period: the
         orders that applied it, what it took off and those orders' revenue (most used
-        first). Cancelled and refunded orders are excluded."""
+        first). Cancelled orders are excluded."""
         params = self.params(request)
         usage = selectors.discount_usage(period=params["period"])
         return Response(serializers.DiscountsSerializer({**usage, **params}).data)
+
+
+class RefundsView(AnalyticsView):
+    @extend_schema(
+        parameters=[serializers.PeriodParamsSerializer],
+        responses=serializers.RefundsReportSerializer,
+    )
+    def get(self, request):
+        """The succeeded refunds made over a period (by the date of the refund, whatever the
+        order's): their count and amount, per source, per reason (10 most frequent) and the
+        10 most refunded products. Amounts are what customers got back, tax included."""
+        params = self.params(request)
+        report = selectors.refunds_report(period=params["period"])
+        return Response(serializers.RefundsReportSerializer({**report, **params}).data)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from storefront.accounts.tests.factories import StaffFactory, UserFactory
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.orders.tests.factories import order_with_items
+from storefront.payments.models import Refund
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +47,20 @@ def test_staff_see_the_figures_of_the_last_30_days(staff_client):
     assert "LAMP-1" in content  # low stock
     assert 'id="sales-chart-data"' in content
     assert "analytics/vendor/chart.js/chart.umd.min.js" in content
+
+
+def test_staff_see_what_refunds_gave_back(staff_client):
+    lamp = VariantFactory(price=Decimal("15.00"))
+    order = order_with_items([(lamp, 2)], placed_at=timezone.now() - dt.timedelta(days=2))
+    Refund.objects.create(
+        order=order, payment=order.payment, amount=Decimal("4.50"), status="succeeded"
+    )
+
+    content = staff_client.get(reverse(DASHBOARD)).content.decode()
+
+    assert '<dd id="figure-revenue">30.00 USD</dd>' in content
+    assert '<dd id="figure-refunded">4.50 USD</dd>' in content
+    assert '<dd id="figure-revenue-after-refunds">25.50 USD</dd>' in content
 
 
 def test_the_period_and_interval_come_from_the_query_string(staff_client):

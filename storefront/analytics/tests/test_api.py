@@ -20,6 +20,7 @@ ENDPOINTS = [
     "analytics-sales-csv",
     "analytics-revenue-by-category",
     "analytics-discounts",
+    "analytics-refunds",
 ]
 
 
@@ -81,6 +82,8 @@ def test_summary_reports_figures_as_strings_in_the_store_currency(staff_client, 
         "discount_total": "0.00",
         "shipping_total": "0.00",
         "tax_total": "0.00",
+        "refunded": "0.00",
+        "revenue_after_refunds": "95.00",
         "order_count": 2,
         "average_order_value": "47.50",
         "items_sold": 7,
@@ -180,6 +183,8 @@ def test_revenue_by_category_rolls_up_to_top_level_categories(staff_client):
             "name": "Garden",
             "slug": garden.slug,
             "revenue": "40.00",
+            "refunded": "0.00",
+            "revenue_after_refunds": "40.00",
             "quantity": 3,
         }
     ]
@@ -201,6 +206,9 @@ def test_revenue_by_category_rolls_up_to_top_level_categories(staff_client):
         ("analytics-top-products", {"limit": "1000"}, "limit"),
         ("analytics-top-products", {"limit": "ten"}, "limit"),
         ("analytics-revenue-by-category", {"date_from": "03/01/2025"}, "date_from"),
+        ("analytics-refunds", {"date_to": "2025-13-01"}, "date_to"),
+        ("analytics-refunds", {"date_from": "2025-03-02", "date_to": "2025-03-01"}, "date_from"),
+        ("analytics-refunds", {"limit": "5"}, "limit"),
     ],
 )
 def test_bad_parameters_answer_400_in_the_error_shape(staff_client, name, params, field):
@@ -221,6 +229,7 @@ def test_bad_parameters_answer_400_in_the_error_shape(staff_client, name, params
         ("analytics-sales", 2),
         ("analytics-sales-csv", 2),
         ("analytics-revenue-by-category", 2),
+        ("analytics-refunds", 3),
     ],
 )
 def test_each_endpoint_runs_a_fixed_number_of_queries(

@@ -31,6 +31,7 @@ def test_daily_report_emails_staff_the_figures_of_the_day(
     [email] = mail.outbox
     assert email.subject == "Sales report for 2025-03-01: 30.00 USD"
     assert "Orders:              2" in email.body
+    assert "Refunded:            0.00 USD" in email.body
     assert "1. Lamp: 3 units, 30.00 USD" in email.body
 
 

@@ -41,19 +41,18 @@ def test_summary_adds_up_orders_and_units_of_the_period():
         "discount_total": Decimal("0.00"),
         "shipping_total": Decimal("0.00"),
         "tax_total": Decimal("0.00"),
+        "refunded": Decimal("0.00"),
+        "revenue_after_refunds": Decimal("70.00"),
         "order_count": 2,
         "average_order_value": Decimal("35.00"),
         "items_sold": 5,
     }
 
 
-def test_summary_excludes_cancelled_refunded_and_foreign_currency_orders():
+def test_summary_excludes_cancelled_and_foreign_currency_orders():
     item = variant("10.00")
     order_with_items([(item, 1)], placed_at=at(2025, 3, 1, 9))
     order_with_items([(item, 5)], placed_at=at(2025, 3, 1, 9), status=Order.Status.CANCELLED)
-    order_with_items(
-        [(item, 7)], placed_at=at(2025, 3, 1, 9), payment_status=Order.PaymentStatus.REFUNDED
-    )
     order_with_items([(item, 9)], placed_at=at(2025, 3, 1, 9), currency="EUR")
 
     summary = selectors.sales_summary(period=MARCH_1)
@@ -62,6 +61,25 @@ def test_summary_excludes_cancelled_refunded_and_foreign_currency_orders():
         Decimal("10.00"),
         1,
         1,
+    )
+
+
+def test_a_refunded_payment_alone_does_not_remove_an_order_from_the_sales():
+    # Its refunds (Refund rows, test_refunds.py) say what was given back, not its status.
+    item = variant("10.00")
+    order_with_items(
+        [(item, 7)],
+        placed_at=at(2025, 3, 1, 9),
+        status=Order.Status.DELIVERED,
+        payment_status=Order.PaymentStatus.REFUNDED,
+    )
+
+    summary = selectors.sales_summary(period=MARCH_1)
+
+    assert (summary["revenue"], summary["order_count"], summary["items_sold"]) == (
+        Decimal("70.00"),
+        1,
+        7,
     )
 
 
@@ -226,7 +244,14 @@ def test_top_products_add_up_the_variants_of_a_product():
     ranking = selectors.top_products(period=MARCH_1)
 
     assert ranking["by_quantity"] == [
-        {"product_id": product.pk, "name": "Shirt", "quantity": 3, "revenue": Decimal("34.00")}
+        {
+            "product_id": product.pk,
+            "name": "Shirt",
+            "quantity": 3,
+            "revenue": Decimal("34.00"),
+            "refunded": Decimal("0.00"),
+            "revenue_after_refunds": Decimal("34.00"),
+        }
     ]
 
 
@@ -276,6 +301,8 @@ def test_revenue_by_category_rolls_descendants_up_to_their_root():
             "name": "Clothes",
             "slug": clothes.slug,
             "revenue": Decimal("65.00"),
+            "refunded": Decimal("0.00"),
+            "revenue_after_refunds": Decimal("65.00"),
             "quantity": 6,
         },
         {
@@ -283,6 +310,8 @@ def test_revenue_by_category_rolls_descendants_up_to_their_root():
             "name": "Books",
             "slug": books.slug,
             "revenue": Decimal("8.00"),
+            "refunded": Decimal("0.00"),
+            "revenue_after_refunds": Decimal("8.00"),
             "quantity": 1,
         },
     ]

@@ -50,6 +50,7 @@ API_AREAS = {
         "sales": "analytics-sales",
         "sales_csv": "analytics-sales-csv",
         "revenue_by_category": "analytics-revenue-by-category",
+        "refunds": "analytics-refunds",
     },
 }
 DOCUMENTATION = {"docs": "api-docs", "redoc": "api-redoc", "schema": "schema"}

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 
 # Each list endpoint with the parameters it documents (docs/*.md), all at once.
 LIST_ENDPOINTS = {
+    "/api/analytics/refunds/": {"date_from": "2026-01-01", "date_to": "2026-01-31"},
     "/api/products/": {
         "page": 1,
         "page_size": 5,
