@@ -14,6 +14,7 @@ from storefront.accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory
 from storefront.catalog.tests.factories import VariantFactory
 from storefront.notifications.emails import HEADER
 from storefront.notifications.models import OutboxMessage
+from storefront.payments.models import Refund
 from tests.helpers import CHECKOUT, logged_in, registered_customer
 
 pytestmark = [
@@ -74,9 +75,11 @@ def test_cancelling_a_paid_order_emails_cancellation_and_refund():
     cancelled = customer.post(f"/api/orders/{order['id']}/cancel/")
 
     assert cancelled.status_code == 200, cancelled.content
+    refund = Refund.objects.get(order_id=order["id"])  # One email per refund.
+    assert refund.source == Refund.Source.CANCELLATION
     assert sorted(m.extra_headers[HEADER] for m in mail.outbox) == [
         f"order_status:order:{order['id']}:cancelled",
-        f"payment_refunded:order:{order['id']}",
+        f"payment_refunded:order:{order['id']}:refund:{refund.pk}",
     ]
 
 
