@@ -182,6 +182,16 @@ def test_the_webhook_is_404_while_stripe_is_not_configured(stripe, settings):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_a_webhook_without_its_signature_header_is_400_configured_or_not(stripe, settings):
+    payload, _header = signed_event("payment_intent.succeeded", {"id": "pi_1"})
+    for secret in (settings.STRIPE_WEBHOOK_SECRET, ""):
+        settings.STRIPE_WEBHOOK_SECRET = secret
+        response = deliver(payload, None)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_signature"
+    assert WebhookEvent.objects.count() == 0
+
+
 def test_events_about_other_payments_or_of_other_types_are_taken_and_ignored(stripe):
     unknown = {"id": "pi_unknown", "object": "payment_intent", "status": "succeeded"}
 

@@ -115,6 +115,12 @@ class OrderEventSerializer(serializers.ModelSerializer):
     actor_email = serializers.SerializerMethodField(
         help_text="The staff member's or customer's email; shown to staff only."
     )
+    reason = serializers.ChoiceField(
+        choices=OrderEvent.Reason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text='Why the system made the change ("expired", "payment_canceled"); "" for none.',
+    )
 
     class Meta:
         model = OrderEvent

@@ -77,7 +77,8 @@ class StripeWebhookView(APIView):
 
         200 {received, duplicate} once recorded, also for a repeated delivery (nothing is
         done twice) and for event types or payments Storefront does not handle; 400
-        invalid_signature for a missing or wrong signature or a body that is not an event,
+        invalid_signature for a missing or wrong signature or a body that is not an event
+        (a missing header or body is refused first, configured or not),
         400 invalid / parse_error for a body the API refuses anywhere (nothing recorded);
         404 while Stripe is not configured; 503 payment_provider_unavailable when handling
         needs Stripe and it failed (nothing recorded: Stripe delivers it again).
@@ -87,6 +88,8 @@ class StripeWebhookView(APIView):
         payload = request.body
         if not isinstance(request.data, dict):
             raise InvalidWebhookSignature("The webhook body is not an event.")
+        if SIGNATURE_HEADER not in request.headers:
+            raise InvalidWebhookSignature(f"The {SIGNATURE_HEADER} header is missing.")
         if not (settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET):
             raise NotFound()
         try:
