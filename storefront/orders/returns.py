@@ -20,7 +20,6 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from storefront.accounts.models import User
-from storefront.catalog import stock
 from storefront.orders import emails, services
 from storefront.orders.exceptions import (
     InvalidReturn,
@@ -77,7 +76,15 @@ def request_return(
             .annotate(units=Sum("quantity"))
             .values_list("order_item_id", "units")
         )
-        errors = _line_errors(order, lines, ordered, returned)
+        if not lines:
+            raise InvalidReturn(details={"lines": "Give at least one item to return."})
+        errors = services.line_errors(
+            order,
+            [(item_id, units) for item_id, units, _reason in lines],
+            ordered=ordered,
+            taken=returned,
+            left_to="return",
+        )
         if errors:
             raise InvalidReturn(details=errors)
         return_request = Return.objects.create(order=order)
@@ -118,12 +125,7 @@ def move_return(
             )
         lines = list(return_request.lines.select_related("order_item"))
         if status == Return.Status.RECEIVED:
-            quantities: dict[int, int] = {}
-            for line in lines:
-                variant_id = line.order_item.variant_id
-                if variant_id is not None:
-                    quantities[variant_id] = quantities.get(variant_id, 0) + line.quantity
-            stock.restock(quantities=quantities)
+            services.restock_lines((line.order_item.variant_id, line.quantity) for line in lines)
         if status == Return.Status.REFUNDED:
             return_request.refund = services.refund_order(
                 order=return_request.order,
@@ -162,30 +164,3 @@ def order_returns(*, order: Order):
         .prefetch_related("lines", "events", "refund__lines")
         .order_by("created_at", "id")
     )
-
-
-def _line_errors(
-    order: Order,
-    lines: list[tuple[int, int, str]],
-    ordered: dict[int, int],
-    returned: dict[int, int],
-) -> dict[str, str]:
-    """What is wrong with each requested line, keyed "lines.<index>.<field>"."""
-    if not lines:
-        return {"lines": "Give at least one item to return."}
-    errors: dict[str, str] = {}
-    seen: set[int] = set()
-    for index, (item_id, units, _reason) in enumerate(lines):
-        left = ordered.get(item_id, 0) - returned.get(item_id, 0)
-        if item_id not in ordered:
-            errors[f"lines.{index}.item_id"] = f"Order {order.number} has no item {item_id}."
-        elif item_id in seen:
-            errors[f"lines.{index}.item_id"] = f"Item {item_id} is given twice."
-        elif units < 1:
-            errors[f"lines.{index}.quantity"] = "Give at least 1 unit."
-        elif units > left:
-            errors[f"lines.{index}.quantity"] = (
-                f"Only {left} unit(s) of item {item_id} can still be returned."
-            )
-        seen.add(item_id)
-    return errors

@@ -38,6 +38,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -705,13 +706,8 @@ def refund_order(
             restock=restock,
             actor=actor,
         )
-        if restock and line_amounts:
-            quantities: dict[int, int] = {}
-            for line in line_amounts:
-                variant_id = items[line.item_id].variant_id
-                if variant_id is not None:
-                    quantities[variant_id] = quantities.get(variant_id, 0) + line.quantity
-            stock.restock(quantities=quantities)
+        if restock:
+            restock_lines((items[line.item_id].variant_id, line.quantity) for line in line_amounts)
         _record_payment_outcome(order=order, payment=payment, actor=actor)
     return refund
 
@@ -791,24 +787,11 @@ def _line_amounts(
     for item_id, quantity, line_amount in earlier:
         units[item_id] = units.get(item_id, 0) + quantity
         amounts[item_id] = amounts.get(item_id, Decimal("0.00")) + line_amount
-    errors: dict[str, str] = {}
-    quantities: dict[int, int] = {}
-    for index, (item_id, quantity) in enumerate(lines):
-        if item_id not in items:
-            errors[f"lines.{index}.item_id"] = f"Order {order.number} has no item {item_id}."
-        elif item_id in quantities:
-            errors[f"lines.{index}.item_id"] = f"Item {item_id} is given twice."
-        elif quantity < 1:
-            errors[f"lines.{index}.quantity"] = "Give at least 1 unit."
-        elif quantity > items[item_id].quantity - units.get(item_id, 0):
-            left = items[item_id].quantity - units.get(item_id, 0)
-            errors[f"lines.{index}.quantity"] = (
-                f"Only {left} unit(s) of item {item_id} are left to refund."
-            )
-        else:
-            quantities[item_id] = quantity
+    ordered = {pk: item.quantity for pk, item in items.items()}
+    errors = line_errors(order, lines, ordered=ordered, taken=units, left_to="refund")
     if errors:
         raise InvalidRefund(details=errors)
+    quantities = dict(lines)
     return refund_amounts.line_refunds(
         order=order,
         items=items,
@@ -816,6 +799,46 @@ def _line_amounts(
         refunded_units=units,
         refunded_amounts=amounts,
     )
+
+
+def line_errors(
+    order: Order,
+    lines: list[tuple[int, int]],
+    *,
+    ordered: dict[int, int],
+    taken: dict[int, int],
+    left_to: str,
+) -> dict[str, str]:
+    """What is wrong with each of `lines` ((order item id, units) pairs) of a refund or a
+    return, keyed "lines.<index>.<field>": an item not of the order (`ordered`: item id ->
+    units) or given twice, fewer than 1 unit, or more than its units less those `taken`
+    already (item id -> units). `left_to` names the operation ("refund", "return")."""
+    errors: dict[str, str] = {}
+    seen: set[int] = set()
+    for index, (item_id, quantity) in enumerate(lines):
+        left = ordered.get(item_id, 0) - taken.get(item_id, 0)
+        if item_id not in ordered:
+            errors[f"lines.{index}.item_id"] = f"Order {order.number} has no item {item_id}."
+        elif item_id in seen:
+            errors[f"lines.{index}.item_id"] = f"Item {item_id} is given twice."
+        elif quantity < 1:
+            errors[f"lines.{index}.quantity"] = "Give at least 1 unit."
+        elif quantity > left:
+            errors[f"lines.{index}.quantity"] = (
+                f"Only {left} unit(s) of item {item_id} are left to {left_to}."
+            )
+        seen.add(item_id)
+    return errors
+
+
+def restock_lines(units: Iterable[tuple[int | None, int]]) -> None:
+    """Put `units` ((variant id, units) pairs of order lines; a deleted variant's id is None
+    and skipped) back in stock through the stock module, the units of a variant summed."""
+    quantities: dict[int, int] = {}
+    for variant_id, quantity in units:
+        if variant_id is not None:
+            quantities[variant_id] = quantities.get(variant_id, 0) + quantity
+    stock.restock(quantities={pk: n for pk, n in quantities.items() if n > 0})
 
 
 @transaction.atomic
