@@ -29,6 +29,15 @@ Environment variables (all optional here; production.py requires more):
 - LOW_STOCK_THRESHOLD: a variant with fewer units than this is low on stock. Default: 5.
 - PRODUCT_IMAGE_MAX_BYTES, PRODUCT_IMAGE_MAX_PIXELS: the largest product image upload, in
   bytes and in pixels (width x height, summed over frames). Defaults: 5 MiB, 40,000,000.
+- IMPORTS_ROOT: where catalog import files wait for the worker (never served). Default:
+  var/imports under the project. IMPORT_MAX_BYTES: the largest import file staff may upload.
+  Default: 200 MiB.
+- IMPORT_IMAGE_TIMEOUT_SECONDS, IMPORT_IMAGE_MAX_REDIRECTS: the limits of one image an
+  import fetches by URL (the whole download, redirects included; its size is capped by
+  PRODUCT_IMAGE_MAX_BYTES). Defaults: 20, 3.
+- IMPORT_IMAGE_ALLOWED_NETWORKS: comma-separated networks (CIDR) an import may fetch images
+  from although they are not public (loopback, private, link-local). Default: none; the
+  tests allow 127.0.0.0/8 for their image server.
 - PAYMENT_SANDBOX: on (1/true/yes/on) to take card payments with the sandbox provider, whose
   documented test token "tok_success" always pays. Default: off (dev.py and test.py turn it
   on; `manage.py check --deploy` warns if it is on with DEBUG off).
@@ -346,6 +355,21 @@ PRODUCT_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 # what costs memory and time, and a small file can declare huge dimensions (a decompression
 # bomb). 40 megapixels is more than any product photo needs and decodes in ~160 MB (RGBA).
 PRODUCT_IMAGE_MAX_PIXELS = int(os.environ.get("PRODUCT_IMAGE_MAX_PIXELS", 40_000_000))
+# Catalog imports (storefront/catalog/imports/): files wait here for the worker, outside
+# MEDIA_ROOT, which a deployment may serve.
+IMPORTS_ROOT = Path(os.environ.get("IMPORTS_ROOT", BASE_DIR / "var" / "imports"))
+# The largest file staff may upload for an import (bytes).
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+IMPORT_IMAGE_TIMEOUT_SECONDS = float(os.environ.get("IMPORT_IMAGE_TIMEOUT_SECONDS", "20"))
+IMPORT_IMAGE_MAX_REDIRECTS = int(os.environ.get("IMPORT_IMAGE_MAX_REDIRECTS", "3"))
+# Networks that are not public but that imports may fetch images from anyway (a test
+# server on loopback, an intranet image host): none by default, against server-side
+# request forgery.
+IMPORT_IMAGE_ALLOWED_NETWORKS = tuple(
+    network.strip()
+    for network in os.environ.get("IMPORT_IMAGE_ALLOWED_NETWORKS", "").split(",")
+    if network.strip()
+)
 # Card payments through the sandbox provider (storefront/payments/providers.py): anyone can
 # "pay" with its test token, so it is for development and tests only.
 PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", False)

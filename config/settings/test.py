@@ -34,7 +34,14 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL.rsplit("/", 1)
 # The catalog cache's check of the change log needs to run outside transactions, and most
 # tests run inside one: the tests of the check (tests/test_catalog_cache_sync.py) turn it on.
 CATALOG_CACHE_SYNC_SECONDS = 0
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-media-"))
+# A worker process started by the tests is given the suite's folders (IMPORTS_ROOT,
+# MEDIA_ROOT), so that it reads the files the suite stored.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="storefront-test-media-"))
+IMPORTS_ROOT = Path(
+    os.environ.get("IMPORTS_ROOT") or tempfile.mkdtemp(prefix="storefront-test-imports-")
+)
+# The import tests serve their images on loopback.
+IMPORT_IMAGE_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1/128")
 # Static files come from the app finders in tests; an existing (empty) root keeps whitenoise quiet.
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-static-"))
 STORAGES = {
