@@ -31,3 +31,15 @@ class CategoryHasProducts(Conflict):
 
     code = "protected"
     default_message = "Cannot delete: products are still in this category or its descendants."
+
+
+class ImportNotFound(NotFound):
+    default_message = "No such catalog import."
+
+
+class ImportNotApplicable(Conflict):
+    """A catalog import cannot be applied: it is not a finished dry run, or it found errors
+    and is all or nothing."""
+
+    code = "import_not_applicable"
+    default_message = "Only a finished dry run can be applied."

@@ -4,6 +4,7 @@ Prices are Decimal amounts in the store currency (settings.STORE_CURRENCY, ISO 4
 """
 
 from decimal import Decimal
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -208,6 +209,10 @@ class ProductImage(models.Model):
     image = models.ImageField(upload_to="products/")
     alt = models.CharField(max_length=255, blank=True)
     sort_order = models.PositiveIntegerField(default=0)
+    # Where an import took the picture from (a URL, or a file name in the uploaded ZIP), so
+    # that the next import of the same file finds it instead of storing it again. Blank
+    # for uploads through the API, the admin and the demo catalog.
+    source = models.CharField(max_length=2048, blank=True)
 
     class Meta:
         ordering = ["sort_order", "id"]
@@ -238,3 +243,81 @@ class CatalogChange(models.Model):
 
     def __str__(self) -> str:
         return f"Catalog change by transaction {self.xid}"
+
+
+def import_storage():
+    """Where uploaded import files wait for the worker: settings.IMPORTS_ROOT, never served
+    (MEDIA_ROOT may be)."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=settings.IMPORTS_ROOT)
+
+
+class CatalogImport(TimeStampedModel):
+    """One run of the catalog importer (storefront/catalog/imports/, docs/import.md): a file
+    staff uploaded or a command gave, its options, and what the run did or, for a dry run,
+    would do.
+
+    `status` moves only along TRANSITIONS (imports.jobs): queued -> running -> done | failed,
+    queued -> failed (the file could not be read). Counts are products (`created`, `updated`,
+    `unchanged`, `skipped`: products left out by `skip_invalid`) and variants
+    (`variants_created`, `variants_updated`, `variants_unchanged`); `rows_total` and
+    `rows_done` count the file's rows. `errors`: [{row, column, message}] (row 1-based, as a
+    spreadsheet numbers data rows; column the file's own name of the column, or null).
+    `diff`: a dry run's changes per product (at most imports.importer.DIFF_LIMIT products,
+    `diff_truncated` beyond). `applied`: whether the run wrote anything (false for a dry run
+    and for an all-or-nothing run with an error).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    TRANSITIONS: ClassVar[dict[str, frozenset[str]]] = {
+        Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED}),
+        Status.RUNNING: frozenset({Status.DONE, Status.FAILED}),
+        Status.DONE: frozenset(),
+        Status.FAILED: frozenset(),
+    }
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    file = models.FileField(storage=import_storage, upload_to="imports/", max_length=255)
+    file_name = models.CharField(max_length=255, blank=True)
+    dry_run = models.BooleanField(default=False)
+    # The importer's options as given: columns (ours -> theirs), no_header, records,
+    # skip_invalid, create_categories (imports.importer.Options).
+    options = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # The dry run this run applies, when it was started from one.
+    dry_run_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="applications"
+    )
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    variants_created = models.PositiveIntegerField(default=0)
+    variants_updated = models.PositiveIntegerField(default=0)
+    variants_unchanged = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    diff = models.JSONField(null=True, blank=True)
+    diff_truncated = models.BooleanField(default=False)
+    applied = models.BooleanField(default=False)
+    failure = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        kind = "Dry run" if self.dry_run else "Import"
+        return f"{kind} {self.pk} of {self.file_name or self.file.name} ({self.status})"
