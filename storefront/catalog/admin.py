@@ -8,21 +8,29 @@ are written, so a save never puts back a stock quantity read before a sale; a st
 staff changed is set through catalog/stock.py, the one writer of stock.
 """
 
+import json
 import re
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils import formats
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
 
 from storefront.catalog import services, stock
+from storefront.catalog.exceptions import ImportNotApplicable
+from storefront.catalog.imports import jobs, reader
 from storefront.catalog.models import (
+    CatalogImport,
     Category,
     Collection,
     Product,
@@ -236,3 +244,176 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ("name",)}
+
+
+class CatalogImportForm(forms.ModelForm):
+    """The admin's upload: the file and the importer's options (docs/import.md). A dry run
+    by default: its page shows the changes, and a button applies them."""
+
+    columns = forms.CharField(
+        required=False,
+        help_text='Our columns mapped to the file\'s, e.g. "name=Title,sku=Variant SKU".',
+    )
+    no_header = forms.BooleanField(required=False, help_text="The CSV has no header row.")
+    records = forms.CharField(
+        required=False, help_text='JSON: the key of the list, e.g. "products".'
+    )
+    skip_invalid = forms.BooleanField(
+        required=False, help_text="Apply the valid products and report the others."
+    )
+    create_categories = forms.BooleanField(
+        required=False, initial=True, help_text="Create missing levels of category paths."
+    )
+
+    class Meta:
+        model = CatalogImport
+        fields = ["file", "dry_run"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["dry_run"].initial = True
+
+    def clean_columns(self) -> dict[str, str]:
+        try:
+            return reader.parse_columns(
+                self.cleaned_data["columns"], no_header=bool(self.data.get("no_header"))
+            )
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+@admin.register(CatalogImport)
+class CatalogImportAdmin(admin.ModelAdmin):
+    """Catalog imports: upload a file (a dry run by default), read what it would change,
+    then apply it with the button on the dry run's page (imports.jobs). Imports are records:
+    not edited, not deleted here."""
+
+    list_display = ["id", "file_name", "dry_run", "status", "created", "updated", "created_at"]
+    list_filter = ["status", "dry_run"]
+    readonly_fields = [
+        "file_name",
+        "dry_run",
+        "status",
+        "options",
+        "rows_total",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped",
+        "variants_created",
+        "variants_updated",
+        "variants_unchanged",
+        "applied",
+        "failure",
+        "errors_shown",
+        "diff_shown",
+        "dry_run_of",
+        "created_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    change_form_template = "admin/catalog/catalogimport/change_form.html"
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = CatalogImportForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [
+                "file",
+                "dry_run",
+                "columns",
+                "no_header",
+                "records",
+                "skip_invalid",
+                "create_categories",
+            ]
+        return self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # The page of an import is for reading; "Save" would change nothing.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        data = form.cleaned_data
+        job = jobs.create_import(
+            file=data["file"],
+            file_name=data["file"].name,
+            options=reader.Options.from_json(data),
+            dry_run=data["dry_run"],
+            created_by=request.user,
+        )
+        obj.pk = job.pk
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:pk>/apply/",
+                self.admin_site.admin_view(self.apply_view),
+                name="catalog_catalogimport_apply",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def apply_view(self, request, pk: int):
+        """POST: apply dry run `pk` (imports.jobs.apply_dry_run), then show the new import."""
+        dry_run = self.get_object(request, str(pk))
+        if request.method != "POST" or dry_run is None:
+            return redirect("admin:catalog_catalogimport_changelist")
+        try:
+            with transaction.atomic():
+                job = jobs.apply_dry_run(dry_run=dry_run, created_by=request.user)
+        except ImportNotApplicable as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            return redirect("admin:catalog_catalogimport_change", pk)
+        self.message_user(request, f"Import {job.pk} queued: it applies dry run {pk}.")
+        return redirect("admin:catalog_catalogimport_change", job.pk)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "can_apply": job is not None
+            and job.dry_run
+            and job.status == CatalogImport.Status.DONE
+            and (not job.errors or job.options.get("skip_invalid")),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="errors")
+    def errors_shown(self, obj: CatalogImport) -> str:
+        if not obj.errors:
+            return "none"
+        return format_html_join(
+            mark_safe("<br>"),
+            "row {} {}: {}",
+            (
+                (
+                    e["row"] if e["row"] is not None else "-",
+                    f"[{e['column']}]" if e["column"] else "",
+                    e["message"],
+                )
+                for e in obj.errors
+            ),
+        )
+
+    @admin.display(description="changes (dry run)")
+    def diff_shown(self, obj: CatalogImport) -> str:
+        if obj.diff is None:
+            return "-"
+        text = "\n".join(
+            json.dumps(entry, ensure_ascii=False, sort_keys=True) for entry in obj.diff
+        )
+        more = "\n(first products only)" if obj.diff_truncated else ""
+        return format_html(
+            "<pre style='white-space: pre-wrap'>{}{}</pre>", text or "no changes", more
+        )

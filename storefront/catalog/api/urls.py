@@ -1,10 +1,11 @@
 """Catalog routes, under /api/: products/ (and products/{id}/images/, products/facets/),
-categories/, collections/, tags/; variants/ and variants/stock/ (SKU lookup and stock sync)."""
+categories/, collections/, tags/; variants/ and variants/stock/ (SKU lookup and stock sync);
+catalog/export/ and catalog/imports/ (staff: the catalog file out and in)."""
 
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from storefront.catalog.api import facets, variants, views
+from storefront.catalog.api import exports, facets, imports, variants, views
 
 # Path converters (<int:pk>) rather than regexes: a non-numeric id is a 404, and the
 # OpenAPI schema types ids as integers.
@@ -20,4 +21,16 @@ urlpatterns = [
     path("products/facets/", facets.ProductFacetsView.as_view(), name="product-facets"),
     path("variants/", variants.VariantLookupView.as_view(), name="variant-list"),
     path("variants/stock/", variants.VariantStockView.as_view(), name="variant-stock"),
+    path("catalog/export/", exports.CatalogExportView.as_view(), name="catalog-export"),
+    path("catalog/imports/", imports.CatalogImportListView.as_view(), name="catalog-import-list"),
+    path(
+        "catalog/imports/<int:pk>/",
+        imports.CatalogImportDetailView.as_view(),
+        name="catalog-import-detail",
+    ),
+    path(
+        "catalog/imports/<int:pk>/apply/",
+        imports.CatalogImportApplyView.as_view(),
+        name="catalog-import-apply",
+    ),
 ]

@@ -36,6 +36,10 @@ def test_catalog_schema_documents_every_endpoint(schema):
         "/api/tags/{id}/",
         "/api/variants/",
         "/api/variants/stock/",
+        "/api/catalog/export/",
+        "/api/catalog/imports/",
+        "/api/catalog/imports/{id}/",
+        "/api/catalog/imports/{id}/apply/",
     } == set(schema["paths"])
 
 

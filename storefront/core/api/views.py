@@ -41,9 +41,11 @@ API_AREAS = {
         "collections": "collection-list",
         "tags": "tag-list",
         "variants": "variant-list",
+        "imports": "catalog-import-list",
+        "export": "catalog-export",
     },
     "cart": {"cart": "cart", "cart_items": "cart-items", "guest_carts": "guest-carts"},
-    "orders": {"orders": "order-list"},
+    "orders": {"orders": "order-list", "export": "order-export"},
     "analytics": {
         "summary": "analytics-summary",
         "top_products": "analytics-top-products",

@@ -1,9 +1,11 @@
 from django.urls import include, path
 
-from storefront.orders.api import views
+from storefront.orders.api import exports, views
 
 urlpatterns = [
     path("orders/", views.OrderListCreateView.as_view(), name="order-list"),
+    # <int:order_id> never matches "export"; listed first all the same.
+    path("orders/export/", exports.OrderExportView.as_view(), name="order-export"),
     path("orders/<int:order_id>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("orders/<int:order_id>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<int:order_id>/status/", views.OrderStatusView.as_view(), name="order-status"),
