@@ -151,7 +151,7 @@ STOREFRONT_TABLES = {
         "id", "created_at", "updated_at", "sku", "name", "price", "stock_quantity", "attributes",
         "product_id",
     ],
-    "catalog_productimage": ["id", "image", "alt", "sort_order", "product_id"],
+    "catalog_productimage": ["id", "image", "alt", "sort_order", "source", "product_id"],
     "catalog_product_tags": ["id", "product_id", "tag_id"],
     "catalog_product_collections": ["id", "product_id", "collection_id"],
 }  # fmt: skip
@@ -262,7 +262,7 @@ def _load_storefront_rows(conn, dsn: str, catalog: Catalog, log: Log) -> dict[st
         for image in p.images:
             sinks.add(
                 "catalog_productimage",
-                (image.id, image.path, image.alt, image.sort_order, p.id),
+                (image.id, image.path, image.alt, image.sort_order, "", p.id),
             )
         for tag_id in p.tag_ids:
             counters["tag"] += 1
