@@ -40,7 +40,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import validate_slug
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -146,6 +146,12 @@ class Result:
 Progress = Callable[[int, str], None]
 
 
+CLASHED = (
+    "A concurrent change took a slug or SKU this file creates while it was applied; nothing "
+    "was applied. Run the import again."
+)
+
+
 class RolledBack(Exception):
     """The apply found an error the check had not (a concurrent change): nothing is kept."""
 
@@ -186,6 +192,11 @@ def import_catalog(
         services._delete_files([*check.stored, *apply.stored])
         applied.applied = False
         return applied
+    except IntegrityError:
+        # A slug or SKU taken by a concurrent write after the apply read it.
+        services._delete_files([*check.stored, *apply.stored])
+        result.add_error(None, None, CLASHED)
+        return result
     except Exception:
         services._delete_files([*check.stored, *apply.stored])
         raise

@@ -539,3 +539,21 @@ def test_the_demo_catalog_exported_and_imported_back_changes_nothing(tmp_path, k
         73,
     )
     assert table_counts() == before
+
+
+def test_a_sku_taken_while_the_import_applies_rolls_it_back_with_a_reason(tmp_path, monkeypatch):
+    path = tmp_path / "new.csv"
+    path.write_text("product_slug,name,category,sku,price\nfresh,Fresh,Misc,FRESH-1,1.00\n")
+    write = importer._Run._write
+
+    def clashing_write(run, plans):
+        VariantFactory(sku="FRESH-1")  # Another writer, after the apply matched the SKUs.
+        write(run, plans)
+
+    monkeypatch.setattr(importer._Run, "_write", clashing_write)
+
+    result = run(path)
+
+    assert result.applied is False
+    assert messages(result) == [(None, None, importer.CLASHED)]
+    assert not Product.objects.filter(slug="fresh").exists()
