@@ -21,6 +21,9 @@ api_patterns = [
     path("", include("storefront.payments.api.urls")),
     path("", include("storefront.pricing.api.urls")),
     path("", include("storefront.analytics.api.urls")),
+    path("", include("storefront.reviews.api.urls")),
+    path("", include("storefront.wishlists.api.urls")),
+    path("", include("storefront.webhooks.api.urls")),
 ]
 
 urlpatterns = [

@@ -35,9 +35,15 @@ Environment variables (all optional here; production.py requires more):
 - IMPORT_IMAGE_TIMEOUT_SECONDS, IMPORT_IMAGE_MAX_REDIRECTS: the limits of one image an
   import fetches by URL (the whole download, redirects included; its size is capped by
   PRODUCT_IMAGE_MAX_BYTES). Defaults: 20, 3.
-- IMPORT_IMAGE_ALLOWED_NETWORKS: comma-separated networks (CIDR) an import may fetch images
-  from although they are not public (loopback, private, link-local). Default: none; the
-  tests allow 127.0.0.0/8 for their image server.
+- OUTBOUND_HTTP_ALLOWED_NETWORKS: comma-separated networks (CIDR) that outgoing calls
+  (images an import fetches, webhook deliveries) may reach although they are not public
+  (loopback, private, link-local). Default: none; the tests allow 127.0.0.0/8 for their
+  servers.
+- REVIEWS_AUTO_APPROVE: which new product reviews are approved at once: "verified" (those of
+  a verified purchase; the others wait for staff), "all" or "none". Default: verified.
+- WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_MAX_RESPONSE_BYTES, WEBHOOK_RETRY_HOURS: one webhook
+  delivery's time limit (connect and read), the most of a receiver's answer read, and how
+  long failed deliveries are retried. Defaults: 10, 65536, 24.
 - PAYMENT_SANDBOX: on (1/true/yes/on) to take card payments with the sandbox provider, whose
   documented test token "tok_success" always pays. Default: off (dev.py and test.py turn it
   on; `manage.py check --deploy` warns if it is on with DEBUG off).
@@ -178,6 +184,9 @@ INSTALLED_APPS = [
     "storefront.pricing",
     "storefront.analytics",
     "storefront.notifications",
+    "storefront.reviews",
+    "storefront.wishlists",
+    "storefront.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -362,14 +371,20 @@ IMPORTS_ROOT = Path(os.environ.get("IMPORTS_ROOT", BASE_DIR / "var" / "imports")
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 200 * 1024 * 1024))
 IMPORT_IMAGE_TIMEOUT_SECONDS = float(os.environ.get("IMPORT_IMAGE_TIMEOUT_SECONDS", "20"))
 IMPORT_IMAGE_MAX_REDIRECTS = int(os.environ.get("IMPORT_IMAGE_MAX_REDIRECTS", "3"))
-# Networks that are not public but that imports may fetch images from anyway (a test
-# server on loopback, an intranet image host): none by default, against server-side
-# request forgery.
-IMPORT_IMAGE_ALLOWED_NETWORKS = tuple(
+# Networks that are not public but that outgoing calls (import images, webhooks) may reach
+# anyway (a test server on loopback, an intranet host): none by default, against
+# server-side request forgery.
+OUTBOUND_HTTP_ALLOWED_NETWORKS = tuple(
     network.strip()
-    for network in os.environ.get("IMPORT_IMAGE_ALLOWED_NETWORKS", "").split(",")
+    for network in os.environ.get("OUTBOUND_HTTP_ALLOWED_NETWORKS", "").split(",")
     if network.strip()
 )
+# Product reviews (storefront/reviews/): "verified", "all" or "none" approved at once.
+REVIEWS_AUTO_APPROVE = os.environ.get("REVIEWS_AUTO_APPROVE", "verified").lower()
+# Outgoing webhooks (storefront/webhooks/).
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+WEBHOOK_MAX_RESPONSE_BYTES = int(os.environ.get("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024))
+WEBHOOK_RETRY_HOURS = float(os.environ.get("WEBHOOK_RETRY_HOURS", "24"))
 # Card payments through the sandbox provider (storefront/payments/providers.py): anyone can
 # "pay" with its test token, so it is for development and tests only.
 PAYMENT_SANDBOX = env_bool("PAYMENT_SANDBOX", False)
@@ -430,6 +445,7 @@ REST_FRAMEWORK = {
         "password_reset": env_rate("THROTTLE_RATE_PASSWORD_RESET", "10/hour"),
         "password_reset_email": env_rate("THROTTLE_RATE_PASSWORD_RESET_EMAIL", "3/hour"),
         "verify_email_resend": env_rate("THROTTLE_RATE_VERIFY_EMAIL_RESEND", "5/hour"),
+        "notify_me": env_rate("THROTTLE_RATE_NOTIFY_ME", "30/hour"),
     },
     # DRF's own reading of X-Forwarded-For, should anything use it, agrees with client_address.
     "NUM_PROXIES": NUM_PROXIES,

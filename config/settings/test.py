@@ -40,8 +40,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="store
 IMPORTS_ROOT = Path(
     os.environ.get("IMPORTS_ROOT") or tempfile.mkdtemp(prefix="storefront-test-imports-")
 )
-# The import tests serve their images on loopback.
-IMPORT_IMAGE_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1/128")
+# The tests' image servers and webhook receivers listen on loopback.
+OUTBOUND_HTTP_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1/128")
 # Static files come from the app finders in tests; an existing (empty) root keeps whitenoise quiet.
 STATIC_ROOT = Path(tempfile.mkdtemp(prefix="storefront-test-static-"))
 STORAGES = {

@@ -10,7 +10,7 @@ The rules, each checked again on every redirect:
 - the host is resolved here, and every address it resolves to must be public
   (ipaddress `is_global`, neither multicast nor reserved, also for the IPv4 address inside
   an IPv4-mapped, 6to4 or Teredo IPv6 address) or inside
-  settings.IMPORT_IMAGE_ALLOWED_NETWORKS (CIDR strings);
+  settings.OUTBOUND_HTTP_ALLOWED_NETWORKS (CIDR strings);
 - the connection goes to a checked address, never through a second lookup (DNS
   rebinding), with the URL's host in the Host header and, for https, as the TLS server
   name and the name the certificate must match (the system's trusted CAs);
@@ -66,7 +66,7 @@ def fetch_image(url: str) -> ContentFile:
     The copy is storefront.catalog.services.check_image_file's: verified (format, bytes,
     pixels, decoding completely) and encoded again, a ContentFile named "<random>.<ext>".
     Reads settings.IMPORT_IMAGE_TIMEOUT_SECONDS (seconds, the whole fetch),
-    IMPORT_IMAGE_MAX_REDIRECTS, IMPORT_IMAGE_ALLOWED_NETWORKS and PRODUCT_IMAGE_MAX_BYTES
+    IMPORT_IMAGE_MAX_REDIRECTS, OUTBOUND_HTTP_ALLOWED_NETWORKS and PRODUCT_IMAGE_MAX_BYTES
     (bytes); the rules are in this module's docstring.
 
     Raises ImageFetchError, and nothing else, on any failure: a refused URL or address, a
@@ -124,7 +124,7 @@ def _literal_address(host: str) -> Address | None:
 def is_fetchable_address(address: Address | str) -> bool:
     """Whether an image may be fetched from `address` (an IP address, not a name).
 
-    True for a public address, and for one inside settings.IMPORT_IMAGE_ALLOWED_NETWORKS.
+    True for a public address, and for one inside settings.OUTBOUND_HTTP_ALLOWED_NETWORKS.
     An IPv4-mapped IPv6 address is judged as its IPv4 address; a 6to4 or Teredo address
     must be public and so must the IPv4 address it carries. NAT64 (64:ff9b::/96) is
     refused as reserved. Raises ValueError if `address` is not an IP address.
@@ -133,7 +133,7 @@ def is_fetchable_address(address: Address | str) -> bool:
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     networks = [
-        ipaddress.ip_network(n, strict=False) for n in settings.IMPORT_IMAGE_ALLOWED_NETWORKS
+        ipaddress.ip_network(n, strict=False) for n in settings.OUTBOUND_HTTP_ALLOWED_NETWORKS
     ]
     if any(address in network for network in networks):
         return True

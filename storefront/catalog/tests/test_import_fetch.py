@@ -311,7 +311,7 @@ def test_redirect_target_is_checked_like_the_url(server, location, message):
 def test_redirect_to_a_loopback_address_outside_the_allowed_networks_never_connects(
     server, settings
 ):
-    settings.IMPORT_IMAGE_ALLOWED_NETWORKS = ("127.0.0.1/32",)
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ("127.0.0.1/32",)
     other = ImageServer(host="127.0.0.2")
     with serve(other):
         message = fetch_error(server.url("/to?location=" + other.url("/image.png")))
@@ -325,7 +325,7 @@ def test_redirect_to_a_loopback_address_outside_the_allowed_networks_never_conne
 
 
 def test_loopback_url_is_refused_without_connecting_unless_allowed(server, settings):
-    settings.IMPORT_IMAGE_ALLOWED_NETWORKS = ()
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ()
 
     assert fetch_error(server.url("/image.png")) == (
         "The image host 127.0.0.1 is not a public address."
@@ -364,7 +364,7 @@ def test_loopback_url_is_refused_without_connecting_unless_allowed(server, setti
     ],
 )
 def test_non_public_addresses_are_refused(settings, address):
-    settings.IMPORT_IMAGE_ALLOWED_NETWORKS = ()
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ()
 
     assert not is_fetchable_address(address)
     with pytest.raises(ImageFetchError, match="is not a public address"):
@@ -375,14 +375,14 @@ def test_non_public_addresses_are_refused(settings, address):
     "address", ["8.8.8.8", "93.184.215.14", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
 )
 def test_public_addresses_are_fetchable(settings, address):
-    settings.IMPORT_IMAGE_ALLOWED_NETWORKS = ()
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ()
 
     assert is_fetchable_address(address)
     assert resolve_host(address, 80) == [ipaddress.ip_address(address)]
 
 
 def test_allowed_networks_admit_their_addresses_only(settings):
-    settings.IMPORT_IMAGE_ALLOWED_NETWORKS = ("10.0.0.0/8", "fd00::/8")
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ("10.0.0.0/8", "fd00::/8")
 
     assert is_fetchable_address("10.1.2.3")
     assert is_fetchable_address("::ffff:10.1.2.3")
@@ -394,7 +394,7 @@ def test_allowed_networks_admit_their_addresses_only(settings):
 
 @pytest.mark.parametrize("host", ["localhost", "2130706433", "0x7f.1", "127.1"])
 def test_names_and_odd_spellings_of_loopback_are_refused(settings, host):
-    settings.IMPORT_IMAGE_ALLOWED_NETWORKS = ()
+    settings.OUTBOUND_HTTP_ALLOWED_NETWORKS = ()
 
     with pytest.raises(
         ImageFetchError, match=r"resolves to (127\.0\.0\.1|::1), which is not a pub"

@@ -1,0 +1,3 @@
+"""Product reviews and ratings routes, under /api/."""
+
+urlpatterns: list = []

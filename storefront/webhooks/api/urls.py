@@ -1,0 +1,3 @@
+"""Outgoing webhooks routes, under /api/."""
+
+urlpatterns: list = []

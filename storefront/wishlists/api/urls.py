@@ -1,0 +1,3 @@
+"""Wishlists routes, under /api/."""
+
+urlpatterns: list = []
