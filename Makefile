@@ -97,3 +97,8 @@ bench: install $(BENCH_OSCAR_VENV)/.installed ## Load a catalog (BENCH_PRODUCTS=
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
 	  else sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; fi; }
 	$(PY) -m bench.run
+
+# Issue 17: import_catalog and export_catalog timed, peak memory per process (bench/import_export.py).
+.PHONY: bench-import
+bench-import: install ## Time the catalog import (BENCH_IMPORT_ROWS=100000) and export (BENCH_EXPORT_PRODUCTS=1000000)
+	$(PY) -m bench.import_export

@@ -80,6 +80,8 @@ CHUNK_PRODUCTS = 500
 DIFF_LIMIT = 1000
 # At most this many errors are reported (the count goes on: `errors_total`).
 ERROR_LIMIT = 1000
+# The API's rules for a variant's attributes (the serializer keeps no state between calls).
+ATTRIBUTE_RULES = VariantWriteSerializer()
 # What Shopify writes as the option of a product that has none.
 SHOPIFY_NO_OPTIONS = ("Title", "Default Title")
 # The category of a new product whose row names none.
@@ -237,6 +239,9 @@ class ProductPlan:
     collection_names: tuple[list[str], list[str]] | None = None
     tag_names: tuple[list[str], list[str]] | None = None
     new_images: list[str] = field(default_factory=list)
+    # Whether the product existed before this chunk's write (the write fills `existing` of
+    # the products it creates).
+    existing_before: bool = False
 
     @property
     def first_row(self) -> int:
@@ -433,7 +438,7 @@ def _variant_cells(
             values["name"] = " / ".join(pairs.values())[:VARIANT_NAME_MAX]
     if "attributes" in values:
         try:
-            VariantWriteSerializer().validate_attributes(values["attributes"])
+            ATTRIBUTE_RULES.validate_attributes(values["attributes"])
         except serializers.ValidationError as exc:
             plan.error(row.number, row.labels.get("attributes"), _drf_message(exc))
     sku = _text(cells.get("sku"))
@@ -941,6 +946,8 @@ class _Run:
         )
         now = timezone.now()
         new = [plan for plan in plans if plan.existing is None]
+        for plan in plans:
+            plan.existing_before = plan.existing is not None
         created = Product.objects.bulk_create(
             Product(
                 name=plan.values["name"],
@@ -968,7 +975,7 @@ class _Run:
             for variant in plan.variants
             if variant.existing is None
         )
-        self._update_products([plan for plan in plans if plan not in new], now)
+        self._update_products([plan for plan in plans if plan.existing_before], now)
         self._update_variants(plans, now)
         self._links(plans, Product.tags.through, "tag_id", "tag_names", tag_ids)
         self._links(
