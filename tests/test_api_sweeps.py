@@ -52,6 +52,7 @@ from storefront.pricing.models import (
     TaxRate,
     Voucher,
 )
+from storefront.webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +95,9 @@ def build_world(owner: User) -> Cart:
     ).tags.set([EXISTING])
     Voucher.objects.create(
         id=EXISTING, code="SWEEP", kind="fixed", value=Decimal("5"), usage_limit=10
+    )
+    WebhookEndpoint.objects.create(
+        id=EXISTING, url="https://erp.example.com/hooks", secret="s" * 32, events=["order.placed"]
     )
     OrderFactory(
         number=GUEST_ORDER_NUMBER,

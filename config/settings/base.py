@@ -65,8 +65,9 @@ Environment variables (all optional here; production.py requires more):
 - NUM_PROXIES: how many reverse proxies in front of the application append to X-Forwarded-For;
   throttles and login lockouts count the client under the address the outermost one saw. 0
   ignores the header and uses the socket's address. Default: 0 (production: see there).
-- THROTTLE_RATE_REGISTER, THROTTLE_RATE_LOGIN, THROTTLE_RATE_GUEST_CART: requests per client
-  address to POST /api/auth/register/, POST /api/auth/token/ and POST /api/carts/, as
+- THROTTLE_RATE_REGISTER, THROTTLE_RATE_LOGIN, THROTTLE_RATE_GUEST_CART,
+  THROTTLE_RATE_NOTIFY_ME: requests per client address to POST /api/auth/register/,
+  POST /api/auth/token/, POST /api/carts/ and POST /api/variants/{id}/notify-me/ (30/hour), as
   "<number>/<second|minute|hour|day>" ("none" turns the limit off). Defaults: 20/hour,
   30/hour, 60/hour.
 - LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES: failed logins for one email from one client
@@ -595,11 +596,17 @@ NOTIFICATION_EMAIL_BUILDERS = {
     "password_reset": "storefront.accounts.emails.build_password_reset_email",
     "daily_sales_report": "storefront.analytics.emails.build_daily_sales_report",
     "low_stock": "storefront.catalog.emails.build_low_stock_alert",
+    "back_in_stock": "storefront.catalog.emails.build_back_in_stock",
 }
 
 CELERY_BEAT_SCHEDULE = {
     "drain-notification-outbox": {
         "task": "storefront.notifications.tasks.drain_outbox",
+        "schedule": NOTIFICATIONS_DRAIN_INTERVAL,
+    },
+    # Webhook deliveries whose publication was lost or whose backoff is over (docs/webhooks.md).
+    "drain-webhook-deliveries": {
+        "task": "storefront.webhooks.tasks.drain_webhook_deliveries",
         "schedule": NOTIFICATIONS_DRAIN_INTERVAL,
     },
     "daily-sales-report": {

@@ -41,6 +41,8 @@ from storefront.catalog.models import (
     Tag,
 )
 from storefront.pricing.models import TaxClass
+from storefront.webhooks import services as webhooks
+from storefront.webhooks.models import EventType
 
 
 class VariantData(TypedDict, total=False):
@@ -130,6 +132,7 @@ def create_product(
             ProductVariant(product=product, **{f: v[f] for f in VARIANT_FIELDS if f in v})
             for v in variants
         )
+        webhooks.emit(EventType.PRODUCT_CREATED, _product_data(product))
     return product
 
 
@@ -171,12 +174,30 @@ def update_product(
         if variants is not None or deleted_variants is not None:
             _write_variants(product=locked, variants=variants or (), deleted=deleted_variants)
         fields = {field: changes[field] for field in PRODUCT_FIELDS if field in changes}
-        locked.save(update_fields=[*_assign_changes(locked, fields), "updated_at"])
+        changed = _assign_changes(locked, fields)
+        locked.save(update_fields=[*changed, "updated_at"])
         if collections is not None:
             locked.collections.set(collections)
         if tags is not None:
             locked.tags.set(tags)
+        given = {"variants": variants, "collections": collections, "tags": tags}
+        changed += [name for name, value in given.items() if value is not None]
+        if deleted_variants is not None and "variants" not in changed:
+            changed.append("variants")
+        webhooks.emit(EventType.PRODUCT_UPDATED, {**_product_data(locked), "changed": changed})
     return locked
+
+
+def _product_data(product: Product) -> dict:
+    """What product.created and product.updated say of the product (docs/webhooks.md)."""
+    return {
+        "id": product.pk,
+        "slug": product.slug,
+        "name": product.name,
+        "is_published": product.is_published,
+        "category_id": product.category_id,
+        "tax_class": product.tax_class,
+    }
 
 
 def lock_product(*, product: Product) -> Product:

@@ -11,6 +11,13 @@ These are the only places where the events of an order's life happen, so side ef
   refunded);
 - pay_order / complete_cash_on_delivery_payment: a payment completes (or a card is declined).
 
+Webhook events (storefront/webhooks, docs/webhooks.md) are emitted here, in the transaction
+of their change: order.placed (in the checkout's one statement, with the events the stock
+module emitted while selling), order.status_changed and order.cancelled (_transition),
+payment.completed (_record_payment_outcome: the order learns its payment captured) and
+payment.refunded (a refund succeeded). Workflows that emit several events collect them
+(webhooks.services.collect) and write them in one statement.
+
 Lock order. Every writer of these rows, here and in the other apps (staff edits of the
 catalog through the API or the admin, imports, refunds), takes its row locks in this order,
 skipping what it does not need, so that no two transactions wait on each other in a cycle
@@ -82,6 +89,8 @@ from storefront.payments.providers import ProviderPayment
 from storefront.pricing import quotes, vouchers
 from storefront.pricing import refunds as refund_amounts
 from storefront.pricing.exceptions import PriceChanged
+from storefront.webhooks import services as webhooks
+from storefront.webhooks.models import EventType
 
 # Crockford's base32 alphabet: no I, L, O or U, so a number read aloud is not misheard.
 ORDER_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -261,13 +270,14 @@ def _with_a_free_number(place) -> tuple[Order, bool]:
     for _ in range(ORDER_NUMBER_ATTEMPTS - 1):
         number = generate_order_number()
         try:
-            with transaction.atomic():
+            with transaction.atomic(), webhooks.collect():
                 return place(number=number)
         except IntegrityError:
             # Read after the rollback: was it this number, or another constraint?
             if not Order.objects.filter(number=number).exists():
                 raise
-    with transaction.atomic():
+    # collect(): the events emitted while selling go in the order's one statement.
+    with transaction.atomic(), webhooks.collect():
         return place(number=generate_order_number())
 
 
@@ -452,27 +462,31 @@ def cancel_order(*, order: Order, actor: User | None, note: str = "") -> Order:
 
 
 def _cancel(*, order: Order, actor: User | None, note: str, source: str, reason: str = "") -> None:
-    """cancel_order's work on the locked order: the move, then the money, then the stock."""
-    _transition(
-        order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note, reason=reason
-    )
-    payment = _lock_payment(order)
-    if payment is not None:
-        if payment.status not in Payment.CAPTURED:
-            # A capture that won the race with this void comes back completed: refunded below.
-            payment = payment_services.void_payment(payment=payment, source=source)
-        if payment.status in Payment.CAPTURED and payment.refundable_amount > 0:
-            _refund(
-                order=order,
-                payment=payment,
-                amount=payment.refundable_amount,
-                source=Refund.Source.CANCELLATION,
-                reason=note or "Order cancelled.",
-                actor=actor,
-            )
-        _record_payment_outcome(order=order, payment=payment, actor=actor)
-    _restock(order)
-    vouchers.release_use(voucher_id=order.voucher_id)
+    """cancel_order's work on the locked order: the move, then the money, then the stock.
+    Its webhook events (order.status_changed, order.cancelled, payment.refunded and those
+    of the stock) are written together, at the end."""
+    with webhooks.collect():
+        _transition(
+            order=order, to_status=Order.Status.CANCELLED, actor=actor, note=note, reason=reason
+        )
+        payment = _lock_payment(order)
+        if payment is not None:
+            if payment.status not in Payment.CAPTURED:
+                # A capture that won the race with this void comes back completed: refunded
+                # below.
+                payment = payment_services.void_payment(payment=payment, source=source)
+            if payment.status in Payment.CAPTURED and payment.refundable_amount > 0:
+                _refund(
+                    order=order,
+                    payment=payment,
+                    amount=payment.refundable_amount,
+                    source=Refund.Source.CANCELLATION,
+                    reason=note or "Order cancelled.",
+                    actor=actor,
+                )
+            _record_payment_outcome(order=order, payment=payment, actor=actor)
+        _restock(order)
+        vouchers.release_use(voucher_id=order.voucher_id)
 
 
 def pay_order(*, order: Order, token: str) -> Payment:
@@ -692,23 +706,28 @@ def refund_order(
                     "captured": f"{payment.captured_amount:.2f}",
                 }
             )
-        refund = _refund(
-            order=order,
-            payment=payment,
-            amount=total,
-            shipping_amount=min(shipping_amount, total),
-            lines=[
-                RefundLine(order_item_id=line.item_id, quantity=line.quantity, amount=line.amount)
-                for line in line_amounts
-            ],
-            source=source,
-            reason=reason,
-            restock=restock,
-            actor=actor,
-        )
-        if restock:
-            restock_lines((items[line.item_id].variant_id, line.quantity) for line in line_amounts)
-        _record_payment_outcome(order=order, payment=payment, actor=actor)
+        with webhooks.collect():  # payment.refunded, the stock's events: one statement.
+            refund = _refund(
+                order=order,
+                payment=payment,
+                amount=total,
+                shipping_amount=min(shipping_amount, total),
+                lines=[
+                    RefundLine(
+                        order_item_id=line.item_id, quantity=line.quantity, amount=line.amount
+                    )
+                    for line in line_amounts
+                ],
+                source=source,
+                reason=reason,
+                restock=restock,
+                actor=actor,
+            )
+            if restock:
+                restock_lines(
+                    (items[line.item_id].variant_id, line.quantity) for line in line_amounts
+                )
+            _record_payment_outcome(order=order, payment=payment, actor=actor)
     return refund
 
 
@@ -733,7 +752,9 @@ def record_provider_refund(
             reason="Refunded at the provider.",
         )
         refund = payment_services.settle_refund(refund=refund, succeeded=True, reference=reference)
-        _record_payment_outcome(order=order, payment=payment, actor=None)
+        with webhooks.collect():
+            webhooks.emit(EventType.PAYMENT_REFUNDED, _refund_data(order, payment, refund))
+            _record_payment_outcome(order=order, payment=payment, actor=None)
         emails.enqueue_refund_email(order_id=order.pk, refund_id=refund.pk)
     return refund
 
@@ -770,6 +791,7 @@ def _refund(
             details={"failure_code": refund.failure_code},
         )
     emails.enqueue_refund_email(order_id=order.pk, refund_id=refund.pk)
+    webhooks.emit(EventType.PAYMENT_REFUNDED, _refund_data(order, payment, refund))
     return refund
 
 
@@ -947,7 +969,9 @@ def _insert_order(
     sold: list[CartItem],
 ) -> None:
     """Insert the new order, its items, its discounts, its "placed" event and its payment,
-    and delete the cart items `sold`; set the primary keys of the new rows.
+    delete the cart items `sold`, and write the order.placed webhook event with those
+    collected so far (webhooks.services.take_collected: the stock module's); set the
+    primary keys of the new rows.
 
     One statement (storefront/core/sql.py): each insert is a WITH query, and the rows of
     the order take its id from the first.
@@ -965,18 +989,26 @@ def _insert_order(
     ]
     if discounts:
         queries.append(("discounts", sql.insert_returning_pk(discounts, using=using)))
-    order.pk, item_ids, discount_ids, placed.pk, payment.pk = sql.run_with_queries(
+    queries.extend(
         [
-            *queries,
             ("placed", sql.insert_returning_pk([placed], using=using)),
             ("payment", sql.insert_returning_pk([payment], using=using)),
             ("sold", (f"DELETE FROM {cart_items} WHERE id = ANY(%s)", (sold_ids,))),
-        ],
+        ]
+    )
+    events = [
+        *webhooks.take_collected(),
+        (EventType.ORDER_PLACED, _placed_data(order, items, payment, new_order_id)),
+    ]
+    event_queries, deliveries = webhooks.emission_queries(events)
+    order.pk, item_ids, discount_ids, placed.pk, payment.pk, delivery_ids = sql.run_with_queries(
+        [*queries, *event_queries],
         "SELECT (SELECT id FROM new_order), ARRAY(SELECT id FROM items ORDER BY id), "
         + ("ARRAY(SELECT id FROM discounts ORDER BY id), " if discounts else "ARRAY[]::bigint[], ")
-        + "(SELECT id FROM placed), (SELECT id FROM payment)",
+        + f"(SELECT id FROM placed), (SELECT id FROM payment), {deliveries}",
         using=using,
     )
+    webhooks.publish_after_commit(delivery_ids, using=using)
     for item, item_id in zip(items, item_ids, strict=True):
         item.pk = item_id
     for discount, discount_id in zip(discounts, discount_ids, strict=True):
@@ -984,6 +1016,88 @@ def _insert_order(
     for row in rows:
         row.order = order
     sql.mark_saved([order, *rows], using=using)
+
+
+def _money(amount: Decimal) -> str:
+    """An amount as webhooks send it: a decimal string with two places, e.g. "12.50"."""
+    return f"{amount:.2f}"
+
+
+def _order_data(order: Order) -> dict:
+    """What every order.* webhook event says of the order (docs/webhooks.md)."""
+    return {
+        "id": order.pk,
+        "number": order.number,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "customer_id": order.customer_id,
+        "currency": order.currency,
+        "total": _money(order.total),
+    }
+
+
+def _placed_data(order: Order, items: list[OrderItem], payment: Payment, order_id: object) -> dict:
+    """The data of order.placed: the order with its amounts and lines; `order_id` is the
+    id the checkout's statement gives it (sql.with_query_id)."""
+    return {
+        **_order_data(order),
+        "id": order_id,
+        "email": order.email,
+        "created_at": order.created_at,
+        "subtotal": _money(order.subtotal),
+        "discount_total": _money(order.discount_total),
+        "shipping_total": _money(order.shipping_total),
+        "tax_total": _money(order.tax_total),
+        "shipping_method": order.shipping_method_code,
+        "voucher_code": order.voucher_code,
+        "payment_method": payment.method,
+        "items": [
+            {
+                "product_id": item.product_id,
+                "variant_id": item.variant_id,
+                "sku": item.sku,
+                "product_name": item.product_name,
+                "variant_name": item.variant_name,
+                "quantity": item.quantity,
+                "unit_price": _money(item.unit_price),
+                "line_total": _money(item.line_total),
+            }
+            for item in items
+        ],
+    }
+
+
+def _payment_data(order: Order, payment: Payment) -> dict:
+    """The data of payment.completed (docs/webhooks.md)."""
+    return {
+        "id": payment.pk,
+        "order_id": order.pk,
+        "order_number": order.number,
+        "method": payment.method,
+        "provider": payment.provider,
+        "status": payment.status,
+        "amount": _money(payment.amount),
+        "captured_amount": _money(payment.captured_amount),
+        "currency": payment.currency,
+    }
+
+
+def _refund_data(order: Order, payment: Payment, refund: Refund) -> dict:
+    """The data of payment.refunded: one succeeded refund (docs/webhooks.md)."""
+    return {
+        "id": refund.pk,
+        "payment_id": payment.pk,
+        "order_id": order.pk,
+        "order_number": order.number,
+        "amount": _money(refund.amount),
+        "shipping_amount": _money(refund.shipping_amount),
+        "currency": payment.currency,
+        "source": refund.source,
+        "reason": refund.reason,
+        "payment_status": payment.status,
+        "refunded_amount": _money(payment.refunded_amount),
+        "captured_amount": _money(payment.captured_amount),
+    }
 
 
 def _fingerprint(**inputs: object) -> str:
@@ -1100,6 +1214,11 @@ def _transition(
     order.status = to_status
     if delivered:
         order.delivered_at = now
+    moved_data = {**_order_data(order), "from_status": from_status, "to_status": to_status}
+    events = [(EventType.ORDER_STATUS_CHANGED, moved_data)]
+    if to_status == Order.Status.CANCELLED:
+        events.append((EventType.ORDER_CANCELLED, {**_order_data(order), "reason": reason}))
+    webhooks.emit_many(events)
 
 
 def _method_to_pay_first(*, order: Order, to_status: str) -> str | None:
@@ -1132,13 +1251,16 @@ def _record_payment_outcome(
     and a completed or authorised payment moves a pending order to processing
     (change_order_status, with `actor` and `note`); later statuses stay. The order is locked
     by the caller."""
-    if order.payment_status != payment.status:
-        Order.objects.filter(pk=order.pk).update(
-            payment_status=payment.status, updated_at=timezone.now()
-        )
-        order.payment_status = payment.status
-    if (
-        payment.status in (Payment.Status.COMPLETED, Payment.Status.AUTHORISED)
-        and order.status == Order.Status.PENDING
-    ):
-        change_order_status(order=order, status=Order.Status.PROCESSING, actor=actor, note=note)
+    with webhooks.collect():  # payment.completed and the order's move: one statement.
+        if order.payment_status != payment.status:
+            Order.objects.filter(pk=order.pk).update(
+                payment_status=payment.status, updated_at=timezone.now()
+            )
+            if payment.status in Payment.CAPTURED and order.payment_status not in Payment.CAPTURED:
+                webhooks.emit(EventType.PAYMENT_COMPLETED, _payment_data(order, payment))
+            order.payment_status = payment.status
+        if (
+            payment.status in (Payment.Status.COMPLETED, Payment.Status.AUTHORISED)
+            and order.status == Order.Status.PENDING
+        ):
+            change_order_status(order=order, status=Order.Status.PROCESSING, actor=actor, note=note)

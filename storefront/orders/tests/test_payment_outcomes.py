@@ -76,8 +76,10 @@ def test_paying_by_card_costs_a_fixed_number_of_statements(token, django_assert_
     # Completed: savepoint, order and payment locked, the sandbox's own record (read, then
     # inserted in a savepoint: 4; a real gateway is an HTTP call instead), the attempt
     # number, payment, its event, order's payment status, savepoint, order's status, its
-    # event, two releases. Declined: the first eleven, a release.
-    statements = 16 if token == "tok_success" else 12
+    # event, the webhook events of both (payment.completed, order.status_changed: one
+    # INSERT ... SELECT, storefront/webhooks/services.py), two releases. Declined: the first
+    # eleven, a release.
+    statements = 17 if token == "tok_success" else 12
     with django_assert_num_queries(statements), contextlib.suppress(PaymentDeclined):
         pay_order(order=order, token=token)
 
@@ -85,6 +87,7 @@ def test_paying_by_card_costs_a_fixed_number_of_statements(token, django_assert_
 def test_recording_cash_costs_a_fixed_number_of_statements(django_assert_num_queries):
     order, staff = placed_order(), StaffFactory()
     # Savepoint, order and payment locked, payment, its event, order's payment status,
-    # savepoint, order's status, its event, two releases.
-    with django_assert_num_queries(11):
+    # savepoint, order's status, its event, the webhook events (one statement), two
+    # releases.
+    with django_assert_num_queries(12):
         complete_cash_on_delivery_payment(order=order, actor=staff)
