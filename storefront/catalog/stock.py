@@ -3,13 +3,14 @@
 Every change of a variant's `stock_quantity` goes through one of three functions:
 
 - `sell`: a checkout takes units (orders.services.place_order);
-- `restock`: units come back (a cancellation, orders.services.cancel_order; later, returns);
+- `restock`: units come back (a cancellation, orders.services.cancel_order; a refund with
+  restock and a return received, through orders.services.restock_lines);
 - `set_stock`: staff set the units they counted (the product API and the admin's product
   page through catalog.services.update_product, the admin's variant list and form, a
-  warehouse's stock sync by SKU through catalog.services.sync_variants; later, imports).
+  warehouse's stock sync by SKU and a catalog import through catalog.services.sync_variants).
 
 Each writes with one UPDATE (`F()` and `CASE`: a sale or a restock never writes a number
-computed in Python from a copy read earlier), then does, in the same transaction, the two
+computed in Python from a copy read earlier), then does, in the same transaction, the
 things that follow from any stock change, which nothing else calls:
 
 - `check_low_stock`: open or resolve the variants' low-stock alerts (LowStockAlert, in
@@ -17,7 +18,12 @@ things that follow from any stock change, which nothing else calls:
   (notifications.services.enqueue);
 - catalog.cache.invalidate_stock: the products are marked pending in the cache at once and,
   after commit, the cached catalog responses showing them go; all of them when a variant ran
-  out or came back from zero.
+  out or came back from zero;
+- `notify_back_in_stock`, only for the variants that came back from zero: end their open
+  back-in-stock subscriptions (BackInStockSubscription, next to LowStockAlert) and queue one
+  email per subscriber. `subscribe_back_in_stock` opens them (POST
+  /api/variants/{id}/notify-me/), under the variant's lock, so that no rise can pass between
+  its check that the variant is out of stock and its subscription.
 
 Creating a variant with its first units (catalog.services, the admin, the demo catalog) is
 not a change of stock: it raises no alert (an alert is about stock running low, not stock
@@ -25,9 +31,10 @@ never received), and the catalog write invalidates the cache on its own. Stock q
 units (ints, never negative: a database CHECK).
 
 Locks follow the lock order of docs/checkout.md (storefront/orders/services.py): variants in
-ascending id, each followed by its low-stock alert. `sell` relies on its caller's locks (a
-checkout locks its lines, cart and variants in one statement); `restock` and `set_stock` take
-their own, which is free when the caller holds them already.
+ascending id, each followed by its low-stock alert and its back-in-stock subscriptions.
+`sell` relies on its caller's locks (a checkout locks its lines, cart and variants in one
+statement); `restock` and `set_stock` take their own, which is free when the caller holds
+them already.
 """
 
 import operator
@@ -35,15 +42,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import reduce
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Case, F, PositiveIntegerField, Q, When
 from django.utils import timezone
 
+from storefront.accounts.models import User
 from storefront.catalog import cache
 from storefront.catalog.models import ProductVariant
+from storefront.core.exceptions import Conflict, NotFound
 from storefront.notifications import services as notifications
-from storefront.notifications.models import LowStockAlert
+from storefront.notifications.models import BackInStockSubscription, LowStockAlert
 from storefront.orders.exceptions import OutOfStock
+from storefront.webhooks import services as webhooks
+
+
+class VariantNotFound(NotFound):
+    default_message = "No such variant."
+
+
+class VariantInStock(Conflict):
+    """A back-in-stock alert was asked for a variant that has stock: it can be bought now."""
+
+    code = "in_stock"
+    default_message = "This variant is in stock: no alert is needed."
 
 
 def sell(*, lines: Sequence[tuple[ProductVariant, int]]) -> None:
@@ -82,7 +103,7 @@ def sell(*, lines: Sequence[tuple[ProductVariant, int]]) -> None:
     left = {variant.pk: variant.stock_quantity for variant, _ in lines}
     _moved(
         left,
-        product_ids=[variant.product_id for variant, _ in lines],
+        product_of={variant.pk: variant.product_id for variant, _ in lines},
         availability_changed=not all(left.values()),
         fell=True,
     )
@@ -93,9 +114,11 @@ def restock(*, quantities: Mapping[int, int]) -> None:
 
     Locks the variants FOR UPDATE in ascending id (as a checkout locks them, so the two
     cannot deadlock), adds the units in one UPDATE, then runs check_low_stock (a variant
-    back at the threshold resolves its alert) and the cache invalidation. Ids of variants
-    deleted meanwhile are skipped. Two queries plus check_low_stock's (one to four, the stock
-    being known); none for an empty mapping. Runs in the caller's transaction, or in its own.
+    back at the threshold resolves its alert), the cache invalidation and, for the variants
+    that were out of stock, notify_back_in_stock. Ids of variants deleted meanwhile are
+    skipped. Two queries plus check_low_stock's (one to four, the stock being known) plus,
+    when a variant came back from zero, notify_back_in_stock's (one or two); none for an
+    empty mapping. Runs in the caller's transaction, or in its own.
     """
     if not quantities:
         return
@@ -114,10 +137,12 @@ def restock(*, quantities: Mapping[int, int]) -> None:
             ),
             updated_at=timezone.now(),
         )
+        refilled = [pk for pk, _, stock in locked if stock == 0 and quantities[pk] > 0]
         _moved(
             {pk: stock + quantities[pk] for pk, _, stock in locked},
-            product_ids=[product_id for _, product_id, _ in locked],
+            product_of={pk: product_id for pk, product_id, _ in locked},
             availability_changed=any(stock == 0 for _, _, stock in locked),
+            refilled=refilled,
         )
 
 
@@ -129,11 +154,12 @@ def set_stock(*, quantities: Mapping[int, int]) -> None:
     that locked them already, as catalog.services.update_product does, holds them, and one
     that locked their product first keeps step 2 before it), writes the variants whose stock
     differs in one UPDATE, then runs check_low_stock (lowered by hand: an alert; restocked:
-    resolved) and the cache invalidation. Only what the caller names is written: a stock
-    staff did not touch is left to the sales made since it was shown. Ids of variants
-    deleted meanwhile are skipped. Two queries plus check_low_stock's (one to four, the stock
-    being known); one when nothing differs, none for an empty mapping. Runs in the caller's
-    transaction, or in its own.
+    resolved), the cache invalidation and, for the variants set above zero from zero,
+    notify_back_in_stock. Only what the caller names is written: a stock staff did not touch
+    is left to the sales made since it was shown. Ids of variants deleted meanwhile are
+    skipped. Two queries plus check_low_stock's (one to four, the stock being known) plus,
+    when a variant came back from zero, notify_back_in_stock's (one or two); one when nothing
+    differs, none for an empty mapping. Runs in the caller's transaction, or in its own.
     """
     if not quantities:
         return
@@ -157,28 +183,47 @@ def set_stock(*, quantities: Mapping[int, int]) -> None:
         )
         _moved(
             {pk: quantities[pk] for pk, _, _ in changed},
-            product_ids=[product_id for _, product_id, _ in changed],
+            product_of={pk: product_id for pk, product_id, _ in changed},
             availability_changed=any(
                 (stock == 0) != (quantities[pk] == 0) for pk, _, stock in changed
             ),
+            refilled=[pk for pk, _, stock in changed if stock == 0],
         )
 
 
 def _moved(
     stock_now: Mapping[int, int],
     *,
-    product_ids: list[int],
+    product_of: Mapping[int, int],
     availability_changed: bool,
+    refilled: Sequence[int] = (),
     fell: bool = False,
 ) -> None:
     """What follows any change of stock, in its transaction: the low-stock alerts of the
-    variants (`stock_now`: variant id -> units now) and the cache of their products
-    (`availability_changed`: a variant ran out or came back from zero)."""
+    variants (`stock_now`: variant id -> units now), the cache of their products
+    (`product_of`: variant id -> product id; `availability_changed`: a variant ran out or
+    came back from zero), the back-in-stock alerts of the variants that came back from zero
+    (`refilled`, ids; none for a sale) and a `stock.changed` webhook event per variant
+    (storefront/webhooks: none written when no endpoint subscribes; a checkout and a
+    cancellation write theirs in the statement of their own events)."""
     # The cache's after-commit bump first: it then runs before the alert's email publish
     # hooks, which may wait on the broker, so the products stay marked pending (readers go
     # to the database: catalog/cache.py) for one Redis round trip after the commit.
-    cache.invalidate_stock(product_ids=product_ids, availability_changed=availability_changed)
+    cache.invalidate_stock(
+        product_ids=list(product_of.values()), availability_changed=availability_changed
+    )
     check_low_stock(variant_ids=list(stock_now), stock=stock_now, fell=fell)
+    if refilled:
+        notify_back_in_stock(variant_ids=refilled)
+    webhooks.emit_many(
+        [
+            (
+                "stock.changed",
+                {"variant_id": pk, "product_id": product_of[pk], "stock_quantity": units},
+            )
+            for pk, units in stock_now.items()
+        ]
+    )
 
 
 def check_low_stock(
@@ -232,3 +277,95 @@ def check_low_stock(
             for alert_id in alert_ids
         ]
     )
+
+
+# --- Back in stock -------------------------------------------------------------------------
+
+
+def subscribe_back_in_stock(*, variant_id: int, customer: User | None, email: str = "") -> str:
+    """Ask for one email when variant `variant_id`, now out of stock, is back in stock;
+    return the address it will go to.
+
+    A `customer` (signed in) is emailed at their account's address, `email` ignored; a
+    guest (`customer` None) at `email`, which the caller validated (stored lower-cased).
+    Subscribing again while a subscription is open keeps that one (one open subscription
+    per variant and person, a database constraint). The variant is locked FOR NO KEY
+    UPDATE, as set_stock and restock lock it, so a rise either commits before (and this
+    sees the stock) or waits for this subscription and ends it.
+
+    Raises VariantNotFound (404) for a variant that does not exist or is not purchasable
+    (querysets.VariantQuerySet.purchasable) and VariantInStock (409) when it has stock;
+    nothing is written then. Two queries (the lock, the insert), in the caller's transaction
+    or its own.
+    """
+    address = customer.email if customer is not None else User.objects.normalize_email(email)
+    with transaction.atomic(savepoint=False):
+        stock = (
+            ProductVariant.objects.purchasable()
+            .select_for_update(no_key=True, of=("self",))
+            .filter(pk=variant_id)
+            .values_list("stock_quantity", flat=True)
+            .first()
+        )
+        if stock == 0:
+            BackInStockSubscription.objects.bulk_create(
+                [
+                    BackInStockSubscription(
+                        variant_id=variant_id,
+                        customer=customer,
+                        email="" if customer is not None else address,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
+    # Raised outside the block: an error inside one without a savepoint would break the
+    # caller's transaction, and there is nothing to undo.
+    if stock is None:
+        raise VariantNotFound()
+    if stock > 0:
+        raise VariantInStock()
+    return address
+
+
+def notify_back_in_stock(*, variant_ids: Sequence[int]) -> None:
+    """End the open back-in-stock subscriptions of `variant_ids` (variants whose stock just
+    rose from zero, locked by the caller) and queue one email per subscription, in the
+    caller's transaction: the emails go if and only if the rise commits, once (the outbox
+    key names the subscription).
+
+    Called by _moved only (restock and set_stock), so every rise from zero notifies,
+    whichever path raised it. One query when nobody subscribed, two otherwise (the outbox
+    insert), whatever the number of variants and subscribers.
+    """
+    ended = _end_open_subscriptions(variant_ids)
+    notifications.enqueue(
+        [
+            (
+                notifications.Kind.BACK_IN_STOCK,
+                f"back_in_stock:subscription:{pk}",
+                {"subscription_id": pk},
+            )
+            for pk in ended
+        ]
+    )
+
+
+def _end_open_subscriptions(variant_ids: Sequence[int]) -> list[int]:
+    """Mark the open subscriptions of `variant_ids` notified; return their ids.
+
+    One UPDATE ... RETURNING: QuerySet.update returns no ids, and reading them first would
+    cost a query more at every rise from zero. The partial unique index of open
+    subscriptions (variant first) finds them.
+    """
+    meta = BackInStockSubscription._meta
+    connection = connections[router.db_for_write(BackInStockSubscription)]
+    quote = connection.ops.quote_name
+    variant, notified = meta.get_field("variant").column, meta.get_field("notified_at").column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {quote(notified)} = %s "
+            f"WHERE {quote(variant)} = ANY(%s) AND {quote(notified)} IS NULL "
+            f"RETURNING {quote(meta.pk.column)}",
+            [timezone.now(), list(variant_ids)],
+        )
+        return sorted(pk for (pk,) in cursor.fetchall())

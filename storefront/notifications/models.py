@@ -1,4 +1,5 @@
-"""The notification outbox, and the low-stock state of variants.
+"""The notification outbox, and the stock alert state of variants: low-stock alerts (staff)
+and back-in-stock subscriptions (customers and guests).
 
 An `OutboxMessage` is written in the same database transaction as the change it reports
 (an order placed, shipped, refunded...), so the email exists if and only if the change does.
@@ -7,6 +8,7 @@ has sent it (`next_attempt_at` says when); its unique `key` names the email, so 
 out per key, however often the message is delivered.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ class OutboxMessage(TimeStampedModel):
         ORDER_EXPIRED = "order_expired", "Order expired unpaid"
         RETURN_STATUS = "return_status", "Return status change"
         LOW_STOCK = "low_stock", "Low-stock alert"
+        BACK_IN_STOCK = "back_in_stock", "Back-in-stock alert"
         DAILY_SALES_REPORT = "daily_sales_report", "Daily sales report"
         WELCOME = "welcome", "Welcome"
         EMAIL_VERIFICATION = "email_verification", "Email verification"
@@ -99,3 +102,54 @@ class LowStockAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Variant {self.variant_id}: {self.stock_quantity} < {self.threshold}"
+
+
+class BackInStockSubscription(models.Model):
+    """Someone asked to be emailed when an out-of-stock variant is back in stock.
+
+    A customer's subscription names the customer (the email goes to their account's address
+    as it is when sent, and nowhere once the account is anonymised); a guest's holds the
+    email given. The rise of the variant's stock above zero that first follows ends it
+    (`notified_at`, set in the transaction that raised the stock, with its one email queued:
+    catalog.stock). At most one open subscription per variant and person, so subscribing
+    twice keeps one; once notified, the same person may subscribe again.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.ProductVariant",
+        on_delete=models.CASCADE,
+        related_name="back_in_stock_subscriptions",
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="back_in_stock_subscriptions",
+    )
+    # A guest's address, lower-cased; blank for a customer's subscription.
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Also the index of the stock module's lookup of a variant's open subscriptions
+            # (variant first). NULLs not distinct: a guest's has no customer.
+            models.UniqueConstraint(
+                fields=["variant", "customer", "email"],
+                condition=models.Q(notified_at__isnull=True),
+                nulls_distinct=False,
+                name="notifications_one_open_back_in_stock_subscription",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(customer__isnull=False) & models.Q(email=""))
+                | (models.Q(customer__isnull=True) & ~models.Q(email="")),
+                name="notifications_back_in_stock_customer_or_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = f"customer {self.customer_id}" if self.customer_id else self.email
+        return f"Variant {self.variant_id}: {who}"

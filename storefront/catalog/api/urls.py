@@ -1,5 +1,6 @@
 """Catalog routes, under /api/: products/ (and products/{id}/images/, products/facets/),
-categories/, collections/, tags/; variants/ and variants/stock/ (SKU lookup and stock sync);
+categories/, collections/, tags/; variants/ and variants/stock/ (SKU lookup and stock sync),
+variants/{id}/notify-me/ (back-in-stock alerts);
 catalog/export/ and catalog/imports/ (staff: the catalog file out and in)."""
 
 from django.urls import path
@@ -21,6 +22,11 @@ urlpatterns = [
     path("products/facets/", facets.ProductFacetsView.as_view(), name="product-facets"),
     path("variants/", variants.VariantLookupView.as_view(), name="variant-list"),
     path("variants/stock/", variants.VariantStockView.as_view(), name="variant-stock"),
+    path(
+        "variants/<int:pk>/notify-me/",
+        variants.VariantNotifyMeView.as_view(),
+        name="variant-notify-me",
+    ),
     path("catalog/export/", exports.CatalogExportView.as_view(), name="catalog-export"),
     path("catalog/imports/", imports.CatalogImportListView.as_view(), name="catalog-import-list"),
     path(

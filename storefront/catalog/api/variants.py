@@ -1,9 +1,11 @@
 """Variants by SKU, for a warehouse or an ERP: GET /api/variants/?sku=A-1,A-2 looks them up,
 PATCH /api/variants/stock/ (staff) sets the stock and (list) prices of up to 1,000 at once.
+And for shoppers: POST /api/variants/{id}/notify-me/ asks for an email when an out-of-stock
+variant is back in stock.
 
-The rules, with examples, are in docs/catalog.md ("SKU lookup and stock sync"); errors have the
-one shape of docs/api.md. Prices are decimal strings in the store currency (`currency`), stock
-quantities units on hand.
+The rules, with examples, are in docs/catalog.md ("SKU lookup and stock sync", "Back-in-stock
+alerts"); errors have the one shape of docs/api.md. Prices are decimal strings in the store
+currency (`currency`), stock quantities units on hand.
 """
 
 from decimal import Decimal
@@ -11,18 +13,21 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from storefront.catalog import selectors, services
+from storefront.catalog import selectors, services, stock
 from storefront.catalog.api.permissions import IsStaffOrReadOnly
 from storefront.catalog.api.serializers import MAX_INT
 from storefront.catalog.models import ProductVariant
 from storefront.core.api.filters import reject_unknown_query_parameters
 from storefront.core.api.parsers import JSONParser
+from storefront.core.api.schema import raises
+from storefront.core.api.throttling import ClientAddressThrottle
 from storefront.pricing import quotes
 
 SKU_MAX_LENGTH = ProductVariant._meta.get_field("sku").max_length
@@ -211,3 +216,59 @@ class VariantStockView(APIView):
         percentage = quotes.tier_discount(quotes.membership_of(request.user))
         selectors.with_viewer_prices(variants, percentage)
         return Response(VariantStockSerializer(variants, many=True).data)
+
+
+class NotifyMeSerializer(serializers.Serializer):
+    """The body of POST /api/variants/{id}/notify-me/: a guest's `email`; a signed-in
+    customer sends none (an `email` sent is ignored: their account's is used)."""
+
+    email = serializers.EmailField(
+        max_length=254,
+        required=False,
+        help_text="Guests only, required for them: where to send the alert. Customers are "
+        "emailed at their account's address.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not self.context["request"].user.is_authenticated and not attrs.get("email"):
+            raise ValidationError({"email": ["This field is required."]})
+        return attrs
+
+
+class NotifyMeAnswerSerializer(serializers.Serializer):
+    """What POST /api/variants/{id}/notify-me/ answers: the variant and where the alert goes."""
+
+    variant_id = serializers.IntegerField()
+    email = serializers.EmailField()
+
+
+class VariantNotifyMeView(APIView):
+    """A back-in-stock alert of one variant, for a customer or a guest
+    (stock.subscribe_back_in_stock)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [ClientAddressThrottle]
+    throttle_scope = "notify_me"
+
+    @extend_schema(
+        summary="Ask for an email when a variant is back in stock",
+        description="For a variant that is out of stock (`stock_quantity` 0) and on sale: one "
+        "email goes out when its stock next rises above zero, whatever raises it, and the "
+        "alert then ends. A signed-in customer is emailed at their account's address (no "
+        "body needed); a guest sends `email`. Asking again while the alert is open keeps "
+        "the one alert (202 again). 409 `in_stock` for a variant in stock, 404 for one "
+        "that does not exist or is not on sale; nothing is stored then. 429 `throttled` "
+        "beyond the `notify_me` rate per client address (THROTTLE_RATE_NOTIFY_ME).",
+        request=NotifyMeSerializer,
+        responses={202: NotifyMeAnswerSerializer},
+    )
+    @raises(stock.VariantNotFound, stock.VariantInStock)
+    def post(self, request: Request, pk: int) -> Response:
+        """Subscribe the caller to variant `pk`'s return to stock; 202 + {variant_id, email}."""
+        serializer = NotifyMeSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        customer = request.user if request.user.is_authenticated else None
+        email = stock.subscribe_back_in_stock(
+            variant_id=pk, customer=customer, email=serializer.validated_data.get("email", "")
+        )
+        return Response({"variant_id": pk, "email": email}, status=status.HTTP_202_ACCEPTED)

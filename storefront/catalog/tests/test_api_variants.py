@@ -558,9 +558,10 @@ def test_a_form_body_is_refused(staff_client, stocked):
 
 # SAVEPOINT (the test's transaction holds the request's), the variants' lock, the products'
 # lock, the price UPDATE, set_stock's lock and UPDATE, check_low_stock's resolving UPDATE
-# (the stock is at or above the threshold), RELEASE SAVEPOINT; then the staff member's tier
-# percentage, for the answer's `price`.
-SYNC_QUERIES = 9
+# (the stock is at or above the threshold), the stock.changed webhook events (one statement,
+# storefront/webhooks), RELEASE SAVEPOINT; then the staff member's tier percentage, for the
+# answer's `price`.
+SYNC_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [1, 50])

@@ -15,6 +15,7 @@ from storefront.catalog.models import ProductVariant
 from storefront.catalog.tests.factories import ProductFactory, VariantFactory
 from storefront.notifications.models import LowStockAlert, OutboxMessage
 from storefront.orders.exceptions import OutOfStock
+from storefront.webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +50,19 @@ def invalidations(monkeypatch) -> list[tuple[list[int], bool]]:
 
 def test_sell_takes_the_units_of_every_line_in_one_statement(django_assert_num_queries):
     shirt, mug = VariantFactory(stock_quantity=10), VariantFactory(stock_quantity=7)
-    with transaction.atomic():
+    with transaction.atomic(), webhooks.collect():
         lines = [(locked(shirt), 3), (locked(mug), 2)]
-        # Nothing falls below the threshold (5): the low-stock check costs nothing.
+        # Nothing falls below the threshold (5): the low-stock check costs nothing. The
+        # stock.changed events are collected, as a checkout collects them into its own
+        # statement (orders.services.place_order).
         with django_assert_num_queries(1):
             stock.sell(lines=lines)
+        events = webhooks.take_collected()
 
+    assert [(event, data["variant_id"], data["stock_quantity"]) for event, data in events] == [
+        ("stock.changed", shirt.pk, 7),
+        ("stock.changed", mug.pk, 5),
+    ]
     assert (units(shirt), units(mug)) == (7, 5)
     assert [variant.stock_quantity for variant, _ in lines] == [7, 5]
 
@@ -100,8 +108,9 @@ def test_set_stock_writes_only_the_variants_whose_stock_differs(
     same, lowered = VariantFactory(stock_quantity=10), VariantFactory(stock_quantity=10)
     before = ProductVariant.objects.get(pk=same.pk).updated_at
 
-    # The lock, the UPDATE, and the low-stock check resolving any alert of `lowered`.
-    with django_assert_num_queries(3):
+    # The lock, the UPDATE, the low-stock check resolving any alert of `lowered`, and the
+    # stock.changed webhook events (one statement, storefront/webhooks).
+    with django_assert_num_queries(4):
         stock.set_stock(quantities={same.pk: 10, lowered.pk: 8})
 
     assert (units(same), units(lowered)) == (10, 8)

@@ -193,6 +193,7 @@ def test_throttle_rates_default_to_the_documented_values():
         "password_reset": "10/hour",
         "password_reset_email": "3/hour",
         "verify_email_resend": "5/hour",
+        "notify_me": "30/hour",
     }
 
 
@@ -206,6 +207,7 @@ def test_throttle_rates_are_read_from_the_environment():
             "THROTTLE_RATE_PASSWORD_RESET": "2/minute",
             "THROTTLE_RATE_PASSWORD_RESET_EMAIL": "1/day",
             "THROTTLE_RATE_VERIFY_EMAIL_RESEND": "none",
+            "THROTTLE_RATE_NOTIFY_ME": "1/minute",
         }
     )
 
@@ -217,6 +219,7 @@ def test_throttle_rates_are_read_from_the_environment():
         "password_reset": "2/minute",
         "password_reset_email": "1/day",
         "verify_email_resend": None,
+        "notify_me": "1/minute",
     }
 
 
