@@ -283,7 +283,8 @@ def remove_cart_item(*, cart: Cart, item_id: int) -> None:
 
 @transaction.atomic
 def merge_carts(*, customer: User, guest_token: uuid.UUID) -> Cart:
-    """Move the items of the guest cart `guest_token` into the customer's cart; return it.
+    """Move the items of the guest cart `guest_token` into the customer's cart, and its
+    wishlist into the customer's (wishlists.services.merge_guest_wishlist); return the cart.
 
     Quantities of the same variant add up, capped at MAX_CART_ITEM_QUANTITY; the guest cart
     is then deleted. Raises CartNotFound (404) for an unknown token or a customer's cart's
@@ -308,19 +309,26 @@ def merge_carts(*, customer: User, guest_token: uuid.UUID) -> Cart:
         raise CartLinesLimitExceeded(lines=after["lines"])
     if after["total"] > MAX_ORDER_TOTAL and after["total"] > before["total"]:
         raise CartTotalLimitExceeded(total=before["total"], new_total=after["total"])
+    # Imported here: wishlists.services imports this module.
+    from storefront.wishlists.services import merge_guest_wishlist
+
+    merge_guest_wishlist(customer=customer, guest_cart=guest_cart)
     guest_cart.delete()
     return cart
 
 
 def delete_stale_guest_carts(*, updated_before: datetime) -> int:
-    """Delete guest carts (and their items) untouched since `updated_before`; return how many.
+    """Delete guest carts (and their items and wishlist) untouched since `updated_before`;
+    return how many.
 
-    A guest cart's `updated_at` moves whenever one of its items changes.
+    A guest cart's `updated_at` moves whenever one of its items changes; an item added to
+    its wishlist since then keeps it too.
     """
     stale = (
         Cart.objects.guests()
         .filter(updated_at__lt=updated_before)
         .exclude(items__updated_at__gte=updated_before)
+        .exclude(wishlist_items__created_at__gte=updated_before)
     )
     _, per_model = stale.delete()
     return per_model.get(Cart._meta.label, 0)

@@ -185,7 +185,8 @@ class CartMergeView(CustomerCartMixin, APIView):
     @extend_schema(request=MergeCartSerializer, responses=CartSerializer)
     @raises(CartNotFound, CartLinesLimitExceeded, CartTotalLimitExceeded)
     def post(self, request: Request) -> Response:
-        """Move the guest cart {token}'s items into the customer's cart; delete the guest cart.
+        """Move the guest cart {token}'s items into the customer's cart, and its wishlist
+        into the customer's wishlist; delete the guest cart.
 
         Quantities of the same variant add up, capped at 1000. 200 + the customer's cart;
         404 for an unknown guest token; 400 `cart_lines_limit_exceeded` or
