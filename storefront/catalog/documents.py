@@ -20,6 +20,10 @@ Formats are those of the DRF fields the serializer declares, so the output equal
   and its division keeps at least 8 decimals for any numeric(12, 2) price, more than the
   exact quotient's 6, so nothing is rounded twice (test_member_prices.py checks it against
   member_price). The tier's percentage is read once, inside the statement (the `tier` row);
+- rating: {average, count} of the product's approved reviews, read from the row (the
+  columns the reviews' triggers keep, catalog/models.py): `average` the stored
+  numeric(3, 2) `rating_average` as text ("4.33", DecimalField's string), null without an
+  approved review;
 - datetimes: ISO 8601 in the current time zone (settings.TIME_ZONE), microseconds only when
   not zero, "Z" for UTC, as DateTimeField writes them;
 - image URLs: absolute, `request.build_absolute_uri(storage.url(name))`. With the default
@@ -103,6 +107,7 @@ SELECT p.id, json_build_object(
     'in_stock', p.in_stock,
     'is_published', p.is_published,
     'tax_class', p.tax_class,
+    'rating', json_build_object('average', p.rating_average::text, 'count', p.rating_count),
     'variants', COALESCE((
         SELECT json_agg(json_build_object(
                    'id', v.id, 'sku', v.sku, 'name', v.name,

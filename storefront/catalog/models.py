@@ -11,9 +11,15 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
 from treebeard.mp_tree import MP_Node
 
-from storefront.catalog.querysets import ProductQuerySet, VariantQuerySet, product_search_vector
+from storefront.catalog.querysets import (
+    ProductQuerySet,
+    VariantQuerySet,
+    product_search_vector,
+    rating_average,
+)
 from storefront.core.models import TimeStampedModel
 from storefront.pricing.models import MAX_WEIGHT_GRAMS, TaxClass
 
@@ -84,6 +90,15 @@ class Product(TimeStampedModel):
     a cancellation, a staff edit, the admin, an import or raw SQL all leave them right, and
     the catalog reads filter, sort and count on them with indexes instead of reading
     variants. The Python attributes of an instance are as loaded.
+
+    The rating columns are derived from the product's approved reviews (storefront/reviews/,
+    docs/reviews.md), exact in the writing transaction likewise: `rating_count` and
+    `rating_sum` (of the 1-5 ratings) are moved only by the triggers of reviews migration
+    0001, by the difference each statement on the reviews makes, under the product's row
+    lock; any other statement's values for them are replaced by the row's current ones
+    (catalog migration 0014), so a stale `save()` cannot put back an old count either.
+    `rating_average` is their quotient rounded half up to 2 decimals, NULL without an
+    approved review (a stored generated column).
     """
 
     name = models.CharField(max_length=255)
@@ -99,6 +114,13 @@ class Product(TimeStampedModel):
     in_stock = models.BooleanField(default=False, editable=False)
     search_vector = models.GeneratedField(
         expression=product_search_vector(), output_field=SearchVectorField(), db_persist=True
+    )
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    rating_sum = models.PositiveBigIntegerField(default=0, editable=False)
+    rating_average = models.GeneratedField(
+        expression=rating_average(),
+        output_field=models.DecimalField(max_digits=3, decimal_places=2, null=True),
+        db_persist=True,
     )
 
     objects = ProductQuerySet.as_manager()
@@ -118,6 +140,13 @@ class Product(TimeStampedModel):
                 name="catalog_product_browse",
             ),
             GinIndex(fields=["search_vector"], name="catalog_product_search_vector"),
+            # ordering=-rating, best rated first (ties newest first), read in index order.
+            models.Index(
+                F("is_published"),
+                F("rating_average").desc(nulls_last=True),
+                F("id").desc(),
+                name="catalog_product_rating",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import models
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, NullIf, Round
 
 # PostgreSQL text search configuration of product search: English stemming ("shirts" finds
 # "shirt"). An explicit configuration also makes to_tsvector() IMMUTABLE, which a generated
@@ -29,6 +30,20 @@ def product_search_vector() -> SearchVector:
     return SearchVector("name", weight="A", config=SEARCH_CONFIG) + SearchVector(
         "description", weight="B", config=SEARCH_CONFIG
     )
+
+
+def rating_average() -> models.Func:
+    """The average of a product's approved review ratings (1 to 5) from its stored
+    `rating_sum` and `rating_count`: rounded half up to 2 decimals (PostgreSQL rounds a
+    numeric's halves away from zero), NULL while no review is approved; stored as the
+    generated column Product.rating_average. The quotient keeps at least 16 significant
+    digits, far more than any sum of ratings needs to be rounded once, exactly."""
+    quotient = models.ExpressionWrapper(
+        Cast("rating_sum", models.DecimalField(max_digits=20, decimal_places=0))
+        / NullIf("rating_count", 0),
+        output_field=models.DecimalField(),
+    )
+    return Round(quotient, 2, output_field=models.DecimalField(max_digits=3, decimal_places=2))
 
 
 # A variant customers may buy: its product is published (see the module docstring).
@@ -115,7 +130,10 @@ def list_price_bound_sql(*, highest: bool) -> str:
     checks both bounds against member_price.
     """
     q = f"NULLIF(10000 - 100 * {tier_percentage_sql()}, 0)"
-    cents = f"div(1000000 * %s + 4999, {q})" if highest else f"(div(1000000 * %s - 5001, {q}) + 1)"
+    # The bound as numeric: a whole amount is sent as an integer, whose product with 10**6
+    # would overflow PostgreSQL's integer past 2,147 (a 500 before this cast).
+    bound = "1000000 * %s::numeric"
+    cents = f"div({bound} + 4999, {q})" if highest else f"(div({bound} - 5001, {q}) + 1)"
     return f"COALESCE({cents} * 0.01, {ABOVE_EVERY_PRICE})"
 
 
@@ -200,6 +218,11 @@ class ProductQuerySet(models.QuerySet):
         """Products whose price for a viewer of `membership` (None: anonymous, the list
         price) is within the bounds given (price_condition)."""
         return self.filter(price_condition(low, high, membership=membership))
+
+    def rated_at_least(self, average: Decimal) -> "ProductQuerySet":
+        """Products with an approved review whose average rating (`rating_average`, 2
+        decimals) is at least `average`; unrated products are left out."""
+        return self.filter(rating_average__gte=average)
 
     def search(self, text: str) -> "ProductQuerySet":
         """Products whose name or description matches `text` (search_query: websearch

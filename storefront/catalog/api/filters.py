@@ -3,7 +3,9 @@
 Prices are the viewer's, as the list shows them in `price`: `min_price` and `max_price` bound
 the member price at the viewer's tier (list prices for anonymous visitors), exactly, as a
 range of the indexed `min_price` (querysets.price_condition); `ordering=price` sorts by
-`min_price`, which sorts by every tier's price too.
+`min_price`, which sorts by every tier's price too. Ratings are the stored `rating_average`
+of the approved reviews (catalog/models.py): `min_rating` bounds it, `ordering=rating` sorts
+by it, unrated products last either way.
 """
 
 import re
@@ -78,10 +80,38 @@ class PriceFilter(django_filters.NumberFilter):
     field_class = PriceBoundField
 
 
-class ProductOrderingFilter(django_filters.OrderingFilter):
-    """`ordering=price|-price|name|-name|created|-created`, comma-separated for several.
+# A rating bound: 0 to 5 with at most 2 decimals ("4", "4.5", "3.75"), or nothing (no bound).
+RATING_BOUND_PATTERN = r"^(([0-4](\.[0-9]{1,2})?)|(5(\.0{1,2})?))?$"
 
-    Products without a price (no variant) sort last either way; ties go newest first.
+
+class RatingBoundField(forms.DecimalField):
+    """A rating bound: RATING_BOUND_PATTERN, then a Decimal."""
+
+    default_error_messages = {"invalid": "Enter a rating from 0 to 5 such as 4 or 4.5."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str) or not re.fullmatch(RATING_BOUND_PATTERN, value.strip()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+@extend_schema_field({"type": "string", "pattern": RATING_BOUND_PATTERN, "example": "4.5"})
+class RatingFilter(django_filters.NumberFilter):
+    """A lower bound on a product's average rating (0 to 5, up to 2 decimals); anything else
+    is a 400."""
+
+    field_class = RatingBoundField
+
+
+class ProductOrderingFilter(django_filters.OrderingFilter):
+    """`ordering=price|-price|name|-name|created|-created|rating|-rating`, comma-separated
+    for several.
+
+    Products without a price (no variant), and by rating those without an approved review,
+    sort last either way; ties go newest first (by id). `rating` sorts by the average
+    (`rating.average`, 2 decimals), not the count.
     `price` sorts by `min_price`, the list price: also an order of every tier's prices (a
     member price never decreases as the list price grows), and the same order for anonymous
     visitors and each tier. Two products whose member prices round to the same cent while
@@ -140,6 +170,11 @@ class ProductFilter(django_filters.FilterSet):
         help_text="Products whose `price` (the viewer's price, as for min_price) is at most "
         "this (store currency).",
     )
+    min_rating = RatingFilter(
+        method="filter_min_rating",
+        help_text="Products whose `rating.average` (of their approved reviews, 2 decimals) is "
+        "at least this, from 0 to 5; products without an approved review are left out.",
+    )
     in_stock = StrictBooleanFilter(
         method="filter_in_stock",
         help_text="true: products with a variant in stock; false: products with none.",
@@ -160,10 +195,16 @@ class ProductFilter(django_filters.FilterSet):
     )
     # Last: an explicit ordering replaces the relevance order `search` sets.
     ordering = ProductOrderingFilter(
-        fields=(("min_price", "price"), ("name", "name"), ("created_at", "created")),
-        help_text="Sort by price, name or created (prefix - for descending); default newest "
-        "first. By price: by `list_price`, which also orders by the viewer's `price` (a member "
-        "price never decreases as the list price grows).",
+        fields=(
+            ("min_price", "price"),
+            ("name", "name"),
+            ("created_at", "created"),
+            ("rating_average", "rating"),
+        ),
+        help_text="Sort by price, name, created or rating (prefix - for descending); default "
+        "newest first. By price: by `list_price`, which also orders by the viewer's `price` (a "
+        "member price never decreases as the list price grows). By rating: by `rating.average`, "
+        "products without an approved review last.",
     )
 
     class Meta:
@@ -227,6 +268,9 @@ class ProductFilter(django_filters.FilterSet):
         """The viewer's membership, whose prices the price bounds are on (None: anonymous, or
         no request: list prices)."""
         return quotes.membership_of(getattr(self.request, "user", None))
+
+    def filter_min_rating(self, queryset: ProductQuerySet, name, value: Decimal):
+        return queryset.rated_at_least(value)
 
     def filter_in_stock(self, queryset: ProductQuerySet, name, value: bool):
         return queryset.in_stock() if value else queryset.out_of_stock()

@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from storefront.catalog.exceptions import ImportNotFound
+from storefront.catalog.exceptions import ImportNotApplicable, ImportNotFound
 from storefront.catalog.imports import jobs, reader
 from storefront.catalog.models import CatalogImport
+from storefront.core.api.schema import raises
 
 MAX_LISTED = 50
 
@@ -239,6 +240,7 @@ class CatalogImportApplyView(APIView):
         request=None,
         responses={202: CatalogImportSerializer},
     )
+    @raises(ImportNotApplicable)
     def post(self, request: Request, pk: int) -> Response:
         job = jobs.apply_dry_run(dry_run=_staff_import(pk), created_by=request.user)
         return _accepted(job, request)

@@ -107,6 +107,17 @@ class VariantSerializer(serializers.ModelSerializer):
         return viewer_price(variant.price, self.context)
 
 
+class RatingSerializer(serializers.Serializer):
+    """A product's rating: the `average` of its approved reviews' ratings (1 to 5), a
+    decimal string rounded half up to 2 decimals ("4.33"; null without an approved review),
+    and their `count`."""
+
+    average = serializers.DecimalField(
+        source="rating_average", max_digits=3, decimal_places=2, allow_null=True, read_only=True
+    )
+    count = serializers.IntegerField(source="rating_count", read_only=True)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     """A product as shown in the list and detail.
 
@@ -116,7 +127,8 @@ class ProductSerializer(serializers.ModelSerializer):
     variants' prices likewise. Context: `percentage`, the viewer's tier percentage
     (viewer_price; absent: list prices), and `request` for absolute image URLs.
     `in_stock` says whether any variant has stock; `tax_class` ("standard", "reduced" or
-    "zero") says which of a country's tax rates its lines are taxed at (docs/taxes.md). The
+    "zero") says which of a country's tax rates its lines are taxed at (docs/taxes.md);
+    `rating` the average and count of its approved reviews (RatingSerializer). The
     API builds this shape in SQL (catalog/documents.py); the fields declared here define it
     for the OpenAPI schema, and test_documents.py checks that the two agree on instances
     with their variants, images, collections and tags prefetched.
@@ -130,6 +142,7 @@ class ProductSerializer(serializers.ModelSerializer):
     list_price = serializers.SerializerMethodField()
     currency = serializers.SerializerMethodField()
     in_stock = serializers.SerializerMethodField()
+    rating = RatingSerializer(source="*", read_only=True)
     variants = VariantSerializer(many=True, read_only=True)
 
     class Meta:
@@ -149,6 +162,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "in_stock",
             "is_published",
             "tax_class",
+            "rating",
             "variants",
             "created_at",
             "updated_at",

@@ -352,6 +352,9 @@ EVERY_PRICE = ["0.04", "0.05", "0.06", "0.07", "19.99", "20.00"]
         ({"max_price": "18"}, ["0.04", "0.05", "0.06", "0.07"], EVERY_PRICE),
         ({"min_price": "17.99", "max_price": "18"}, [], ["19.99", "20.00"]),
         ({"min_price": "0"}, EVERY_PRICE, EVERY_PRICE),
+        # Whole amounts past 2,147 (sent as integers: 10**6 times one overflowed int4).
+        ({"min_price": "501281"}, [], []),
+        ({"max_price": "999999999"}, EVERY_PRICE, EVERY_PRICE),
     ],
 )
 def test_price_filters_bound_the_viewers_price(cents, query, anonymous, gold):
