@@ -145,7 +145,7 @@ STOREFRONT_TABLES = {
     # search_vector is generated: PostgreSQL computes it from name and description.
     "catalog_product": [
         "id", "created_at", "updated_at", "name", "slug", "description", "is_published",
-        "category_id", "min_price", "in_stock", "tax_class",
+        "category_id", "min_price", "in_stock", "tax_class", "rating_count", "rating_sum",
     ],
     "catalog_productvariant": [
         "id", "created_at", "updated_at", "sku", "name", "price", "stock_quantity", "attributes",
@@ -251,7 +251,7 @@ def _load_storefront_rows(conn, dsn: str, catalog: Catalog, log: Log) -> dict[st
         sinks.add(
             "catalog_product",
             (p.id, ts, ts, p.name, p.slug, p.description, p.is_published, p.category_id,
-             cents(p.min_price_cents), p.total_stock > 0, "standard"),
+             cents(p.min_price_cents), p.total_stock > 0, "standard", 0, 0),
         )  # fmt: skip
         for v in p.variants:
             attributes = f'{{"size": "{v.size}", "colour": "{v.colour}"}}'

@@ -46,6 +46,8 @@ API_AREAS = {
     },
     "cart": {"cart": "cart", "cart_items": "cart-items", "guest_carts": "guest-carts"},
     "orders": {"orders": "order-list", "export": "order-export"},
+    "wishlist": {"wishlist": "wishlist", "wishlist_items": "wishlist-items"},
+    "webhooks": {"webhooks": "webhook-endpoint-list"},
     "analytics": {
         "summary": "analytics-summary",
         "top_products": "analytics-top-products",

@@ -51,7 +51,15 @@ def test_the_api_root_links_every_area_to_existing_endpoints(api_client):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body["areas"]) == {"accounts", "catalog", "cart", "orders", "analytics"}
+    assert set(body["areas"]) == {
+        "accounts",
+        "catalog",
+        "cart",
+        "orders",
+        "analytics",
+        "wishlist",
+        "webhooks",
+    }
     assert body["areas"]["catalog"]["products"] == "http://testserver/api/products/"
     assert body["areas"]["orders"]["orders"] == "http://testserver/api/orders/"
     links = [*body["links"].values()]

@@ -53,6 +53,7 @@ LIST_ENDPOINTS = {
     "/api/shipping-zones/": {"page": 1, "page_size": 5},
     "/api/tax-rates/": {"page": 1, "page_size": 5, "country": "fr", "tax_class": "reduced"},
     "/api/membership-tiers/": {"page": 1, "page_size": 5},
+    "/api/webhooks/": {"page": 1, "page_size": 5},
     "/api/promotions/": {"page": 1, "page_size": 5, "is_active": "true", "kind": "fixed"},
     "/api/vouchers/": {
         "page": 1,
