@@ -29,6 +29,7 @@ from storefront.carts.exceptions import (
 from storefront.carts.selectors import load_cart_contents
 from storefront.catalog.exceptions import ProductNotFound
 from storefront.core.api.filters import KnownQueryParameters
+from storefront.core.api.parsers import JSONParser
 from storefront.core.api.schema import raises
 from storefront.pricing import quotes
 from storefront.wishlists import selectors, services
@@ -53,6 +54,9 @@ class WishlistViewMixin:
     request: Request
     wishlist_serializer_class: type = WishlistSerializer
     cart_serializer_class: type = CartSerializer
+    # JSON bodies only: `variant_id` may be null, which a form cannot say (it would send the
+    # text "null").
+    parser_classes = [JSONParser]
 
     def wishlist_owner(self) -> dict[str, Any]:
         """Keyword arguments naming the wishlist for services and selectors."""
