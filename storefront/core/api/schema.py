@@ -85,6 +85,12 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
+# At least one character that Python's str.strip keeps: not whitespace in the regular
+# expressions of JSON Schema (ECMA-262's \s), nor the four separators U+001C-U+001F and
+# U+0085 (NEL), which Python strips and ECMA-262 does not count as whitespace.
+NOT_BLANK_PATTERN = r"[^\s\x1c-\x1f\x85]"
+
+
 def raises(*errors: type[Exception] | tuple[int, str, str]) -> Callable:
     """Document the domain errors a view method raises, for AutoSchema.
 
@@ -142,8 +148,9 @@ class AutoSchema(openapi.AutoSchema):
             and schema.get("type") == "string"
             and "pattern" not in schema
         ):
-            # The text is stripped, then may not be blank: at least one non-space character.
-            schema["pattern"] = r"\S"
+            # The text is stripped, then may not be blank: at least one character that is
+            # not whitespace to Python's str.strip (NOT_BLANK_PATTERN).
+            schema["pattern"] = NOT_BLANK_PATTERN
         return schema
 
     def _get_request_for_media_type(self, serializer, direction="request"):

@@ -8,6 +8,8 @@ from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from storefront.core.api.schema import NOT_BLANK_PATTERN
+
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 PUBLIC_READS = [
     "/api/products/",
@@ -197,8 +199,10 @@ def test_request_shapes_say_what_the_server_refuses(schema):
     parameters = {p["name"]: p["schema"]["anyOf"][0] for p in products if "anyOf" in p["schema"]}
     assert parameters["page_size"]["minimum"] == 1
     assert parameters["min_price"]["pattern"] == r"^([0-9]{1,50}(\.[0-9]{1,2})?)?$"
-    # Stripped, then not blank: at least one non-space character.
-    assert components["AddressRequest"]["properties"]["street"]["pattern"] == r"\S"
+    # Stripped, then not blank: at least one character that str.strip keeps.
+    assert components["AddressRequest"]["properties"]["street"]["pattern"] == NOT_BLANK_PATTERN
+    assert re.search(NOT_BLANK_PATTERN, "\x1f\x85 \t") is None
+    assert all(re.search(NOT_BLANK_PATTERN, text) for text in ("a", " a ", "\ufeffa"))
 
 
 def test_an_empty_optional_query_parameter_is_documented_as_taken(schema):

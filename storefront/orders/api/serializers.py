@@ -11,6 +11,7 @@ from storefront.accounts import addresses
 from storefront.accounts.api.serializers import PostalAddressSerializer
 from storefront.accounts.models import Address, phone_validator
 from storefront.core.api.formats import AMOUNT_FIELD, DATETIME_FIELD, PRICE_FIELD, TAX_RATE_FIELD
+from storefront.core.api.schema import NOT_BLANK_PATTERN
 from storefront.core.models import MAX_ID, is_valid_id
 from storefront.orders import guest_access
 from storefront.orders.models import Order, OrderDiscount, OrderEvent, OrderItem, Return
@@ -367,7 +368,7 @@ TEXT_ADDRESS_SCHEMA = {
     "minLength": 1,
     "maxLength": MAX_ADDRESS_LENGTH,
     # Not only whitespace: the text is stripped, then may not be blank.
-    "pattern": r"\S",
+    "pattern": NOT_BLANK_PATTERN,
     "description": "The address as text, as printed on a parcel (its country: the store's).",
 }
 ADDRESS_ID_SCHEMA = {
