@@ -58,6 +58,19 @@ def publish(task: Task, *args) -> None:
         raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
 
 
+def publish_each(task: Task, ids: list) -> tuple[int, list, BrokerUnavailable | None]:
+    """publish `task` once for each id of `ids`, in order, stopping at the first broker
+    outage; return how many were published, the ids left unpublished (the one it failed on
+    and those after it) and that outage (None when all were published). Never raises for a
+    broker outage: each outbox makes what is left due for its drain."""
+    for position, item_id in enumerate(ids):
+        try:
+            publish(task, item_id)
+        except BrokerUnavailable as exc:
+            return position, ids[position:], exc
+    return len(ids), [], None
+
+
 def ping(app: Celery) -> None:
     """Check that the broker takes connections, as publish() would reach it: the same short
     timeout, the same breaker, a pooled connection. Raises BrokerUnavailable otherwise.

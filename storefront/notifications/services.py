@@ -113,20 +113,14 @@ def publish_messages(*, message_ids: list[int]) -> int:
     """
     from storefront.notifications.tasks import send_message
 
-    published = 0
-    for position, message_id in enumerate(message_ids):
-        try:
-            broker.publish(send_message, message_id)
-        except broker.BrokerUnavailable as exc:
-            left = message_ids[position:]
-            OutboxMessage.objects.filter(pk__in=left, status=Status.PENDING).update(
-                dispatched_at=None, next_attempt_at=None
-            )
-            logger.warning(
-                "Broker unavailable (%s): %d outbox message(s) left for the drain.", exc, len(left)
-            )
-            break
-        published += 1
+    published, left, outage = broker.publish_each(send_message, message_ids)
+    if left:
+        OutboxMessage.objects.filter(pk__in=left, status=Status.PENDING).update(
+            dispatched_at=None, next_attempt_at=None
+        )
+        logger.warning(
+            "Broker unavailable (%s): %d outbox message(s) left for the drain.", outage, len(left)
+        )
     return published
 
 

@@ -275,22 +275,16 @@ def publish_deliveries(*, delivery_ids: list[str]) -> int:
     """
     from storefront.webhooks.tasks import deliver_webhook
 
-    published = 0
-    for position, delivery_id in enumerate(delivery_ids):
-        try:
-            broker.publish(deliver_webhook, delivery_id)
-        except broker.BrokerUnavailable as exc:
-            left = delivery_ids[position:]
-            WebhookDelivery.objects.filter(pk__in=left, status=Status.PENDING).update(
-                dispatched_at=None, next_attempt_at=None
-            )
-            logger.warning(
-                "Broker unavailable (%s): %d webhook delivery(ies) left for the drain.",
-                exc,
-                len(left),
-            )
-            break
-        published += 1
+    published, left, outage = broker.publish_each(deliver_webhook, delivery_ids)
+    if left:
+        WebhookDelivery.objects.filter(pk__in=left, status=Status.PENDING).update(
+            dispatched_at=None, next_attempt_at=None
+        )
+        logger.warning(
+            "Broker unavailable (%s): %d webhook delivery(ies) left for the drain.",
+            outage,
+            len(left),
+        )
     return published
 
 
