@@ -41,7 +41,6 @@ import csv
 import importlib.metadata
 import json
 import os
-import platform
 import pstats
 import re
 import subprocess
@@ -73,7 +72,7 @@ from bench.catalog import (
 from bench.checkout import LOOPBACK
 from bench.generate import generate
 from bench.loaders import GENERATOR_VERSION, loaded_catalog
-from bench.run import SECRET_KEY
+from bench.run import PG_SETTINGS, SECRET_KEY, host_info
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = ROOT / "bench" / "run" / "import-export"
@@ -428,38 +427,10 @@ def _short(file: str) -> str:
 
 
 def machine_info(config: Config) -> dict:
-    cpu = ""
-    with contextlib.suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    memory = ""
-    with contextlib.suppress(OSError):
-        memory = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
-    with psycopg.connect(config.dsn("postgres")) as conn:
-        pg = conn.execute("SHOW server_version").fetchone()[0]
-        pg_settings = dict(
-            conn.execute(
-                """
-                SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN
-                ('shared_buffers', 'work_mem', 'max_connections', 'effective_cache_size',
-                 'max_parallel_workers_per_gather', 'jit', 'synchronous_commit', 'fsync',
-                 'max_wal_size')
-                """
-            ).fetchall()
-        )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory": memory,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "postgresql": pg,
-        "postgresql_settings": pg_settings,
-        "loadavg_start": os.getloadavg(),
-    }
+    """bench.run.host_info, with the settings that bound a bulk write's speed."""
+    return host_info(
+        config.dsn("postgres"), (*PG_SETTINGS, "synchronous_commit", "fsync", "max_wal_size")
+    )
 
 
 def versions() -> dict:

@@ -1067,7 +1067,21 @@ def mixed_run(
 # --- Machine and versions ----------------------------------------------------------------------
 
 
-def machine_info(config: Config) -> dict:
+# The PostgreSQL settings every result file records.
+PG_SETTINGS = (
+    "shared_buffers",
+    "work_mem",
+    "max_connections",
+    "effective_cache_size",
+    "max_parallel_workers_per_gather",
+    "jit",
+)
+
+
+def host_info(postgres_dsn: str, pg_settings: tuple[str, ...] = PG_SETTINGS) -> dict:
+    """The machine a run measures on: CPU model, cores, memory, kernel, Python, the
+    PostgreSQL server's version and `pg_settings` (read through `postgres_dsn`), and the
+    load average now. Shared by every bench script (bench/import_export.py too)."""
     cpu = ""
     with contextlib.suppress(OSError, StopIteration):
         cpu = next(
@@ -1078,18 +1092,14 @@ def machine_info(config: Config) -> dict:
     memory = ""
     with contextlib.suppress(OSError):
         memory = Path("/proc/meminfo").read_text().splitlines()[0].split(":", 1)[1].strip()
-    with psycopg.connect(f"{config.db_url}/postgres") as conn:
+    with psycopg.connect(postgres_dsn) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-        pg_settings = dict(
+        settings = dict(
             conn.execute(
-                """
-                SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name IN
-                ('shared_buffers', 'work_mem', 'max_connections', 'effective_cache_size',
-                 'max_parallel_workers_per_gather', 'jit')
-                """
+                "SELECT name, setting || COALESCE(unit, '') FROM pg_settings WHERE name = ANY(%s)",
+                [list(pg_settings)],
             ).fetchall()
         )
-    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -1097,10 +1107,14 @@ def machine_info(config: Config) -> dict:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "postgresql": pg,
-        "postgresql_settings": pg_settings,
-        "wrk": wrk[0] if wrk else "",
+        "postgresql_settings": settings,
         "loadavg_start": os.getloadavg(),
     }
+
+
+def machine_info(config: Config) -> dict:
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
+    return {**host_info(f"{config.db_url}/postgres"), "wrk": wrk[0] if wrk else ""}
 
 
 def versions(config: Config) -> dict:
